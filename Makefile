@@ -1,0 +1,54 @@
+# Two commands matter: `make run` and `make test`. Both install what they need first.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+LLAMA_VERSION := 0.3.36
+# ggml's native build turns on AMX where the CPU reports it, and AMX tile instructions die with
+# SIGILL on these virtual machines; build llama.cpp for a portable AVX2 baseline instead.
+ifeq ($(shell uname -m),x86_64)
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+else
+LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF
+endif
+WHEELHOUSE := $(HOME)/.cache/operator-copilot/wheels/llama-cpp-python-$(LLAMA_VERSION)-portable
+
+.PHONY: install run test eval clean-data browser-deps
+
+install: $(STAMP)
+
+# torch first and pinned: it then comes from the CPU wheel, never a multi-GB CUDA build.
+# llama-cpp-python compiles from source here (about 4 minutes on 2 cores; pip caches the wheel).
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0
+	ls $(WHEELHOUSE)/llama_cpp_python-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip wheel --quiet --no-deps --no-cache-dir \
+	    -w $(WHEELHOUSE) llama-cpp-python==$(LLAMA_VERSION)
+	$(BIN)/python -m pip install --quiet --find-links $(WHEELHOUSE) \
+	  --only-binary llama-cpp-python -e '.[test]'
+	touch $(STAMP)
+
+run: install
+	$(BIN)/copilot serve
+
+test: install browser-deps
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Debian's Chromium for the browser tests (a test tool's own browser download does not work
+# offline). Best effort: the browser tests skip, loudly, only when it truly cannot be installed.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "WARNING: could not install chromium; browser tests will be skipped"; \
+	  else echo "WARNING: not root, chromium not installed; browser tests will be skipped"; fi; }
+
+eval: install
+	$(BIN)/python -m evals.retrieval --dataset evals/datasets/demo_qa.jsonl --out evals/results
+
+clean-data:
+	rm -rf .copilot

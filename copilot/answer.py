@@ -1,0 +1,67 @@
+"""What the copilot returns: an answer, its citations and the verdict on every sentence."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+DECISION_SUPPORT_NOTICE = ("Decision support only: verify against the controlled copy of the "
+                           "cited document before acting.")
+
+
+class Citation(BaseModel):
+    n: int = Field(description="the [n] marker in the answer text")
+    chunk_id: str
+    doc_id: str
+    title: str
+    doc_type: str
+    revision: str
+    status: str
+    section: str
+    quote: str = Field(description="the cited passage, verbatim from the source")
+    start: int = Field(description="character offset of the passage in the document text")
+    end: int
+    page: int | None = None
+    source: str = ""
+    score: float = 0.0
+
+
+class SentenceCheck(BaseModel):
+    text: str
+    citations: list[int]
+    supported: bool
+    similarity: float
+    coverage: float
+    missing_terms: list[str]
+    reason: str
+
+
+class Answer(BaseModel):
+    question: str
+    text: str
+    status: Literal["grounded", "quoted", "declined"] = Field(
+        description="grounded: model sentences verified against their sources; quoted: passages "
+                    "quoted verbatim because the model's wording could not be verified; "
+                    "declined: the effective documents do not support an answer")
+    citations: list[Citation] = Field(default_factory=list)
+    closest: list[Citation] = Field(default_factory=list,
+                                    description="nearest sources when the answer is declined")
+    sentences: list[SentenceCheck] = Field(default_factory=list)
+    draft: str = Field(default="", description="the model's unverified text (audit only; never shown)")
+    notice: str = DECISION_SUPPORT_NOTICE
+    decline_reason: str = ""
+    model: str = ""
+    prompt_version: str = ""
+    timings: dict[str, float] = Field(default_factory=dict)
+
+    @property
+    def grounded(self) -> bool:
+        return self.status in ("grounded", "quoted")
+
+    @property
+    def declined(self) -> bool:
+        return self.status == "declined"
+
+    def cited_doc_ids(self) -> list[str]:
+        return list(dict.fromkeys(c.doc_id for c in self.citations))

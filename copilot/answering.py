@@ -1,0 +1,195 @@
+"""One question through the pipeline: retrieve -> prompt -> generate -> verify -> answer.
+
+The model's draft is never shown as such. Sentences are shown only once the grounding
+verifier has accepted them against the passage they cite; when too little survives, the
+answer is made of the relevant passages quoted verbatim; when retrieval finds no support,
+the copilot declines and lists the closest sources.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from langchain_core.messages import AIMessageChunk, HumanMessage, SystemMessage
+
+from knowledge import Hit, KnowledgeBase, SearchFilter
+
+from .answer import Answer, Citation, SentenceCheck
+from .errors import BadQuestionError
+from .grounding import (CITATION, GroundingVerifier, codes_in, content_words, split_sentences,
+                        strip_citations)
+from .llm import ChatBackend
+from .prompting import PromptTemplate
+
+MAX_QUESTION_CHARS = 2000
+NOT_FOUND = "NOT FOUND"
+DECLINE_TEXT = ("Not found in the effective documents. I cannot answer this from the "
+                "controlled documents I can see; the closest sources are listed for you to check, "
+                "or ask your supervisor.")
+QUOTED_INTRO = ("The model's own wording could not be verified against the sources, so here are "
+                "the relevant passages, quoted verbatim:")
+
+
+@dataclass(frozen=True)
+class Event:
+    """A streaming event: `sentence` (a verified sentence), `answer` (the final Answer)."""
+
+    kind: str
+    text: str = ""
+    answer: Answer | None = None
+
+
+@dataclass
+class AnswerPolicy:
+    top_k: int = 4
+    min_retrieval_support: float = 0.35
+    min_kept_share: float = 0.5
+    max_quoted_passages: int = 2
+    prompt_budget: int = 1400  # tokens of prompt; short prompts keep time-to-first-token low
+
+
+class AnswerPipeline:
+    def __init__(self, kb: KnowledgeBase, backend: ChatBackend, verifier: GroundingVerifier,
+                 prompt: PromptTemplate, policy: AnswerPolicy) -> None:
+        self.kb = kb
+        self.backend = backend
+        self.verifier = verifier
+        self.prompt = prompt
+        self.policy = policy
+
+    # ---- public -------------------------------------------------------------------------
+    def answer(self, question: str, role: str | None = None) -> Answer:
+        final = None
+        for event in self.stream(question, role):
+            if event.kind == "answer":
+                final = event.answer
+        assert final is not None
+        return final
+
+    def stream(self, question: str, role: str | None = None) -> Iterator[Event]:
+        question = validate_question(question)
+        started = time.perf_counter()
+        hits = self.kb.search(question, k=self.policy.top_k, filters=SearchFilter(role=role))
+        timings = {"retrieve": time.perf_counter() - started}
+        support, reason = self.retrieval_support(question, hits)
+        if reason:
+            yield Event("answer", answer=self._declined(question, hits, reason, timings))
+            return
+        messages, used = self.prompt.render(question, hits, self.policy.prompt_budget,
+                                            self.kb.embedder.count_tokens)
+        draft = ""
+        shown = 0
+        first_token = None
+        lc_messages = [SystemMessage(messages[0][1]), HumanMessage(messages[1][1])]
+        for chunk in self.backend.model.stream(lc_messages):
+            piece = chunk.content if isinstance(chunk, AIMessageChunk) else str(chunk.content)
+            if not piece:
+                continue
+            if first_token is None:
+                first_token = time.perf_counter() - started
+            draft += piece
+            # Verify each sentence as soon as it is complete; only supported ones stream out.
+            complete = split_sentences(draft)[:-1]
+            for sentence in complete[shown:]:
+                verdict = self.verifier.verify(sentence, [h.text for h in used])
+                if verdict and verdict[0].supported:
+                    yield Event("sentence", text=verdict[0].text)
+            shown = max(shown, len(complete))
+        timings["ttft"] = first_token if first_token is not None else time.perf_counter() - started
+        timings["generate"] = time.perf_counter() - started - timings["retrieve"]
+        answer = self._verified_or_quoted(question, draft, used, timings)
+        timings["total"] = time.perf_counter() - started
+        yield Event("answer", answer=answer)
+
+    def retrieval_support(self, question: str, hits: list[Hit]) -> tuple[float, str]:
+        """Best dense similarity among the hits, and a decline reason when support is lacking."""
+        if not hits:
+            return 0.0, "no document matched the question"
+        found_text = " ".join(f"{h.doc_id} {h.title} {' '.join(h.equipment)} {h.text}" for h in hits)
+        missing = sorted(codes_in(question) - codes_in(found_text))
+        if missing:
+            return 0.0, f"{', '.join(missing)} not found in the effective documents"
+        vectors = self.kb.embedder.embed([question] + [f"{h.title}\n{h.section}\n{h.text}"
+                                                       for h in hits])
+        sims = vectors[1:] @ vectors[0]
+        best = float(sims.max())
+        if best < self.policy.min_retrieval_support:
+            return best, f"closest passage is too far from the question (similarity {best:.2f})"
+        return best, ""
+
+    # ---- outcomes -----------------------------------------------------------------------
+    def _verified_or_quoted(self, question: str, draft: str, used: list[Hit],
+                            timings: dict[str, float]) -> Answer:
+        base = {"question": question, "draft": draft, "model": self.backend.name,
+                "prompt_version": self.prompt.version, "timings": timings}
+        verdicts = [] if NOT_FOUND in draft.upper() else self.verifier.verify(
+            draft, [h.text for h in used])
+        checks = [SentenceCheck(**v.__dict__) for v in verdicts]
+        kept = [v for v in verdicts if v.supported]
+        if kept and len(kept) / len(verdicts) >= self.policy.min_kept_share:
+            cited = sorted({n for v in kept for n in v.citations})
+            return Answer(text=" ".join(v.text for v in kept), status="grounded",
+                          citations=[_citation(n, used[n - 1]) for n in cited],
+                          sentences=checks, **base)
+        return self._quoted(question, used, checks, base)
+
+    def _quoted(self, question: str, used: list[Hit], checks: list[SentenceCheck],
+                base: dict) -> Answer:
+        """The relevant lines of the best passages, verbatim, each with its citation."""
+        passages = used[: self.policy.max_quoted_passages]
+        blocks: list[str] = [QUOTED_INTRO]
+        for n, hit in enumerate(passages, start=1):
+            lines = self._relevant_lines(question, hit.text)
+            quoted = "\n".join(f"> {line}" for line in lines)
+            blocks.append(f"{hit.doc_id} rev {hit.revision}, {hit.section or hit.title} [{n}]:\n"
+                          f"{quoted}")
+        return Answer(text="\n\n".join(blocks), status="quoted",
+                      citations=[_citation(n, h) for n, h in enumerate(passages, start=1)],
+                      sentences=checks, **base)
+
+    def _relevant_lines(self, question: str, passage: str, max_lines: int = 6) -> list[str]:
+        lines = [line.rstrip() for line in passage.splitlines() if line.strip()]
+        # Table rule lines (| --- |) carry no information.
+        lines = [line for line in lines if not re.fullmatch(r"[\s|:-]+", line)]
+        if len(lines) <= max_lines:
+            return lines
+        words = content_words(question)
+        vectors = self.kb.embedder.embed([question] + lines)
+        scores = vectors[1:] @ vectors[0]
+        ranked = sorted(range(len(lines)), key=lambda i: (
+            scores[i] + 0.1 * len(words & content_words(lines[i]))), reverse=True)
+        keep = sorted(ranked[:max_lines])
+        return [lines[i] for i in keep]
+
+    def _declined(self, question: str, hits: list[Hit], reason: str,
+                  timings: dict[str, float]) -> Answer:
+        return Answer(question=question, text=DECLINE_TEXT, status="declined",
+                      closest=[_citation(n, h) for n, h in enumerate(hits[:3], start=1)],
+                      decline_reason=reason, model=self.backend.name,
+                      prompt_version=self.prompt.version, timings=timings)
+
+
+def validate_question(question: str) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise BadQuestionError("the question is empty")
+    question = " ".join(question.split())
+    if len(question) > MAX_QUESTION_CHARS:
+        raise BadQuestionError(f"the question is {len(question)} characters long; "
+                               f"the limit is {MAX_QUESTION_CHARS}")
+    if not re.search(r"[A-Za-z]{2}", question):
+        raise BadQuestionError("the question has no words in it")
+    return question
+
+
+def _citation(n: int, hit: Hit) -> Citation:
+    return Citation(n=n, chunk_id=hit.chunk_id, doc_id=hit.doc_id, title=hit.title,
+                    doc_type=hit.doc_type, revision=hit.revision, status=hit.status,
+                    section=hit.section, quote=hit.text, start=hit.start, end=hit.end,
+                    page=hit.page, source=hit.source, score=hit.score)
+
+
+__all__ = ["AnswerPipeline", "AnswerPolicy", "Event", "validate_question", "CITATION",
+           "strip_citations"]

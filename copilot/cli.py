@@ -1,0 +1,181 @@
+"""The `copilot` command. Errors become messages and exit codes here, nowhere deeper."""
+
+from __future__ import annotations
+
+import json
+import sys
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from guardrails import GuardrailError, demo_user
+from knowledge import KnowledgeError, discover
+
+from .api import Copilot, demo_plant_path
+from .errors import CopilotError
+from .settings import Settings
+
+app = typer.Typer(help="Operator Copilot: grounded answers from your plant's effective documents.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+out = Console()
+err = Console(stderr=True)
+
+RoleOption = Annotated[str, typer.Option("--role", help="ask as this role")]
+
+
+def _copilot() -> Copilot:
+    return Copilot.from_settings(Settings())
+
+
+def _fail(exc: Exception, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {exc}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def ingest(paths: Annotated[list[Path], typer.Argument(help="files or folders")],
+           sync: Annotated[bool, typer.Option(help="remove documents whose files are gone")] = False,
+           as_json: Annotated[bool, typer.Option("--json", help="summary as JSON")] = False) -> None:
+    """Index documents (md, txt, pdf, docx, html). Unchanged files are skipped."""
+    try:
+        copilot = _copilot()
+        total = len(discover(paths))
+        with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                      MofNCompleteColumn(), TimeElapsedColumn(), console=err,
+                      disable=as_json) as progress:
+            task = progress.add_task("ingesting", total=total)
+            report = copilot.ingest(paths, sync=sync,
+                                    on_file=lambda r: progress.advance(task))
+    except (KnowledgeError, CopilotError) as exc:
+        _fail(exc)
+    if as_json:
+        print(json.dumps([r.__dict__ for r in report.files], indent=2))
+    else:
+        table = Table("file", "result", "doc", "rev", "chunks", "reason")
+        for r in report.files:
+            colour = {"failed": "red", "unchanged": "dim"}.get(r.status, "green")
+            table.add_row(r.path, f"[{colour}]{r.status}[/]", r.doc_id, r.revision,
+                          str(r.chunks), r.reason)
+        out.print(table)
+        out.print(", ".join(f"{report.count(s)} {s}" for s in
+                            ("added", "updated", "unchanged", "removed", "failed")))
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ask(question: Annotated[str, typer.Argument(help="the question")],
+        as_json: Annotated[bool, typer.Option("--json", help="print the Answer as JSON")] = False,
+        role: RoleOption = "operator") -> None:
+    """Ask a question; the answer cites the effective documents or declines."""
+    try:
+        copilot = _copilot()
+        user = demo_user(role)
+        if as_json:
+            answer = copilot.ask(question, user=user)
+            print(answer.model_dump_json(indent=2, exclude={"draft"}))
+            return
+        answer = None
+        for event in copilot.ask_stream(question, user=user):
+            if event.kind == "sentence":
+                err.print(f"[dim]{event.text}[/]")
+            elif event.kind == "answer":
+                answer = event.answer
+    except (KnowledgeError, CopilotError, GuardrailError) as exc:
+        _fail(exc)
+    assert answer is not None
+    label = {"grounded": "[green]grounded[/]", "quoted": "[yellow]quoted from source[/]",
+             "declined": "[red]declined[/]"}[answer.status]
+    out.print(f"{label}\n")
+    out.print(answer.text, markup=False, highlight=False)
+    listed = answer.citations or answer.closest
+    if listed:
+        out.print("\n[bold]Sources[/]" if answer.citations else "\n[bold]Closest sources[/]")
+        for c in listed:
+            out.print(f"  [{c.n}] {c.doc_id} rev {c.revision} ({c.status}) — {c.title} — "
+                      f"{c.section}", markup=False, highlight=False)
+    out.print(f"\n[italic]{answer.notice}[/]")
+
+
+@app.command()
+def search(query: Annotated[str, typer.Argument()],
+           k: Annotated[int, typer.Option("--k", min=1, max=100)] = 5,
+           doc_type: Annotated[list[str] | None, typer.Option("--type")] = None,
+           mode: Annotated[str, typer.Option(help="hybrid | dense | bm25")] = "hybrid",
+           as_json: Annotated[bool, typer.Option("--json")] = False,
+           role: RoleOption = "operator") -> None:
+    """Search the effective documents (no language model involved)."""
+    try:
+        hits = _copilot().search(query, k=k, user=demo_user(role), doc_types=doc_type or (),
+                                 mode=mode)
+    except (KnowledgeError, CopilotError, GuardrailError) as exc:
+        _fail(exc)
+    if as_json:
+        print(json.dumps([{key: h.to_dict()[key] for key in (
+            "doc_id", "title", "revision", "status", "section", "score", "text", "chunk_id",
+            "start", "end", "page")} for h in hits], indent=2, ensure_ascii=False))
+        return
+    for i, h in enumerate(hits, start=1):
+        out.print(f"[bold]{i}. {h.doc_id} rev {h.revision}[/] — {h.section} "
+                  f"[dim](score {h.score:.4f})[/]")
+        out.print("   " + " ".join(h.text.split())[:300], markup=False, highlight=False)
+
+
+@app.command()
+def docs(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List indexed documents with type, revision, status and chunk count."""
+    try:
+        rows = _copilot().kb.documents()
+    except (KnowledgeError, CopilotError) as exc:
+        _fail(exc)
+    items = [{"doc_id": d.doc_id, "title": d.title, "type": d.doc_type, "revision": d.revision,
+              "status": d.status, "effective_date": d.effective_date, "chunks": n,
+              "access": list(d.access), "source": d.source} for d, n in rows]
+    if as_json:
+        print(json.dumps(items, indent=2, ensure_ascii=False))
+        return
+    table = Table("doc id", "title", "type", "rev", "status", "chunks")
+    for item in items:
+        table.add_row(item["doc_id"], item["title"], item["type"], item["revision"],
+                      item["status"], str(item["chunks"]))
+    out.print(table)
+
+
+@app.command()
+def serve(host: Annotated[str | None, typer.Option()] = None,
+          port: Annotated[int | None, typer.Option()] = None,
+          demo: Annotated[bool, typer.Option(help="ingest the bundled demo plant if the index "
+                                                  "is empty")] = True) -> None:
+    """Serve the web UI."""
+    settings = Settings()
+    try:
+        copilot = Copilot.from_settings(settings)
+        if demo and copilot.kb.is_empty():
+            err.print(f"Indexing the demo plant from {demo_plant_path()} ...")
+            report = copilot.ensure_demo_plant()
+            if report:
+                err.print(f"{report.count('added')} documents indexed, "
+                          f"{len(report.failed)} failed")
+        copilot.pipeline  # load the chat model before the first user waits for it
+    except (KnowledgeError, CopilotError) as exc:
+        _fail(exc)
+    # The UI sits above copilot, so it is found through an entry point, not imported.
+    launch = _frontend("gradio")
+    launch(copilot, host=host or settings.ui_host, port=port or settings.ui_port)
+
+
+def _frontend(name: str):
+    found = [ep for ep in entry_points(group="operator_copilot.frontends") if ep.name == name]
+    if not found:
+        _fail(CopilotError(f"no {name!r} frontend is installed; reinstall the package "
+                           "(pip install -e .)"))
+    return found[0].load()
+
+
+def main() -> None:  # pragma: no cover
+    app(sys.argv[1:])

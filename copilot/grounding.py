@@ -1,0 +1,162 @@
+"""Grounding verification: every shown sentence must be backed by the passage it cites.
+
+Model-independent. A sentence is kept only when
+  * it cites at least one source `[n]` that exists,
+  * its meaning is close to the cited passage (embedding similarity with the bundled embedder,
+    best match over the passage and its sentences),
+  * enough of its content words occur in the cited passage (lexical coverage), and
+  * every number, unit, alarm code, equipment tag and document id in it occurs in a cited
+    passage. An invented setpoint or step fails here even when the wording sounds right.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from knowledge import CODE, Embedder, codes_in
+
+CITATION = re.compile(r"\[(\d{1,2})\]")
+NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?(?![\w])")
+UNITS = {
+    "°c": "°c", "degc": "°c", "min": "min", "mins": "min", "minute": "min", "minutes": "min",
+    "bar": "bar", "mbar": "mbar", "kpa": "kpa", "pa": "pa", "kn": "kn", "rpm": "rpm",
+    "mg": "mg", "g": "g", "kg": "kg", "ml": "ml", "l": "l", "h": "h", "hour": "h", "hours": "h",
+    "s": "s", "sec": "s", "seconds": "s", "%": "%", "ppb": "ppb", "cfu": "cfu",
+    "µs/cm": "µs/cm", "us/cm": "µs/cm", "eu/ml": "eu/ml", "days": "day", "day": "day",
+}
+_UNIT_AFTER_NUMBER = re.compile(
+    r"(?<![\w.])\d+(?:[.,]\d+)?\s*(°\s?C|µS/cm|uS/cm|EU/mL|mbar|kPa|Pa|bar|kN|rpm|mg|kg|g|mL|L|"
+    r"minutes?|mins?|hours?|h|seconds?|sec|s|%|ppb|CFU|days?)\b", re.IGNORECASE)
+_WORD = re.compile(r"[a-zA-Z][a-zA-Z0-9-]+")
+_STOP = frozenset(
+    "a about above after again all also an and any are as at be been before being below both but "
+    "by can could did do does doing during each few for from further had has have having here how "
+    "i if in into is it its itself just more most must no nor not now of off on once only or other "
+    "our out over own same shall should so some such than that the their them then there these "
+    "they this those through to too under until up very was we were what when where which while "
+    "who whom why will with would you your per use used using".split())
+_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])(?:\s*\[\d{1,2}\])*\s+(?=[A-Z0-9\"'(])|\n+")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences, keeping trailing citation markers with the sentence they close."""
+    pieces: list[str] = []
+    start = 0
+    for match in _SENTENCE_SPLIT.finditer(text):
+        end = match.start()
+        # Citation markers right after the full stop belong to the sentence before.
+        trailing = re.match(r"(?:\s*\[\d{1,2}\])+", text[end:match.end()])
+        if trailing:
+            end += trailing.end()
+        pieces.append(text[start:end])
+        start = match.end()
+    pieces.append(text[start:])
+    return [p.strip() for p in pieces if p.strip() and re.search(r"\w", p)]
+
+
+def strip_citations(sentence: str) -> str:
+    return " ".join(CITATION.sub(" ", sentence).split())
+
+
+def _norm_code(code: str) -> str:
+    return code.upper()
+
+
+def critical_terms(text: str) -> set[str]:
+    """Numbers, units with their numbers, codes, tags and ids: what must not be invented."""
+    text = strip_citations(text)
+    terms = {f"code:{_norm_code(c)}" for c in CODE.findall(text)}
+    without_codes = CODE.sub(" ", text)
+    terms |= {f"num:{n.replace(',', '.')}" for n in NUMBER.findall(without_codes)}
+    for match in _UNIT_AFTER_NUMBER.finditer(without_codes):
+        unit = match.group(1).lower().replace(" ", "")
+        terms.add(f"unit:{UNITS.get(unit, unit)}")
+    return terms
+
+
+def content_words(text: str) -> set[str]:
+    words = {w.lower() for w in _WORD.findall(strip_citations(text))}
+    return {_stem(w) for w in words if w not in _STOP and len(w) > 2}
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+@dataclass
+class SentenceVerdict:
+    text: str
+    citations: list[int]
+    supported: bool
+    similarity: float = 0.0
+    coverage: float = 0.0
+    missing_terms: list[str] = field(default_factory=list)
+    reason: str = ""
+
+
+@dataclass
+class GroundingVerifier:
+    embedder: Embedder
+    min_similarity: float = 0.55
+    min_coverage: float = 0.5
+
+    def verify(self, answer: str, passages: list[str]) -> list[SentenceVerdict]:
+        """Judge each sentence of `answer` against the passages it cites (1-based)."""
+        sentences = split_sentences(answer)
+        if not sentences:
+            return []
+        cleaned = [strip_citations(s) for s in sentences]
+        sentence_vectors = self.embedder.embed(cleaned)
+        passage_units = [[p] + [u for u in split_sentences(p) if len(u) > 20] for p in passages]
+        flat = [u for units in passage_units for u in units]
+        unit_vectors = self.embedder.embed(flat) if flat else np.zeros((0, 1))
+        bounds, offset = [], 0
+        for units in passage_units:
+            bounds.append((offset, offset + len(units)))
+            offset += len(units)
+        verdicts = []
+        for sentence, clean, vector in zip(sentences, cleaned, sentence_vectors, strict=True):
+            cited = sorted({int(n) for n in CITATION.findall(sentence)})
+            verdicts.append(self._judge(sentence, clean, vector, cited, passages, bounds,
+                                        unit_vectors))
+        return verdicts
+
+    def _judge(self, sentence, clean, vector, cited, passages, bounds, unit_vectors) -> SentenceVerdict:
+        verdict = SentenceVerdict(text=sentence, citations=cited, supported=False)
+        if not cited:
+            verdict.reason = "no citation"
+            return verdict
+        if any(n < 1 or n > len(passages) for n in cited):
+            verdict.reason = "cites a source that does not exist"
+            return verdict
+        if len(clean) < 3:
+            verdict.reason = "empty sentence"
+            return verdict
+        cited_text = "\n".join(passages[n - 1] for n in cited)
+        sims = [float(unit_vectors[i] @ vector) for n in cited for i in range(*bounds[n - 1])]
+        verdict.similarity = max(sims) if sims else 0.0
+        words = content_words(clean)
+        present = content_words(cited_text)
+        verdict.coverage = len(words & present) / len(words) if words else 1.0
+        missing = critical_terms(clean) - critical_terms(cited_text)
+        verdict.missing_terms = sorted(t.split(":", 1)[1] for t in missing)
+        if verdict.missing_terms:
+            verdict.reason = f"not in the cited passage: {', '.join(verdict.missing_terms)}"
+        elif verdict.similarity < self.min_similarity:
+            verdict.reason = f"weak support (similarity {verdict.similarity:.2f})"
+        elif verdict.coverage < self.min_coverage:
+            verdict.reason = f"weak support (word coverage {verdict.coverage:.2f})"
+        else:
+            verdict.supported = True
+            verdict.reason = "supported"
+        return verdict
+
+
+__all__ = ["GroundingVerifier", "SentenceVerdict", "codes_in", "content_words", "critical_terms",
+           "split_sentences", "strip_citations"]

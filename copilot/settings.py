@@ -1,0 +1,54 @@
+"""Settings: the only reader of COPILOT_* environment variables.
+
+Data lives in `COPILOT_HOME`, by default `.copilot` in the current working directory (the
+checkout when started through `make run`), so one checkout is one self-contained plant.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def disable_telemetry_and_hub() -> None:
+    """Offline by construction: no hub downloads, no usage pings from any library."""
+    for key, value in {
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "ANONYMIZED_TELEMETRY": "False",  # Chroma
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "LANGCHAIN_TRACING_V2": "false",  # LangSmith
+        "LANGSMITH_TRACING": "false",
+        "TOKENIZERS_PARALLELISM": "false",
+    }.items():
+        os.environ[key] = value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="COPILOT_", extra="ignore")
+
+    home: Path = Field(default=Path(".copilot"), description="data directory")
+    llm: str = Field(default="embedded",
+                     description="'embedded' (bundled SmolLM2 GGUF) or a path to a .gguf file")
+    llm_context: int = 4096
+    llm_max_tokens: int = 200
+    llm_threads: int = Field(default=0, description="0 = all cores")
+    embedder: str = "minilm"
+    chroma_url: str | None = Field(default=None, description="use a `chroma run` server")
+    top_k: int = 4
+    ui_host: str = "127.0.0.1"
+    ui_port: int = 7860
+    demo_mode: bool = Field(default=True, description="UI without login (demo plant only)")
+    # Grounding thresholds (see copilot/grounding.py).
+    min_support_similarity: float = 0.55
+    min_support_coverage: float = 0.5
+    min_retrieval_support: float = 0.35
+    min_kept_share: float = 0.5
+
+    @property
+    def home_dir(self) -> Path:
+        return self.home.expanduser().resolve()

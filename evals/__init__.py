@@ -1,0 +1,1 @@
+"""Offline evaluation harness: datasets, metrics and benchmarks over the public APIs."""

@@ -1,0 +1,18 @@
+"""Knowledge base: documents -> chunks -> index -> hits. A leaf package: imports nothing above."""
+
+from .base import FileResult, Hit, IngestReport, KnowledgeBase, SearchFilter, discover
+from .chunking import Chunk, approx_tokens, chunk_document
+from .documents import DOC_TYPES, ROLES, STATUSES, Document
+from .embeddings import Embedder, SentenceTransformerEmbedder, make_embedder
+from .errors import (DocumentError, IndexNotReadyError, KnowledgeError, MissingDependencyError,
+                     ModelLoadError)
+from .lexical import CODE, codes_in
+from .loaders import SUPPORTED_SUFFIXES, load_document
+
+__all__ = [
+    "CODE", "Chunk", "DOC_TYPES", "Document", "DocumentError", "Embedder", "FileResult", "Hit",
+    "IndexNotReadyError", "IngestReport", "KnowledgeBase", "KnowledgeError",
+    "MissingDependencyError", "ModelLoadError", "ROLES", "STATUSES", "SUPPORTED_SUFFIXES",
+    "SearchFilter", "SentenceTransformerEmbedder", "approx_tokens", "chunk_document", "codes_in", "discover",
+    "load_document", "make_embedder",
+]

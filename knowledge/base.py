@@ -1,0 +1,329 @@
+"""The knowledge base: ingest files, keep indexes in step, answer hybrid searches.
+
+Ingest order for one changed file (never a moment with neither version searchable):
+  1. embed and write the new chunks' vectors (new ids; old ones untouched);
+  2. swap the catalog rows in one SQLite transaction (the switch-over point);
+  3. delete the old vectors and rebuild BM25.
+A crash before 2 leaves the old revision in force; orphan vectors are ignored by searches
+(they are joined to the catalog) and swept by the next ingest.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .catalog import Catalog
+from .chunking import chunk_document
+from .documents import ROLES, Document
+from .embeddings import Embedder
+from .errors import DocumentError, KnowledgeError
+from .lexical import LexicalIndex, codes_in
+from .loaders import SUPPORTED_SUFFIXES, load_document
+from .vector_store import VectorStore, chroma_where
+
+RRF_K = 60
+_REVISION_IN_QUERY = re.compile(r"\b(?:rev(?:ision)?\.?)\s*([0-9A-Z][0-9A-Z.]*)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SearchFilter:
+    role: str | None = None  # only chunks this role may see
+    doc_types: tuple[str, ...] = ()
+    equipment: str | None = None
+    statuses: tuple[str, ...] = ("effective",)
+    revision: str | None = None
+    doc_id: str | None = None
+
+
+@dataclass
+class Hit:
+    chunk_id: str
+    doc_id: str
+    title: str
+    doc_type: str
+    revision: str
+    status: str
+    section: str
+    text: str
+    start: int
+    end: int
+    source: str
+    score: float
+    page: int | None = None
+    equipment: list[str] = field(default_factory=list)
+    access: list[str] = field(default_factory=list)
+    dense: float | None = None  # cosine similarity, when the dense side found it
+    lexical: float | None = None  # BM25 score, when the lexical side found it
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class FileResult:
+    path: str
+    status: str  # added | updated | unchanged | removed | failed
+    doc_id: str = ""
+    revision: str = ""
+    chunks: int = 0
+    reason: str = ""
+
+
+@dataclass
+class IngestReport:
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def failed(self) -> list[FileResult]:
+        return [f for f in self.files if f.status == "failed"]
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+
+def discover(paths: Iterable[Path | str]) -> list[Path]:
+    """Files under the given paths. Named files are kept whatever their type (and then fail
+    with a reason); inside folders only supported types are picked up."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.is_file()
+                                and p.suffix.lower() in SUPPORTED_SUFFIXES
+                                and not any(part.startswith(".") for part in p.parts)
+                                and p.name.lower() != "readme.md"))
+        else:
+            found.append(path)
+    return found
+
+
+class KnowledgeBase:
+    def __init__(self, home: Path, embedder: Embedder, chroma_url: str | None = None,
+                 collection: str = "copilot_chunks", max_chunk_tokens: int = 220) -> None:
+        self.home = Path(home)
+        self.embedder = embedder
+        self.catalog = Catalog(self.home / "catalog.sqlite")
+        self.vectors = VectorStore(self.home / "chroma", url=chroma_url, collection=collection)
+        # With a shared Chroma server each process still keeps its own BM25 beside its catalog.
+        self.lexical = LexicalIndex(self.home / "bm25")
+        self.max_chunk_tokens = max_chunk_tokens
+        self._lock = threading.Lock()
+        self._lexical_rows: list = []
+
+    # ---- ingest -------------------------------------------------------------------------
+    def ingest(self, paths: Iterable[Path | str], sync: bool = False,
+               on_file: Callable[[FileResult], None] | None = None) -> IngestReport:
+        """Ingest files or folders. Bad files are reported, never fatal to the batch.
+
+        With `sync`, documents whose source files are no longer among the given paths are removed.
+        """
+        report = IngestReport()
+        files = discover(paths)
+        seen: set[str] = set()
+        for path in files:
+            result = self._ingest_one(path)
+            seen.add(str(path.resolve()))
+            report.files.append(result)
+            if on_file:
+                on_file(result)
+        if sync:
+            for source in self.catalog.sources():
+                if source not in seen:
+                    ids = self.catalog.remove(source)
+                    self.vectors.delete(ids)
+                    result = FileResult(source, "removed", chunks=len(ids))
+                    report.files.append(result)
+                    if on_file:
+                        on_file(result)
+        self._sweep_orphans()
+        self.refresh_lexical(force=True)
+        return report
+
+    def _ingest_one(self, path: Path) -> FileResult:
+        source = str(path.resolve())
+        try:
+            doc = load_document(path)
+        except DocumentError as exc:
+            return FileResult(str(path), "failed", reason=exc.reason)
+        doc = Document(**{**doc.__dict__, "source": source})
+        previous_hash = self.catalog.hash_of(source)
+        if previous_hash == doc.content_hash:
+            return FileResult(str(path), "unchanged", doc.doc_id, doc.revision,
+                              len(self.catalog.chunk_ids_of(source)))
+        owner = self.catalog.source_of(doc.doc_id, doc.revision)
+        if owner and owner != source:
+            return FileResult(str(path), "failed", doc.doc_id, doc.revision,
+                              reason=f"{doc.doc_id} revision {doc.revision} is already "
+                                     f"ingested from {owner}")
+        chunks = chunk_document(doc, self.max_chunk_tokens, self.embedder.count_tokens)
+        if not chunks:
+            return FileResult(str(path), "failed", doc.doc_id, doc.revision,
+                              reason="no text to index after chunking")
+        old_ids = self.catalog.chunk_ids_of(source)
+        vectors = self.embedder.embed([c.embed_text for c in chunks])
+        self.vectors.upsert([c.chunk_id for c in chunks], vectors,
+                            [_vector_metadata(doc, c.section) for c in chunks])
+        self.catalog.replace(doc, chunks)
+        stale = sorted(set(old_ids) - {c.chunk_id for c in chunks})
+        if stale:
+            self.vectors.delete(stale)
+        status = "updated" if previous_hash else "added"
+        return FileResult(str(path), status, doc.doc_id, doc.revision, len(chunks))
+
+    def _sweep_orphans(self) -> None:
+        """Vectors with no catalog row come from an interrupted ingest: remove them."""
+        known = {row["chunk_id"] for row in self.catalog.all_chunks()}
+        orphans = [cid for cid in self.vectors.ids() if cid not in known]
+        if orphans:
+            self.vectors.delete(orphans)
+
+    def refresh_lexical(self, force: bool = False) -> None:
+        """(Re)build or reload BM25 when the catalog has changed since it was built."""
+        with self._lock:
+            generation = self.catalog.generation()
+            if not force and self.lexical.generation == generation and self._lexical_rows:
+                return
+            if not force and self.lexical.load() and self.lexical.generation == generation:
+                rows = self.catalog.chunks_by_id(self.lexical.ids)
+                self._lexical_rows = [rows.get(cid) for cid in self.lexical.ids]
+                return
+            rows = self.catalog.all_chunks()
+            self.lexical.build([r["chunk_id"] for r in rows],
+                               [f"{r['context']}\n{r['text']}" for r in rows], generation)
+            self._lexical_rows = list(rows)
+
+    # ---- search -------------------------------------------------------------------------
+    def search(self, query: str, k: int = 5, filters: SearchFilter | None = None,
+               mode: str = "hybrid", candidates: int = 30) -> list[Hit]:
+        """Hybrid search: dense and BM25 candidates fused by reciprocal rank.
+
+        Only effective revisions unless the filter or the query ("rev 4") names a revision.
+        """
+        if not query or not query.strip():
+            raise KnowledgeError("the query is empty")
+        filters = filters or SearchFilter()
+        if filters.role is not None and filters.role not in ROLES:
+            raise KnowledgeError(f"unknown role {filters.role!r}; roles: {', '.join(ROLES)}")
+        asked = _REVISION_IN_QUERY.search(query)
+        if asked and filters.revision is None:
+            filters = SearchFilter(**{**filters.__dict__, "revision": asked.group(1), "statuses": ()})
+        ranked: dict[str, dict[str, float]] = {}
+        if mode in ("hybrid", "dense"):
+            vector = self.embedder.embed_one(query)
+            for rank, (cid, sim) in enumerate(self.vectors.query(vector, candidates,
+                                                                 _dense_where(filters))):
+                ranked.setdefault(cid, {})["dense"] = sim
+                ranked[cid]["dense_rank"] = rank
+        if mode in ("hybrid", "bm25"):
+            for rank, (cid, score) in enumerate(self._bm25_candidates(query, candidates, filters)):
+                ranked.setdefault(cid, {})["lexical"] = score
+                ranked[cid]["lexical_rank"] = rank
+        rows = self.catalog.chunks_by_id(ranked)
+        wanted_codes = codes_in(query)
+        hits: list[Hit] = []
+        for cid, parts in ranked.items():
+            row = rows.get(cid)
+            if row is None or not _row_passes(row, filters):
+                continue  # orphan vector or filtered out
+            score = sum(1.0 / (RRF_K + parts[key] + 1) for key in ("dense_rank", "lexical_rank")
+                        if key in parts)
+            if wanted_codes:
+                # Exact codes and tags outrank paraphrase: a chunk holding the asked-for
+                # alarm code gets a boost worth a first place in a third ranked list.
+                found = codes_in(f"{row['context']}\n{row['text']}") & wanted_codes
+                score += len(found) / len(wanted_codes) / (RRF_K + 1)
+            hits.append(_hit(row, score, parts.get("dense"), parts.get("lexical")))
+        hits.sort(key=lambda h: h.score, reverse=True)
+        return hits[:k]
+
+    def _bm25_candidates(self, query: str, n: int, filters: SearchFilter) -> list[tuple[str, float]]:
+        self.refresh_lexical()
+        scores = self.lexical.scores(query)
+        if not len(scores):
+            return []
+        order = np.argsort(-scores)
+        out: list[tuple[str, float]] = []
+        for index in order:
+            if scores[index] <= 0 or len(out) >= n:
+                break
+            row = self._lexical_rows[index]
+            if row is not None and _row_passes(row, filters):
+                out.append((row["chunk_id"], float(scores[index])))
+        return out
+
+    # ---- documents ----------------------------------------------------------------------
+    def documents(self) -> list[tuple[Document, int]]:
+        return self.catalog.documents()
+
+    def document(self, doc_id: str, revision: str | None = None) -> Document | None:
+        return self.catalog.document(doc_id, revision)
+
+    def is_empty(self) -> bool:
+        return not self.catalog.sources()
+
+
+def _vector_metadata(doc: Document, section: str) -> dict:
+    meta: dict[str, object] = {
+        "doc_id": doc.doc_id, "revision": doc.revision, "doc_type": doc.doc_type,
+        "status": doc.status, "section": section[:500], "title": doc.title[:500],
+    }
+    for role in ROLES:
+        meta[f"access_{role}"] = role in doc.access
+    for tag in doc.equipment:
+        meta[f"eq_{tag}"] = True
+    return meta
+
+
+def _dense_where(filters: SearchFilter) -> dict | None:
+    conditions: dict[str, object] = {}
+    if filters.role:
+        conditions[f"access_{filters.role}"] = True
+    if len(filters.doc_types) == 1:
+        conditions["doc_type"] = filters.doc_types[0]
+    elif filters.doc_types:
+        conditions["doc_type"] = {"$in": list(filters.doc_types)}
+    if filters.equipment:
+        conditions[f"eq_{filters.equipment}"] = True
+    if filters.revision:
+        conditions["revision"] = filters.revision
+    elif len(filters.statuses) == 1:
+        conditions["status"] = filters.statuses[0]
+    elif filters.statuses:
+        conditions["status"] = {"$in": list(filters.statuses)}
+    if filters.doc_id:
+        conditions["doc_id"] = filters.doc_id
+    return chroma_where(conditions)
+
+
+def _row_passes(row, filters: SearchFilter) -> bool:
+    """The same filter applied to catalog rows: the catalog, not the vector store, decides."""
+    if filters.role and filters.role not in json.loads(row["access"]):
+        return False
+    if filters.doc_types and row["doc_type"] not in filters.doc_types:
+        return False
+    if filters.equipment and filters.equipment not in json.loads(row["equipment"]):
+        return False
+    if filters.revision:
+        if row["revision"].lower() != filters.revision.lower():
+            return False
+    elif filters.statuses and row["status"] not in filters.statuses:
+        return False
+    return not (filters.doc_id and row["doc_id"] != filters.doc_id)
+
+
+def _hit(row, score: float, dense: float | None, lexical: float | None) -> Hit:
+    return Hit(
+        chunk_id=row["chunk_id"], doc_id=row["doc_id"], title=row["title"],
+        doc_type=row["doc_type"], revision=row["revision"], status=row["status"],
+        section=row["section"], text=row["text"], start=row["start"], end=row["end"],
+        source=row["source"], score=score, page=row["page"],
+        equipment=json.loads(row["equipment"]), access=json.loads(row["access"]),
+        dense=dense, lexical=lexical,
+    )

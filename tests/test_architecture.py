@@ -1,0 +1,41 @@
+"""Imports point down: ui/evals -> copilot -> knowledge, guardrails (independent leaves)."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import guardrails
+import knowledge
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_import_contracts_hold():
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint), "--config", str(REPO / "pyproject.toml")], cwd=REPO,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2 kept, 0 broken" in result.stdout
+
+
+def _imported_top_packages(package: str) -> set[str]:
+    found = set()
+    for path in (REPO / package).rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                found |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    return found
+
+
+def test_leaves_import_nothing_above_or_beside_them():
+    # A second, dependency-free check of the same rule, including lazy imports in functions.
+    assert not _imported_top_packages("knowledge") & {"copilot", "guardrails", "ui", "evals"}
+    assert not _imported_top_packages("guardrails") & {"copilot", "knowledge", "ui", "evals"}
+    assert not _imported_top_packages("copilot") & {"ui", "evals"}
+
+
+def test_role_lists_agree():
+    assert knowledge.ROLES == guardrails.ROLES

@@ -1,0 +1,1 @@
+"""Gradio UI: a thin adapter over the `copilot` API. Gradio is imported inside functions."""

@@ -1,0 +1,39 @@
+"""Answer -> Markdown for the chat. Pure functions, testable without Gradio."""
+
+from __future__ import annotations
+
+import html
+
+from copilot import Answer
+
+BADGES = {
+    "grounded": "✅ **Verified against cited sources**",
+    "quoted": "📄 **Quoted from source** (model wording not verified)",
+    "declined": "⛔ **Declined: not found in the effective documents**",
+}
+
+
+def answer_markdown(answer: Answer) -> str:
+    parts = [BADGES[answer.status], "", answer.text]
+    if answer.declined and answer.decline_reason:
+        parts += ["", f"_Reason: {answer.decline_reason}_"]
+    parts += ["", f"> ⚠️ {answer.notice}"]
+    return "\n".join(parts)
+
+
+def citations_markdown(answer: Answer) -> str:
+    listed = answer.citations or answer.closest
+    if not listed:
+        return ""
+    title = "### Sources" if answer.citations else "### Closest sources"
+    cards = [title]
+    for c in listed:
+        quote = " ".join(c.quote.split())
+        if len(quote) > 600:
+            quote = quote[:600] + " …"
+        page = f", page {c.page}" if c.page else ""
+        cards.append(
+            f"**[{c.n}] {html.escape(c.doc_id)} rev {html.escape(c.revision)}** "
+            f"({html.escape(c.status)}) — {html.escape(c.title)}  \n"
+            f"_§ {html.escape(c.section or '—')}{page}_\n\n> {html.escape(quote)}\n")
+    return "\n".join(cards)
