@@ -139,30 +139,44 @@ class AnswerPipeline:
     def _quoted(self, question: str, used: list[Hit], checks: list[SentenceCheck],
                 base: dict) -> Answer:
         """The relevant lines of the best passages, verbatim, each with its citation."""
-        passages = used[: self.policy.max_quoted_passages]
+        picked = self._passages_to_quote(question, used)
         blocks: list[str] = [QUOTED_INTRO]
-        for n, hit in enumerate(passages, start=1):
-            lines = self._relevant_lines(question, hit.text)
+        for n, (hit, lines) in enumerate(picked, start=1):
             quoted = "\n".join(f"> {line}" for line in lines)
             blocks.append(f"{hit.doc_id} rev {hit.revision}, {hit.section or hit.title} [{n}]:\n"
                           f"{quoted}")
         return Answer(text="\n\n".join(blocks), status="quoted",
-                      citations=[_citation(n, h) for n, h in enumerate(passages, start=1)],
+                      citations=[_citation(n, h) for n, (h, _) in enumerate(picked, start=1)],
                       sentences=checks, **base)
 
-    def _relevant_lines(self, question: str, passage: str, max_lines: int = 6) -> list[str]:
-        lines = [line.rstrip() for line in passage.splitlines() if line.strip()]
-        # Table rule lines (| --- |) carry no information.
-        lines = [line for line in lines if not re.fullmatch(r"[\s|:-]+", line)]
-        if len(lines) <= max_lines:
-            return lines
-        words = content_words(question)
-        vectors = self.kb.embedder.embed([question] + lines)
-        scores = vectors[1:] @ vectors[0]
-        ranked = sorted(range(len(lines)), key=lambda i: (
-            scores[i] + 0.1 * len(words & content_words(lines[i]))), reverse=True)
-        keep = sorted(ranked[:max_lines])
-        return [lines[i] for i in keep]
+    def _passages_to_quote(self, question: str, used: list[Hit]) -> list[tuple[Hit, list[str]]]:
+        """Score every line of every passage against the question; quote the passages holding
+        the best lines (retrieval order breaks ties), each cut to its most relevant lines."""
+        per_hit = [_quotable_lines(h.text) for h in used]
+        flat = [line for lines in per_hit for line in lines]
+        if not flat:
+            return []
+        vectors = self.kb.embedder.embed([question] + flat)
+        sims = vectors[1:] @ vectors[0]
+        words, codes = content_words(question), codes_in(question)
+        scores, offset = [], 0
+        for hit, lines in zip(used, per_hit, strict=True):
+            line_scores = [float(sims[offset + i]) + 0.05 * len(words & content_words(line))
+                           + 0.3 * len(codes & codes_in(f"{hit.doc_id} {line}"))
+                           for i, line in enumerate(lines)]
+            offset += len(lines)
+            scores.append(line_scores)
+        best = sorted(range(len(used)), key=lambda i: max(scores[i], default=-1), reverse=True)
+        chosen = sorted(best[: self.policy.max_quoted_passages])
+        picked = []
+        for i in chosen:
+            lines = per_hit[i]
+            if len(lines) > 6:
+                keep = sorted(sorted(range(len(lines)), key=lambda j: scores[i][j],
+                                     reverse=True)[:6])
+                lines = [lines[j] for j in keep]
+            picked.append((used[i], lines))
+        return picked
 
     def _declined(self, question: str, hits: list[Hit], reason: str,
                   timings: dict[str, float]) -> Answer:
@@ -170,6 +184,12 @@ class AnswerPipeline:
                       closest=[_citation(n, h) for n, h in enumerate(hits[:3], start=1)],
                       decline_reason=reason, model=self.backend.name,
                       prompt_version=self.prompt.version, timings=timings)
+
+
+def _quotable_lines(passage: str) -> list[str]:
+    lines = [line.rstrip() for line in passage.splitlines() if line.strip()]
+    # Table rule lines (| --- |) carry no information.
+    return [line for line in lines if not re.fullmatch(r"[\s|:-]+", line)]
 
 
 def validate_question(question: str) -> str:

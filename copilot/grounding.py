@@ -57,6 +57,15 @@ def split_sentences(text: str) -> list[str]:
     return [p.strip() for p in pieces if p.strip() and re.search(r"\w", p)]
 
 
+def _units(passage: str) -> list[str]:
+    """Sentences and list items of a passage, plus each cell of a table row."""
+    units = split_sentences(passage)
+    for line in passage.splitlines():
+        if line.lstrip().startswith("|"):
+            units.extend(cell.strip() for cell in line.strip().strip("|").split("|"))
+    return units
+
+
 def strip_citations(sentence: str) -> str:
     return " ".join(CITATION.sub(" ", sentence).split())
 
@@ -113,7 +122,7 @@ class GroundingVerifier:
             return []
         cleaned = [strip_citations(s) for s in sentences]
         sentence_vectors = self.embedder.embed(cleaned)
-        passage_units = [[p] + [u for u in split_sentences(p) if len(u) > 20] for p in passages]
+        passage_units = [[p] + [u for u in _units(p) if len(u) > 20] for p in passages]
         flat = [u for units in passage_units for u in units]
         unit_vectors = self.embedder.embed(flat) if flat else np.zeros((0, 1))
         bounds, offset = [], 0

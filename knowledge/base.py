@@ -29,7 +29,9 @@ from .loaders import SUPPORTED_SUFFIXES, load_document
 from .vector_store import VectorStore, chroma_where
 
 RRF_K = 60
-_REVISION_IN_QUERY = re.compile(r"\b(?:rev(?:ision)?\.?)\s*([0-9A-Z][0-9A-Z.]*)\b", re.IGNORECASE)
+# "rev 4", "revision 5", "Rev. C": a question that names a revision may see superseded ones.
+_REVISION_IN_QUERY = re.compile(
+    r"\b(?i:rev(?:ision)?)(?:\.\s*|\s+|(?=\d))(\d+(?:\.\d+)?|[A-Z](?:\.\d+)?)\b")
 
 
 @dataclass(frozen=True)

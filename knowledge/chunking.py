@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from .documents import Document
 
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
+_HEADING_1 = re.compile(r"^#[ \t]+\S", re.MULTILINE)
 _LIST_ITEM = re.compile(r"^([ \t]*)(\d+[.)]|[-*+]|[a-z][.)])[ \t]+")
 _TABLE_ROW = re.compile(r"^[ \t]*\|")
 _TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t:|-]+\|[ \t:|-]*$")
@@ -142,9 +143,11 @@ def chunk_document(doc: Document, max_tokens: int = 220,
     """Split a document into chunks of at most about `max_tokens` word pieces."""
     text = doc.text
     chunks: list[Chunk] = []
-    for path, sec_start, sec_end in _sections(text):
-        # The document title heading adds nothing to a section path below it.
-        shown_path = path[1:] if len(path) > 1 and path[0].strip() == doc.title.strip() else path
+    sections = _sections(text)
+    single_title = len(_HEADING_1.findall(text)) == 1
+    for path, sec_start, sec_end in sections:
+        # The one `#` heading is the document's title: it adds nothing to a section path.
+        shown_path = path[1:] if single_title and len(path) > 1 else path
         section = " > ".join(shown_path)
         blocks: list[_Block] = []
         for block in _blocks(text, sec_start, sec_end):

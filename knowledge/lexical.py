@@ -37,12 +37,22 @@ def tokenize(text: str) -> list[str]:
         word = match.group(0)
         if word in _STOPWORDS:
             continue
-        tokens.append(word)
+        tokens.append(_stem(word))
         if re.search(r"[-./]", word):
             parts = [p for p in re.split(r"[-./]", word) if p]
             tokens.extend(p for p in parts if p not in _STOPWORDS)
             tokens.append("".join(parts))
     return tokens
+
+
+def _stem(word: str) -> str:
+    """Light suffix stripping so "logged"/"log" and "days"/"day" meet; codes stay whole."""
+    if not word.isalpha() or len(word) <= 4:
+        return word
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
 
 
 class LexicalIndex:

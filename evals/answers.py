@@ -1,0 +1,149 @@
+"""Answer-level metrics over a dataset, with the real pipeline (real model).
+
+    python -m evals.answers --dataset evals/datasets/demo_qa.jsonl [--corpus DIR] [--out DIR] [--limit N]
+
+Writes `answers.json` with metrics and a per-item table. An item whose evaluation raises is a
+failure row, never a crash of the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from copilot import Answer, Copilot, Settings, demo_plant_path
+from copilot.grounding import critical_terms, split_sentences
+from guardrails import demo_user
+
+from .dataset import Case, load_cases, normalise
+
+
+def _shown_sentences(answer: Answer) -> list[str]:
+    if answer.status == "grounded":
+        return split_sentences(answer.text)
+    return []  # quoted answers are verbatim passages; declines state no facts
+
+
+def unsupported_number_sentences(answer: Answer) -> tuple[int, int]:
+    """(shown sentences with a number/unit/code/tag absent from their cited passages, shown)."""
+    cited_text = "\n".join(c.quote for c in answer.citations)
+    shown = _shown_sentences(answer)
+    bad = sum(1 for s in shown if critical_terms(s) - critical_terms(cited_text))
+    return bad, len(shown)
+
+
+def evaluate_case(copilot: Copilot, case: Case) -> dict:
+    started = time.perf_counter()
+    first = None
+    answer = None
+    for event in copilot.ask_stream(case.question, user=demo_user(case.role)):
+        if first is None:
+            first = time.perf_counter() - started
+        if event.kind == "answer":
+            answer = event.answer
+    assert answer is not None
+    total = time.perf_counter() - started
+    cited = answer.cited_doc_ids()
+    row = {
+        "id": case.id, "question": case.question, "answerable": case.answerable,
+        "restricted": case.expect_restricted, "status": answer.status, "cited": cited,
+        "gold": case.doc, "answer": answer.text, "decline_reason": answer.decline_reason,
+        "ttft": answer.timings.get("ttft", first), "seconds": total,
+        "sentences": [s.model_dump() for s in answer.sentences],
+    }
+    if case.answerable and not case.expect_restricted:
+        row["gold_cited"] = case.doc in cited
+        row["gold_first"] = bool(cited) and cited[0] == case.doc
+        facts = case.key_facts or []
+        shown = normalise(answer.text) if not answer.declined else ""
+        row["key_facts_found"] = sum(1 for f in facts if normalise(f) in shown)
+        row["key_facts_total"] = len(facts)
+    if case.expect_restricted:
+        row["leak"] = case.doc in cited or any(c.doc_id == case.doc for c in answer.closest)
+    bad, shown = unsupported_number_sentences(answer)
+    row["unsupported_number_sentences"], row["shown_sentences"] = bad, shown
+    return row
+
+
+def summarise(rows: list[dict]) -> dict:
+    ok = [r for r in rows if "error" not in r]
+    answerable = [r for r in ok if r["answerable"] and not r["restricted"]]
+    unanswerable = [r for r in ok if not r["answerable"]]
+    shown_total = sum(r["shown_sentences"] for r in ok)
+    cited_rows = [r for r in answerable if r["cited"]]
+    facts_total = sum(r["key_facts_total"] for r in answerable)
+    latencies = sorted(r["seconds"] for r in ok)
+
+    def pct(values, q):
+        return values[min(len(values) - 1, int(q * len(values)))] if values else None
+
+    return {
+        "answers": {
+            "gold_cited_rate": _rate(sum(r["gold_cited"] for r in answerable), len(answerable)),
+            "gold_first_rate": _rate(sum(r["gold_first"] for r in answerable), len(answerable)),
+            "decline_accuracy": _rate(sum(r["status"] == "declined" for r in unanswerable),
+                                      len(unanswerable)),
+            "false_decline_rate": _rate(sum(r["status"] == "declined" for r in answerable),
+                                        len(answerable)),
+            "key_fact_recall": _rate(sum(r["key_facts_found"] for r in answerable), facts_total),
+            # Share of answers with citations whose first citation is the gold document.
+            "citation_precision": _rate(sum(r["cited"][0] == r["gold"] for r in cited_rows),
+                                        len(cited_rows)),
+            "unsupported_number_rate": _rate(sum(r["unsupported_number_sentences"] for r in ok),
+                                             shown_total),
+            "status_counts": {s: sum(r["status"] == s for r in ok)
+                              for s in ("grounded", "quoted", "declined")},
+        },
+        "access": {"leaks": sum(r.get("leak", False) for r in ok)},
+        "latency": {
+            "ttft_p50": statistics.median(r["ttft"] for r in ok) if ok else None,
+            "answer_p50": statistics.median(latencies) if latencies else None,
+            "answer_p95": pct(latencies, 0.95),
+        },
+        "failures": [r for r in rows if "error" in r],
+        "n": len(rows),
+    }
+
+
+def _rate(num: float, den: float) -> float | None:
+    return num / den if den else None
+
+
+def run(copilot: Copilot, cases: list[Case]) -> dict:
+    rows = []
+    for case in cases:
+        try:
+            rows.append(evaluate_case(copilot, case))
+        except Exception as exc:  # one broken item must not stop the run
+            rows.append({"id": case.id, "question": case.question, "error": repr(exc),
+                         "trace": traceback.format_exc(limit=3)})
+    return {**summarise(rows), "items": rows}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--corpus", default=None)
+    parser.add_argument("--out", default="evals/results")
+    parser.add_argument("--limit", type=int, default=0)
+    args = parser.parse_args()
+    cases = load_cases(args.dataset)
+    if args.limit:
+        cases = cases[: args.limit]
+    with tempfile.TemporaryDirectory() as home:
+        copilot = Copilot.from_settings(Settings(home=Path(home)))
+        copilot.ingest([args.corpus or demo_plant_path()])
+        results = run(copilot, cases)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "answers.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    print(json.dumps({k: v for k, v in results.items() if k != "items"}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,79 @@
+"""Orchestration of one answer, with a scripted chat model (LangChain's own fake chat model).
+
+Everything else is real (embedder, Chroma, BM25, verifier); only the model's words are
+scripted, so each outcome of the pipeline can be forced and checked.
+"""
+
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from copilot.answering import AnswerPipeline, AnswerPolicy
+from copilot.grounding import GroundingVerifier
+from copilot.llm import ChatBackend
+from copilot.prompting import PromptTemplate
+from guardrails import demo_user
+
+
+def pipeline_saying(kb, text: str) -> AnswerPipeline:
+    model = GenericFakeChatModel(messages=iter([AIMessage(content=text)]))
+    backend = ChatBackend(model=model, name="scripted", context=4096)
+    return AnswerPipeline(kb, backend, GroundingVerifier(kb.embedder), PromptTemplate.load(),
+                          AnswerPolicy())
+
+
+QUESTION = "Autoclave AC-02 stopped with alarm E-22, what now?"
+
+
+def test_supported_sentences_are_kept_and_invented_ones_dropped(demo_copilot):
+    kb = demo_copilot.kb
+    hits = kb.search(QUESTION, k=4)
+    n = next(i for i, h in enumerate(hits, start=1) if "do not open the door" in h.text.lower())
+    text = (f"On E-22, do not open the door to the clean side; leave the load in the chamber "
+            f"[{n}]. Then restart the cycle at 134 °C for 3 min [{n}].")
+    answer = pipeline_saying(kb, text).answer(QUESTION, role="operator")
+    assert answer.status == "quoted" or answer.status == "grounded"
+    assert "134" not in answer.text  # the invented setpoint never reaches the user
+    assert "134" in answer.draft  # but the audit keeps what the model wrote
+    dropped = [s for s in answer.sentences if "134" in s.text]
+    assert dropped and not dropped[0].supported and "134" in dropped[0].missing_terms
+
+
+def test_grounded_answer_keeps_verified_sentence_with_its_citation(demo_copilot):
+    kb = demo_copilot.kb
+    hits = kb.search(QUESTION, k=4)
+    n = next(i for i, h in enumerate(hits, start=1) if "do not open the door" in h.text.lower())
+    text = (f"On E-22, do not open the door to the clean side and leave the load in the chamber "
+            f"[{n}].")
+    answer = pipeline_saying(kb, text).answer(QUESTION, role="operator")
+    assert answer.status == "grounded"
+    assert answer.citations[0].n == n and "do not open the door" in answer.citations[0].quote.lower()
+
+
+def test_uncited_answer_falls_back_to_verbatim_quotes(demo_copilot):
+    answer = pipeline_saying(demo_copilot.kb, "Open the door and re-run the load.").answer(
+        QUESTION, role="operator")
+    assert answer.status == "quoted"
+    assert "Open the door and re-run" not in answer.text
+    quoted = [line[2:] for line in answer.text.splitlines() if line.startswith("> ")]
+    assert quoted and all(any(q in c.quote for c in answer.citations) for q in quoted)
+    assert any("E-22" in q for q in quoted)
+
+
+def test_unknown_code_is_declined_without_calling_the_model(demo_copilot):
+    pipeline = pipeline_saying(demo_copilot.kb, "E-99 means open the door [1].")
+    answer = pipeline.answer("What does alarm E-99 on AC-02 mean?", role="operator")
+    assert answer.status == "declined" and "E-99" in answer.decline_reason
+    assert answer.closest and not answer.citations and answer.draft == ""
+
+
+def test_off_topic_question_is_declined(demo_copilot):
+    answer = pipeline_saying(demo_copilot.kb, "Pizza [1].").answer(
+        "Which pizza toppings does the canteen offer on Fridays?", role="operator")
+    assert answer.status == "declined"
+
+
+def test_restricted_documents_never_cited_for_operator(demo_copilot):
+    restricted = {d.doc_id for d, _ in demo_copilot.kb.documents() if "operator" not in d.access}
+    answer = pipeline_saying(demo_copilot.kb, "NOT FOUND").answer(
+        "Who back-dated the HPLC-05 logbook entry?", role=demo_user("operator").role)
+    assert not {c.doc_id for c in answer.citations + answer.closest} & restricted
