@@ -19,8 +19,8 @@ from knowledge import Hit, KnowledgeBase, SearchFilter
 
 from .answer import Answer, Citation, SentenceCheck
 from .errors import BadQuestionError
-from .grounding import (CITATION, GroundingVerifier, codes_in, content_words, split_sentences,
-                        strip_citations)
+from .grounding import (CITATION, GroundingVerifier, PreparedPassages, codes_in, content_words,
+                        split_sentences, strip_citations)
 from .llm import ChatBackend
 from .prompting import PromptTemplate
 
@@ -48,7 +48,7 @@ class AnswerPolicy:
     min_retrieval_support: float = 0.35
     min_kept_share: float = 0.5
     max_quoted_passages: int = 2
-    prompt_budget: int = 1400  # tokens of prompt; short prompts keep time-to-first-token low
+    prompt_budget: int = 500  # tokens of prompt; on a CPU, time to first token grows with it
 
 
 class AnswerPipeline:
@@ -80,10 +80,13 @@ class AnswerPipeline:
             return
         messages, used = self.prompt.render(question, hits, self.policy.prompt_budget,
                                             self.kb.embedder.count_tokens)
+        # The model saw focused excerpts; the verifier checks against the whole passages
+        # (a superset), and citations always quote the whole passage.
         draft = ""
         shown = 0
         first_token = None
         lc_messages = [SystemMessage(messages[0][1]), HumanMessage(messages[1][1])]
+        prepared = self.verifier.prepare([h.text for h in used])
         for chunk in self.backend.model.stream(lc_messages):
             piece = chunk.content if isinstance(chunk, AIMessageChunk) else str(chunk.content)
             if not piece:
@@ -94,13 +97,13 @@ class AnswerPipeline:
             # Verify each sentence as soon as it is complete; only supported ones stream out.
             complete = split_sentences(draft)[:-1]
             for sentence in complete[shown:]:
-                verdict = self.verifier.verify(sentence, [h.text for h in used])
+                verdict = self.verifier.verify(sentence, prepared)
                 if verdict and verdict[0].supported:
                     yield Event("sentence", text=verdict[0].text)
             shown = max(shown, len(complete))
         timings["ttft"] = first_token if first_token is not None else time.perf_counter() - started
         timings["generate"] = time.perf_counter() - started - timings["retrieve"]
-        answer = self._verified_or_quoted(question, draft, used, timings)
+        answer = self._verified_or_quoted(question, draft, used, prepared, timings)
         timings["total"] = time.perf_counter() - started
         yield Event("answer", answer=answer)
 
@@ -122,11 +125,10 @@ class AnswerPipeline:
 
     # ---- outcomes -----------------------------------------------------------------------
     def _verified_or_quoted(self, question: str, draft: str, used: list[Hit],
-                            timings: dict[str, float]) -> Answer:
+                            prepared: PreparedPassages, timings: dict[str, float]) -> Answer:
         base = {"question": question, "draft": draft, "model": self.backend.name,
                 "prompt_version": self.prompt.version, "timings": timings}
-        verdicts = [] if NOT_FOUND in draft.upper() else self.verifier.verify(
-            draft, [h.text for h in used])
+        verdicts = [] if NOT_FOUND in draft.upper() else self.verifier.verify(draft, prepared)
         checks = [SentenceCheck(**v.__dict__) for v in verdicts]
         kept = [v for v in verdicts if v.supported]
         if kept and len(kept) / len(verdicts) >= self.policy.min_kept_share:

@@ -36,5 +36,6 @@ def build_pipeline(settings: Settings, kb: KnowledgeBase, backend: ChatBackend) 
                                  min_coverage=settings.min_support_coverage)
     policy = AnswerPolicy(top_k=settings.top_k,
                           min_retrieval_support=settings.min_retrieval_support,
-                          min_kept_share=settings.min_kept_share)
+                          min_kept_share=settings.min_kept_share,
+                          prompt_budget=settings.prompt_budget)
     return AnswerPipeline(kb, backend, verifier, PromptTemplate.load(), policy)

@@ -110,33 +110,45 @@ class SentenceVerdict:
 
 
 @dataclass
+class PreparedPassages:
+    passages: list[str]
+    vectors: np.ndarray
+    bounds: list[tuple[int, int]]
+
+
+@dataclass
 class GroundingVerifier:
     embedder: Embedder
     min_similarity: float = 0.55
     min_coverage: float = 0.5
 
-    def verify(self, answer: str, passages: list[str]) -> list[SentenceVerdict]:
+    def prepare(self, passages: list[str]) -> PreparedPassages:
+        """Embed the passages' units once per answer; each sentence then costs one embedding."""
+        units = [[p] + [u for u in _units(p) if len(u) > 20] for p in passages]
+        flat = [u for group in units for u in group]
+        vectors = self.embedder.embed(flat) if flat else np.zeros((0, 1), dtype=np.float32)
+        bounds, offset = [], 0
+        for group in units:
+            bounds.append((offset, offset + len(group)))
+            offset += len(group)
+        return PreparedPassages(passages, vectors, bounds)
+
+    def verify(self, answer: str, passages: list[str] | PreparedPassages) -> list[SentenceVerdict]:
         """Judge each sentence of `answer` against the passages it cites (1-based)."""
+        prepared = passages if isinstance(passages, PreparedPassages) else self.prepare(passages)
         sentences = split_sentences(answer)
         if not sentences:
             return []
         cleaned = [strip_citations(s) for s in sentences]
         sentence_vectors = self.embedder.embed(cleaned)
-        passage_units = [[p] + [u for u in _units(p) if len(u) > 20] for p in passages]
-        flat = [u for units in passage_units for u in units]
-        unit_vectors = self.embedder.embed(flat) if flat else np.zeros((0, 1))
-        bounds, offset = [], 0
-        for units in passage_units:
-            bounds.append((offset, offset + len(units)))
-            offset += len(units)
-        verdicts = []
-        for sentence, clean, vector in zip(sentences, cleaned, sentence_vectors, strict=True):
-            cited = sorted({int(n) for n in CITATION.findall(sentence)})
-            verdicts.append(self._judge(sentence, clean, vector, cited, passages, bounds,
-                                        unit_vectors))
-        return verdicts
+        return [self._judge(sentence, clean, vector,
+                            sorted({int(n) for n in CITATION.findall(sentence)}), prepared)
+                for sentence, clean, vector in zip(sentences, cleaned, sentence_vectors,
+                                                   strict=True)]
 
-    def _judge(self, sentence, clean, vector, cited, passages, bounds, unit_vectors) -> SentenceVerdict:
+    def _judge(self, sentence: str, clean: str, vector: np.ndarray, cited: list[int],
+               prepared: PreparedPassages) -> SentenceVerdict:
+        passages, bounds, unit_vectors = prepared.passages, prepared.bounds, prepared.vectors
         verdict = SentenceVerdict(text=sentence, citations=cited, supported=False)
         if not cited:
             verdict.reason = "no citation"

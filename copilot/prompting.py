@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 
 import yaml
 
-from knowledge import Hit
+from knowledge import Hit, codes_in
+
+_WORD = re.compile(r"[a-z0-9][a-z0-9-]{2,}")
 
 
 @dataclass(frozen=True)
@@ -27,23 +30,44 @@ class PromptTemplate:
 
     def render(self, question: str, hits: list[Hit], budget_tokens: int,
                count: Callable[[str], int]) -> tuple[list[tuple[str, str]], list[Hit]]:
-        """Messages as (role, content) pairs and the hits that fit the budget, in order.
+        """Messages as (role, content) pairs and the hits that were given, in order.
 
-        The system text comes first and never changes, so backends that cache a prompt prefix
-        (llama.cpp, vLLM) reuse it across questions.
+        Time to first token on a CPU is set by prompt length, so each source is cut to its
+        lines most related to the question until the budget is spent. The system text comes
+        first and never changes, so backends that cache a prompt prefix reuse it.
         """
+        fixed = count(self.system) + count(self.user.format(sources="", question=question))
+        per_source = max(60, (budget_tokens - fixed) // max(len(hits), 1))
         used: list[Hit] = []
         blocks: list[str] = []
-        fixed = count(self.system) + count(self.user.format(sources="", question=question))
-        total = fixed
         for hit in hits:
+            text = focus_lines(question, hit.text, per_source, count)
             block = self.source.format(n=len(used) + 1, doc_id=hit.doc_id, revision=hit.revision,
-                                       section=hit.section or hit.title, text=hit.text.strip())
-            cost = count(block) + 2
-            if used and total + cost > budget_tokens:
-                break
+                                       section=hit.section or hit.title, text=text)
             used.append(hit)
             blocks.append(block)
-            total += cost
         user = self.user.format(sources="\n\n".join(blocks), question=question.strip())
         return [("system", self.system), ("user", user)], used
+
+
+def focus_lines(question: str, passage: str, budget: int, count: Callable[[str], int]) -> str:
+    """The passage's lines that share most words and codes with the question, in their
+    original order, within `budget` tokens. Lines are kept whole (never a half step)."""
+    lines = [line.strip() for line in passage.splitlines()
+             if line.strip() and not re.fullmatch(r"[\s|:-]+", line)]
+    if count("\n".join(lines)) <= budget:
+        return "\n".join(lines)
+    words = set(_WORD.findall(question.lower()))
+    codes = codes_in(question)
+    scored = sorted(range(len(lines)), key=lambda i: (
+        len(words & set(_WORD.findall(lines[i].lower()))) + 3 * len(codes & codes_in(lines[i])),
+        -i), reverse=True)
+    keep: list[int] = []
+    spent = 0
+    for i in scored:
+        cost = count(lines[i])
+        if spent + cost > budget and keep:
+            continue
+        keep.append(i)
+        spent += cost
+    return "\n".join(lines[i] for i in sorted(keep))

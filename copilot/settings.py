@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     embedder: str = "minilm"
     chroma_url: str | None = Field(default=None, description="use a `chroma run` server")
     top_k: int = 4
+    prompt_budget: int = Field(default=500, description="prompt tokens; CPU time to first "
+                                                        "token grows with it")
     ui_host: str = "127.0.0.1"
     ui_port: int = 7860
     demo_mode: bool = Field(default=True, description="UI without login (demo plant only)")

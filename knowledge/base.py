@@ -99,7 +99,8 @@ def discover(paths: Iterable[Path | str]) -> list[Path]:
         if path.is_dir():
             found.extend(sorted(p for p in path.rglob("*") if p.is_file()
                                 and p.suffix.lower() in SUPPORTED_SUFFIXES
-                                and not any(part.startswith(".") for part in p.parts)
+                                and not any(part.startswith(".")
+                                            for part in p.relative_to(path).parts)
                                 and p.name.lower() != "readme.md"))
         else:
             found.append(path)
@@ -236,9 +237,10 @@ class KnowledgeBase:
                 continue  # orphan vector or filtered out
             score = sum(1.0 / (RRF_K + parts[key] + 1) for key in ("dense_rank", "lexical_rank")
                         if key in parts)
-            if wanted_codes:
+            if wanted_codes and mode == "hybrid":
                 # Exact codes and tags outrank paraphrase: a chunk holding the asked-for
-                # alarm code gets a boost worth a first place in a third ranked list.
+                # alarm code gets a boost worth a first place in a third ranked list. Codes in
+                # the title or section path count too (measured: counting them half lost recall).
                 found = codes_in(f"{row['context']}\n{row['text']}") & wanted_codes
                 score += len(found) / len(wanted_codes) / (RRF_K + 1)
             hits.append(_hit(row, score, parts.get("dense"), parts.get("lexical")))
