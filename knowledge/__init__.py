@@ -7,11 +7,12 @@ from .embeddings import Embedder, SentenceTransformerEmbedder, make_embedder
 from .errors import (DocumentError, IndexNotReadyError, KnowledgeError, MissingDependencyError,
                      ModelLoadError)
 from .lexical import CODE, codes_in
+from .retriever import KnowledgeRetriever
 from .loaders import SUPPORTED_SUFFIXES, load_document
 
 __all__ = [
     "CODE", "Chunk", "DOC_TYPES", "Document", "DocumentError", "Embedder", "FileResult", "Hit",
-    "IndexNotReadyError", "IngestReport", "KnowledgeBase", "KnowledgeError",
+    "IndexNotReadyError", "IngestReport", "KnowledgeBase", "KnowledgeError", "KnowledgeRetriever",
     "MissingDependencyError", "ModelLoadError", "ROLES", "STATUSES", "SUPPORTED_SUFFIXES",
     "SearchFilter", "SentenceTransformerEmbedder", "approx_tokens", "chunk_document", "codes_in", "discover",
     "load_document", "make_embedder",
