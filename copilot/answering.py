@@ -168,8 +168,11 @@ class AnswerPipeline:
                            for i, line in enumerate(lines)]
             offset += len(lines)
             scores.append(line_scores)
-        best = sorted(range(len(used)), key=lambda i: max(scores[i], default=-1), reverse=True)
-        chosen = sorted(best[: self.policy.max_quoted_passages])
+        tops = [max(line_scores, default=-1.0) for line_scores in scores]
+        best = sorted(range(len(used)), key=lambda i: tops[i], reverse=True)
+        # A further passage is quoted only when it is nearly as relevant as the best one.
+        chosen = sorted(i for i in best[: self.policy.max_quoted_passages]
+                        if tops[i] >= 0.85 * tops[best[0]])
         picked = []
         for i in chosen:
             lines = per_hit[i]

@@ -177,5 +177,16 @@ def _frontend(name: str):
     return found[0].load()
 
 
+def _load_command_plugins() -> None:
+    for plugin in entry_points(group="operator_copilot.commands"):
+        try:
+            plugin.load()(app)
+        except ImportError as exc:  # a broken optional plugin must not break the CLI
+            err.print(f"[yellow]warning:[/] commands from {plugin.value} unavailable: {exc}")
+
+
+_load_command_plugins()
+
+
 def main() -> None:  # pragma: no cover
     app(sys.argv[1:])

@@ -94,8 +94,10 @@ def summarise(rows: list[dict]) -> dict:
             # Share of answers with citations whose first citation is the gold document.
             "citation_precision": _rate(sum(r["cited"][0] == r["gold"] for r in cited_rows),
                                         len(cited_rows)),
-            "unsupported_number_rate": _rate(sum(r["unsupported_number_sentences"] for r in ok),
-                                             shown_total),
+            # No model sentence shown means no unsupported one: 0 of 0 is reported as 0.
+            "unsupported_number_rate": (sum(r["unsupported_number_sentences"] for r in ok)
+                                        / shown_total) if shown_total else 0.0,
+            "shown_model_sentences": shown_total,
             "status_counts": {s: sum(r["status"] == s for r in ok)
                               for s in ("grounded", "quoted", "declined")},
         },

@@ -3,7 +3,21 @@
 A leaf package: it imports neither `knowledge` nor anything above it.
 """
 
-from .errors import GuardrailError, UnknownRoleError
+from .audit import AUDIT_ACTIONS, AuditRecord, AuditSink, AuditTrail, VerifyResult
+from .errors import AuditBusyError, AuditError, GuardrailError, UnknownRoleError
 from .users import ROLES, User, demo_user
 
-__all__ = ["GuardrailError", "ROLES", "UnknownRoleError", "User", "demo_user"]
+__all__ = [
+    "AUDIT_ACTIONS",
+    "AuditBusyError",
+    "AuditError",
+    "AuditRecord",
+    "AuditSink",
+    "AuditTrail",
+    "GuardrailError",
+    "ROLES",
+    "UnknownRoleError",
+    "User",
+    "VerifyResult",
+    "demo_user",
+]

