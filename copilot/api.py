@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 
-from guardrails import User, demo_user
+from guardrails import AuditSink, AuditTrail, User, demo_user
 from knowledge import FileResult, Hit, IngestReport, KnowledgeBase, SearchFilter
 
 from .answer import Answer
@@ -23,11 +23,13 @@ def demo_plant_path() -> Path:
 
 class Copilot:
     def __init__(self, settings: Settings, kb: KnowledgeBase,
-                 backend: ChatBackend | None = None) -> None:
+                 backend: ChatBackend | None = None, audit: AuditSink | None = None) -> None:
         self.settings = settings
         self.kb = kb
         self._backend = backend
         self._pipeline: AnswerPipeline | None = None
+        # Every ask, search and ingest leaves a hash-chained record before its result is shown.
+        self.audit = audit or AuditTrail(settings.home_dir / "audit" / "audit.sqlite")
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Copilot:
@@ -45,26 +47,71 @@ class Copilot:
 
     def ask(self, question: str, user: User | None = None) -> Answer:
         """Answer from the effective documents the user may see, or decline."""
-        user = user or demo_user()
-        return self.pipeline.answer(question, role=user.role)
+        final = None
+        for event in self.ask_stream(question, user):
+            if event.kind == "answer":
+                final = event.answer
+        assert final is not None
+        return final
 
     def ask_stream(self, question: str, user: User | None = None) -> Iterator[Event]:
-        """Verified sentences as they are produced, then the final `Answer`."""
+        """Verified sentences as they are produced, then the final `Answer`, which is written
+        to the audit trail before it is handed out."""
         user = user or demo_user()
-        return self.pipeline.stream(question, role=user.role)
+        for event in self.pipeline.stream(question, role=user.role):
+            if event.kind == "answer" and event.answer is not None:
+                self.audit.append(user.name, user.role, "ask", _ask_record(event.answer))
+            yield event
 
     def search(self, query: str, k: int = 5, user: User | None = None,
                doc_types: Iterable[str] = (), mode: str = "hybrid") -> list[Hit]:
         user = user or demo_user()
-        return self.kb.search(query, k=k, mode=mode,
+        hits = self.kb.search(query, k=k, mode=mode,
                               filters=SearchFilter(role=user.role, doc_types=tuple(doc_types)))
+        self.audit.append(user.name, user.role, "search", {
+            "query": query, "mode": mode, "hits": [_hit_ref(h) for h in hits]})
+        return hits
 
     def ingest(self, paths: Iterable[Path | str], sync: bool = False,
-               on_file: Callable[[FileResult], None] | None = None) -> IngestReport:
-        return self.kb.ingest(paths, sync=sync, on_file=on_file)
+               on_file: Callable[[FileResult], None] | None = None,
+               user: User | None = None) -> IngestReport:
+        user = user or demo_user("admin")
+        report = self.kb.ingest(paths, sync=sync, on_file=on_file)
+        self.audit.append(user.name, user.role, "ingest", {
+            "paths": [str(p) for p in paths] if not isinstance(paths, (str, Path)) else [str(paths)],
+            "sync": sync,
+            "files": [{"path": f.path, "status": f.status, "doc_id": f.doc_id,
+                       "revision": f.revision, "chunks": f.chunks, "reason": f.reason}
+                      for f in report.files if f.status != "unchanged"],
+            "unchanged": report.count("unchanged")})
+        return report
 
     def ensure_demo_plant(self) -> IngestReport | None:
         """Ingest the bundled demo plant when the index is empty."""
         if self.kb.is_empty():
             return self.ingest([demo_plant_path()])
         return None
+
+
+def _hit_ref(hit: Hit) -> dict:
+    return {"chunk_id": hit.chunk_id, "doc_id": hit.doc_id, "revision": hit.revision}
+
+
+def _ask_record(answer: Answer) -> dict:
+    """What an inspector needs: the question as scrubbed, sources with revisions, model and
+    prompt version, what was shown, and the verdict on every sentence the model wrote."""
+    return {
+        "question": answer.question,
+        "status": answer.status,
+        "answer": answer.text,
+        "draft": answer.draft,
+        "decline_reason": answer.decline_reason,
+        "citations": [{"n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id,
+                       "revision": c.revision} for c in answer.citations],
+        "closest": [{"chunk_id": c.chunk_id, "doc_id": c.doc_id, "revision": c.revision}
+                    for c in answer.closest],
+        "model": answer.model,
+        "prompt_version": answer.prompt_version,
+        "sentences": [{"text": s.text, "supported": s.supported, "reason": s.reason}
+                      for s in answer.sentences],
+    }

@@ -447,9 +447,10 @@ def _walk(rows: Iterable[tuple], checkpoint: tuple[int, str] | None, checkpoint_
             intact = False
         if prev_hash != prev:
             if intact and seq > 1:
-                # This record is untouched and names another predecessor: that one changed.
-                return bad(seq - 1, f"record {seq - 1} was altered: record {seq} links to a "
-                                    f"different hash")
+                # Both records are self-consistent but do not link: one was rewritten and
+                # re-hashed. The earlier one is the first that may be bad.
+                return bad(seq - 1, f"record {seq - 1} was altered and re-hashed (or record "
+                                    f"{seq} was): record {seq} links to a different hash")
             return bad(seq, f"record {seq} was altered or moved: its prev_hash does not match "
                             f"record {seq - 1}")
         if not intact:

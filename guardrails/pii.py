@@ -90,6 +90,16 @@ class ScrubSession:
         fits = {p for (t, k), p in self._by_key.items() if t == "PERSON" and key in k.split()}
         return fits.pop() if len(fits) == 1 else None
 
+    def name_parts(self, text: str) -> list[re.Match]:
+        """Where first names or surnames of people already seen appear in `text`."""
+        with self._lock:
+            people = [v for p, v in self._originals.items() if p.startswith("<PERSON_")]
+        parts = {w for v in people for w in re.findall(r"[^\W\d_][\w'’-]{2,}", v)}
+        if not parts:
+            return []
+        alternatives = "|".join(map(re.escape, sorted(parts, key=len, reverse=True)))
+        return list(re.finditer(rf"(?<![\w-])(?:{alternatives})(?![\w-])", text))
+
     def restore(self, text: str) -> str:
         """Put the original values back (for showing an answer to the person who asked)."""
         with self._lock:
@@ -135,9 +145,13 @@ class Scrubber(abc.ABC):
         """Non-overlapping PII spans in `text`, ordered by start."""
 
     def scrub(self, text: str, session: ScrubSession | None = None) -> ScrubResult:
+        """`analyze`, plus the session's memory: once "Elena Petrova" was seen in this
+        conversation, a later "Elena" alone is the same <PERSON_n>."""
         session = session if session is not None else ScrubSession()
+        found = self.analyze(text)
+        found += [Span(m.start(), m.end(), "PERSON", 0.5) for m in session.name_parts(text)]
         spans = [replace(s, placeholder=session.placeholder_for(s.type, text[s.start:s.end]))
-                 for s in self.analyze(text)]
+                 for s in _without_overlaps(found)]
         return ScrubResult(self._redact(text, spans), tuple(spans))
 
     def _redact(self, text: str, spans: list[Span]) -> str:
@@ -195,7 +209,7 @@ PERSON_PATTERNS = [
 
 # Capitalised words of the plant that the small model calls people; never part of a name.
 PLANT_WORDS = frozenset("""
-kestrelol halomycin veltrane steriq rotapress bowie dick bowie-dick annex grade batch batches
+kestrelol halomycin veltrane steriq rotapress bowie bowie-dick annex grade batch batches
 record records review line clearance check checks mode modes alarm alarms alert cycle cycles
 room rooms settle plate plates vacuum leak turret feeder tooling setpoint setpoints signature
 signatures electronic deviation deviations handling qualified person release retention sop
@@ -203,13 +217,13 @@ sops capa capas qa qc hmi wfi toc hplc gmp oos oot em vhp isolator sterilizer st
 autoclave press balance still loop tank drain strainer glove gloves port filling filler fill
 compression tablet tablets granulate chamber steam exposure load abort complete continuous
 daily weekly monthly nominal parameter parameters record-keeping batch-record boiler condenser
-drying cooling outflow lube discard mark cap bin hose drive check-list checklist logbook log
+drying cooling outflow lube discard cap bin hose drive check-list checklist logbook log
 summary description immediate actions impact assessment investigation root cause closure
 effectiveness owner status due section step steps table figure appendix revision rev version
 procedure sheet set-up setup line-clearance pressure temperature conductivity endotoxin
 gowning aseptic sterile class zone cleanroom particle particles monitoring contemporaneous
 enduring eccentricity alpha beta reason cap-off weight weighing dispensing packaging label
-labels labelling printer site plant area building water purified shift night day morning
+labels labelling printer site plant area building water purified shift
 acceptance criteria criterion computerised computerized system systems mousehole capping
 lamination sticking picking chipping pharma pharmaceuticals ltd limited plc inc gmbh llc
 laboratories labs solutions services

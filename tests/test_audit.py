@@ -131,6 +131,14 @@ def test_bad_records_are_refused_with_a_reason(trail):
     assert trail.head() == (0, GENESIS)
 
 
+def test_a_file_that_is_not_a_database_is_refused(tmp_path):
+    path = tmp_path / "audit.db"
+    path.write_bytes(b"not a database, " * 512)
+    with pytest.raises(AuditError, match="not a database") as caught:
+        AuditTrail(path)
+    assert caught.value.path == path
+
+
 def test_trail_is_append_only(trail):
     fill(trail, 2)
     conn = sqlite3.connect(trail.path)
@@ -181,6 +189,7 @@ def test_edited_and_rehashed_record_is_named(trail):
                         (forged["user"], forged["hash"])))
     result = trail.verify()
     assert (result.ok, result.first_bad_seq) == (False, 3)
+    assert "re-hashed" in result.reason
 
 
 def test_deleted_middle_record_is_detected(trail):
