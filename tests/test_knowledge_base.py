@@ -83,3 +83,30 @@ def test_bad_files_fail_alone_and_keep_the_index(fresh_copilot, demo_copy):
     assert report.count("unchanged") == 3
     assert fresh_copilot.kb.vectors.count() == before  # the old MAN-AC-02 is still indexed
     assert fresh_copilot.kb.search("E-22", k=1)[0].doc_id in {"MAN-AC-02"}
+
+
+def test_crash_between_vectors_and_catalog_keeps_the_old_revision(fresh_copilot, demo_copy):
+    import pytest
+
+    sops = demo_copy / "sops"
+    kb = fresh_copilot.kb
+    fresh_copilot.ingest([sops])
+    target = sops / "SOP-QC-006.md"
+    target.write_text(target.read_text().replace("## 1 Purpose", "## 1 Purpose\nQuokka clause."))
+    real_replace = kb.catalog.replace
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt("power cut")  # after the new vectors, before the switch-over
+
+    kb.catalog.replace = crash
+    with pytest.raises(KeyboardInterrupt):
+        fresh_copilot.ingest([target])
+    kb.catalog.replace = real_replace
+    # The old revision is still what searches see; the half-written vectors are invisible.
+    hits = kb.search("Quokka clause", k=3, filters=None)
+    assert all("Quokka" not in h.text for h in hits)
+    assert kb.search("check weight tolerance balance", k=1)[0].doc_id == "SOP-QC-006"
+    assert kb.vectors.count() > len(kb.catalog.all_chunks())  # orphans exist until the next run
+    fresh_copilot.ingest([sops])
+    assert kb.vectors.count() == len(kb.catalog.all_chunks())
+    assert any("Quokka" in h.text for h in kb.search("Quokka clause", k=3))
