@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF
 endif
 WHEELHOUSE := $(HOME)/.cache/operator-copilot/wheels/llama-cpp-python-$(LLAMA_VERSION)-portable
 
-.PHONY: install run test eval clean-data browser-deps
+.PHONY: install run test eval bench clean-data browser-deps
 
 install: $(STAMP)
 
@@ -48,7 +48,13 @@ browser-deps:
 	  else echo "WARNING: not root, chromium not installed; browser tests will be skipped"; fi; }
 
 eval: install
-	$(BIN)/python -m evals.retrieval --dataset evals/datasets/demo_qa.jsonl --out evals/results
+	$(BIN)/copilot eval --dataset evals/datasets/demo_qa.jsonl --out evals/results/demo
+	$(BIN)/copilot eval --corpus ../shared/corpus --dataset evals/datasets/shared_corpus_qa.jsonl \
+	  --no-answers --out evals/results/shared_corpus
+
+bench: install
+	$(BIN)/python -m evals.bench_retrieval --out evals/results --server
+	$(BIN)/python -m evals.bench_audit --out evals/results
 
 clean-data:
 	rm -rf .copilot
