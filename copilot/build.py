@@ -27,8 +27,11 @@ def build_knowledge_base(settings: Settings) -> KnowledgeBase:
 
 def build_chat_backend(settings: Settings) -> ChatBackend:
     disable_telemetry_and_hub()
+    key = settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
     return make_chat_model(settings.llm, context=settings.llm_context,
-                           max_tokens=settings.llm_max_tokens, threads=settings.llm_threads)
+                           max_tokens=settings.llm_max_tokens, threads=settings.llm_threads,
+                           ollama_host=settings.ollama_host,
+                           openai_base_url=settings.openai_base_url, openai_api_key=key)
 
 
 def build_pipeline(settings: Settings, kb: KnowledgeBase, backend: ChatBackend) -> AnswerPipeline:

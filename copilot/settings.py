@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,7 +33,11 @@ class Settings(BaseSettings):
 
     home: Path = Field(default=Path(".copilot"), description="data directory")
     llm: str = Field(default="embedded",
-                     description="'embedded' (bundled SmolLM2 GGUF) or a path to a .gguf file")
+                     description="'embedded' (bundled SmolLM2 GGUF), a path to a .gguf file, "
+                                 "'ollama:MODEL' or 'openai:MODEL'")
+    ollama_host: str = "http://127.0.0.1:11434"
+    openai_base_url: str = "http://127.0.0.1:8080/v1"
+    openai_api_key: SecretStr | None = None
     llm_context: int = 4096
     llm_max_tokens: int = 200
     llm_threads: int = Field(default=0, description="0 = all cores")

