@@ -6,11 +6,11 @@ from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 
-from guardrails import AuditSink, AuditTrail, User, demo_user
+from guardrails import AuditSink, AuditTrail, PresidioScrubber, Scrubber, ScrubVault, User, demo_user
 from knowledge import FileResult, Hit, IngestReport, KnowledgeBase, SearchFilter
 
 from .answer import Answer
-from .answering import AnswerPipeline, Event
+from .answering import AnswerPipeline, Event, validate_question
 from .build import build_chat_backend, build_knowledge_base, build_pipeline
 from .llm import ChatBackend
 from .settings import Settings
@@ -23,11 +23,15 @@ def demo_plant_path() -> Path:
 
 class Copilot:
     def __init__(self, settings: Settings, kb: KnowledgeBase,
-                 backend: ChatBackend | None = None, audit: AuditSink | None = None) -> None:
+                 backend: ChatBackend | None = None, audit: AuditSink | None = None,
+                 scrubber: Scrubber | None = None) -> None:
         self.settings = settings
         self.kb = kb
         self._backend = backend
         self._pipeline: AnswerPipeline | None = None
+        self._scrubber = scrubber
+        # Placeholders stay stable within one conversation (<PERSON_1> is the same person).
+        self.vault = ScrubVault()
         # Every ask, search and ingest leaves a hash-chained record before its result is shown.
         self.audit = audit or AuditTrail(settings.home_dir / "audit" / "audit.sqlite")
 
@@ -45,22 +49,51 @@ class Copilot:
             self._pipeline = build_pipeline(self.settings, self.kb, self._backend)
         return self._pipeline
 
-    def ask(self, question: str, user: User | None = None) -> Answer:
+    @property
+    def scrubber(self) -> Scrubber | None:
+        if self._scrubber is None and self.settings.scrub_pii:
+            self._scrubber = PresidioScrubber()
+        return self._scrubber
+
+    def ask(self, question: str, user: User | None = None,
+            conversation_id: str | None = None) -> Answer:
         """Answer from the effective documents the user may see, or decline."""
         final = None
-        for event in self.ask_stream(question, user):
+        for event in self.ask_stream(question, user, conversation_id):
             if event.kind == "answer":
                 final = event.answer
         assert final is not None
         return final
 
-    def ask_stream(self, question: str, user: User | None = None) -> Iterator[Event]:
+    def ask_stream(self, question: str, user: User | None = None,
+                   conversation_id: str | None = None) -> Iterator[Event]:
         """Verified sentences as they are produced, then the final `Answer`, which is written
-        to the audit trail before it is handed out."""
+        to the audit trail before it is handed out.
+
+        Personal data is scrubbed from the question before retrieval, the model and the audit
+        trail see it, and from the model's own words before they are shown or recorded.
+        Quoted passages stay verbatim: they come from controlled documents the role may see.
+        """
         user = user or demo_user()
+        scrubber = self.scrubber
+        session = self.vault.session(conversation_id or user.name) if scrubber else None
+        if scrubber:
+            validate_question(question)
+            question = scrubber.scrub(question, session=session).text
         for event in self.pipeline.stream(question, role=user.role):
+            if event.kind == "sentence" and scrubber:
+                event = Event("sentence", text=scrubber.scrub(event.text, session=session).text)
             if event.kind == "answer" and event.answer is not None:
-                self.audit.append(user.name, user.role, "ask", _ask_record(event.answer))
+                answer = event.answer
+                if scrubber:
+                    updates = {"draft": scrubber.scrub(answer.draft, session=session).text,
+                               "sentences": [c.model_copy(update={"text": scrubber.scrub(
+                                   c.text, session=session).text}) for c in answer.sentences]}
+                    if answer.status == "grounded":
+                        updates["text"] = scrubber.scrub(answer.text, session=session).text
+                    answer = answer.model_copy(update=updates)
+                    event = Event("answer", answer=answer)
+                self.audit.append(user.name, user.role, "ask", _ask_record(answer))
             yield event
 
     def search(self, query: str, k: int = 5, user: User | None = None,

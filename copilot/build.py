@@ -39,6 +39,8 @@ def build_pipeline(settings: Settings, kb: KnowledgeBase, backend: ChatBackend) 
                                  min_coverage=settings.min_support_coverage)
     policy = AnswerPolicy(top_k=settings.top_k,
                           min_retrieval_support=settings.min_retrieval_support,
+                          confident_similarity=settings.confident_similarity,
+                          min_word_coverage=settings.min_word_coverage,
                           min_kept_share=settings.min_kept_share,
                           prompt_budget=settings.prompt_budget)
     return AnswerPipeline(kb, backend, verifier, PromptTemplate.load(), policy)

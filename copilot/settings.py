@@ -48,11 +48,14 @@ class Settings(BaseSettings):
                                                         "token grows with it")
     ui_host: str = "127.0.0.1"
     ui_port: int = 7860
+    scrub_pii: bool = Field(default=True, description="scrub personal data (Presidio)")
     demo_mode: bool = Field(default=True, description="UI without login (demo plant only)")
     # Grounding thresholds (see copilot/grounding.py).
     min_support_similarity: float = 0.55
     min_support_coverage: float = 0.5
     min_retrieval_support: float = 0.35
+    confident_similarity: float = 0.55
+    min_word_coverage: float = 0.6
     min_kept_share: float = 0.5
 
     @property

