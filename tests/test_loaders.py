@@ -84,3 +84,36 @@ def test_docx_headings_kept(tmp_path):
     doc = load_document(path)
     assert "# Balance check" in doc.text and "## 6 Procedure" in doc.text
     assert "| 20 g | ±0.0020 g |" in doc.text
+
+
+def test_pdf_text_and_page_numbers(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_pdf import PdfPages
+
+    path = tmp_path / "MAN-XY-001.pdf"
+    with PdfPages(path) as pdf:
+        for text in ("Alarm W-14 means low steam pressure.", "Alarm W-32 means high conductivity."):
+            fig = plt.figure()
+            fig.text(0.1, 0.5, text)
+            pdf.savefig(fig)
+            plt.close(fig)
+    doc = load_document(path)
+    assert doc.doc_id == "MAN-XY-001"
+    second = doc.text.index("W-32")
+    assert doc.page_at(doc.text.index("W-14")) == 1 and doc.page_at(second) == 2
+
+
+def test_encrypted_pdf_is_refused(tmp_path):
+    import pypdf
+
+    writer = pypdf.PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    writer.encrypt("secret")
+    path = tmp_path / "locked.pdf"
+    with path.open("wb") as handle:
+        writer.write(handle)
+    with pytest.raises(DocumentError, match="encrypted"):
+        load_document(path)
