@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from knowledge import FileResult, Hit, IngestReport, KnowledgeBase, SearchFilter
 
 from .answer import Answer
 from .answering import AnswerPipeline, Event, validate_question
+from .conversation import Conversations, standalone
+from .deviations import DeviationMatch, similar_deviations
 from .build import build_chat_backend, build_knowledge_base, build_pipeline
 from .llm import ChatBackend
 from .settings import Settings
@@ -32,6 +35,7 @@ class Copilot:
         self._scrubber = scrubber
         # Placeholders stay stable within one conversation (<PERSON_1> is the same person).
         self.vault = ScrubVault()
+        self.conversations = Conversations()
         # Every ask, search and ingest leaves a hash-chained record before its result is shown.
         self.audit = audit or AuditTrail(settings.home_dir / "audit" / "audit.sqlite")
 
@@ -58,12 +62,7 @@ class Copilot:
     def ask(self, question: str, user: User | None = None,
             conversation_id: str | None = None) -> Answer:
         """Answer from the effective documents the user may see, or decline."""
-        final = None
-        for event in self.ask_stream(question, user, conversation_id):
-            if event.kind == "answer":
-                final = event.answer
-        assert final is not None
-        return final
+        return self._final(self.ask_stream(question, user, conversation_id))
 
     def ask_stream(self, question: str, user: User | None = None,
                    conversation_id: str | None = None) -> Iterator[Event]:
@@ -95,6 +94,48 @@ class Copilot:
                     event = Event("answer", answer=answer)
                 self.audit.append(user.name, user.role, "ask", _ask_record(answer))
             yield event
+
+    def chat(self, session_id: str, message: str, user: User | None = None) -> Answer:
+        """One turn of a conversation; follow-ups ("and if it happens again?") are made
+        standalone from the conversation's previous question before retrieval."""
+        return self._final(self.chat_stream(session_id, message, user))
+
+    def chat_stream(self, session_id: str, message: str,
+                    user: User | None = None) -> Iterator[Event]:
+        previous = self.conversations.get(session_id).last_question
+        question = standalone(message, previous)
+        for event in self.ask_stream(question, user, conversation_id=session_id):
+            if event.kind == "answer" and event.answer is not None:
+                self.conversations.record(session_id, event.answer.question, event.answer.text)
+            yield event
+
+    async def ask_astream(self, question: str, user: User | None = None,
+                          conversation_id: str | None = None) -> AsyncIterator[Event]:
+        """The async face of `ask_stream`: the work runs in a thread, events arrive in order."""
+        iterator = self.ask_stream(question, user, conversation_id)
+        done = object()
+        while (event := await asyncio.to_thread(next, iterator, done)) is not done:
+            yield event
+
+    def similar_deviations(self, description: str, user: User | None = None,
+                           k: int = 5) -> list[DeviationMatch]:
+        """Past deviation reports like this one, with root cause and CAPA, for roles that may
+        see them (an operator sees none)."""
+        user = user or demo_user("qa")
+        matches = similar_deviations(self.kb, description, user.role, k)
+        self.audit.append(user.name, user.role, "search", {
+            "query": description, "kind": "similar_deviations",
+            "hits": [{"doc_id": m.doc_id, "revision": m.revision} for m in matches]})
+        return matches
+
+    @staticmethod
+    def _final(events: Iterator[Event]) -> Answer:
+        final = None
+        for event in events:
+            if event.kind == "answer":
+                final = event.answer
+        assert final is not None
+        return final
 
     def search(self, query: str, k: int = 5, user: User | None = None,
                doc_types: Iterable[str] = (), mode: str = "hybrid") -> list[Hit]:

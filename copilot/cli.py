@@ -128,6 +128,27 @@ def search(query: Annotated[str, typer.Argument()],
 
 
 @app.command()
+def deviations(description: Annotated[str, typer.Argument(help="what happened")],
+               k: Annotated[int, typer.Option("--k", min=1, max=20)] = 5,
+               as_json: Annotated[bool, typer.Option("--json")] = False,
+               role: RoleOption = "qa") -> None:
+    """Similar past deviations with their root cause and CAPA."""
+    try:
+        matches = _copilot().similar_deviations(description, user=demo_user(role), k=k)
+    except (KnowledgeError, CopilotError, GuardrailError) as exc:
+        _fail(exc)
+    if as_json:
+        print(json.dumps([m.model_dump() for m in matches], indent=2, ensure_ascii=False))
+        return
+    if not matches:
+        out.print(f"No deviation reports visible to role {role!r} match.")
+    for i, m in enumerate(matches, start=1):
+        out.print(f"[bold]{i}. {m.doc_id}[/] — {m.title} [dim](score {m.score:.4f})[/]")
+        out.print("   Root cause: " + " ".join(m.root_cause.split())[:400], markup=False)
+        out.print("   CAPA: " + " ".join(m.capa.split())[:400], markup=False)
+
+
+@app.command()
 def docs(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List indexed documents with type, revision, status and chunk count."""
     try:

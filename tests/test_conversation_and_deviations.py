@@ -1,0 +1,78 @@
+"""Follow-ups, the async stream, and similar deviations."""
+
+import asyncio
+
+import pytest
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import AIMessage
+
+from copilot import Copilot, Settings
+from copilot.build import build_knowledge_base
+from copilot.conversation import is_follow_up, standalone
+from copilot.deviations import section_text
+from copilot.llm import ChatBackend
+from guardrails import AuditTrail, User
+
+
+@pytest.mark.parametrize("message, follow", [
+    ("and if it happens again?", True),
+    ("What about the drying time?", True),
+    ("What is the TOC limit for WFI?", False),
+    ("TP-07 shows A-31", False),
+])
+def test_follow_up_detection(message, follow):
+    assert is_follow_up(message) is follow
+
+
+def test_standalone_carries_codes_and_topic():
+    query = standalone("and if it happens again?", "Autoclave AC-02 stopped with alarm E-22")
+    assert "AC-02" in query and "E-22" in query and "happens again" in query
+    assert standalone("What is the TOC limit?", "AC-02 E-22") == "What is the TOC limit?"
+
+
+def _scripted(demo_home, tmp_path, replies):
+    settings = Settings(home=demo_home)
+    model = GenericFakeChatModel(messages=iter([AIMessage(content=r) for r in replies]))
+    return Copilot(settings, build_knowledge_base(settings),
+                   backend=ChatBackend(model=model, name="scripted", context=4096),
+                   audit=AuditTrail(tmp_path / "audit.sqlite"))
+
+
+def test_chat_follow_up_retrieves_the_same_topic(demo_home, tmp_path):
+    copilot = _scripted(demo_home, tmp_path, ["NOT FOUND", "NOT FOUND"])
+    first = copilot.chat("s1", "Autoclave AC-02 stopped with alarm E-22, what now?")
+    second = copilot.chat("s1", "and if it happens again?")
+    assert "E-22" in second.question and not second.declined
+    assert set(second.cited_doc_ids()) & {"SOP-STE-001", "MAN-AC-02"}
+    assert first.question != second.question
+
+
+def test_async_stream_yields_the_same_events(demo_home, tmp_path):
+    copilot = _scripted(demo_home, tmp_path, ["NOT FOUND"])
+
+    async def collect():
+        return [e async for e in copilot.ask_astream("What is the TOC limit for WFI?")]
+
+    events = asyncio.run(collect())
+    assert events[-1].kind == "answer" and events[-1].answer.citations
+
+
+def test_similar_deviations_with_root_cause_and_capa(demo_copilot):
+    matches = demo_copilot.similar_deviations(
+        "Autoclave aborted with exposure temperature low, condensate in the chamber",
+        user=User("quinn", "qa"))
+    ids = [m.doc_id for m in matches]
+    assert {"DEV-2025-031", "DEV-2026-019"} <= set(ids[:3])
+    top = matches[0]
+    assert top.root_cause.lower().startswith("root cause") and "|" in top.capa
+    assert top.citation.quote and top.citation.doc_id == top.doc_id
+
+
+def test_operator_sees_no_deviations(demo_copilot):
+    assert demo_copilot.similar_deviations("E-22 autoclave", user=User("olga", "operator")) == []
+
+
+def test_section_text_stops_at_next_heading():
+    text = "# T\n## 6 Root Cause\nRoot cause: wet steam.\n## 7 CAPA\n| a | b |\n"
+    assert section_text(text, "Root Cause") == "Root cause: wet steam."
+    assert section_text(text, "CAPA") == "| a | b |"
