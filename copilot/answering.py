@@ -186,7 +186,7 @@ class AnswerPipeline:
         scores, offset = [], 0
         for hit, lines in zip(used, per_hit, strict=True):
             line_scores = [float(sims[offset + i]) + 0.05 * len(words & content_words(line))
-                           + 0.3 * len(codes & codes_in(f"{hit.doc_id} {line}"))
+                           + 0.1 * len(codes & codes_in(line))
                            for i, line in enumerate(lines)]
             offset += len(lines)
             scores.append(line_scores)

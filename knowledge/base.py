@@ -117,6 +117,7 @@ class KnowledgeBase:
         # With a shared Chroma server each process still keeps its own BM25 beside its catalog.
         self.lexical = LexicalIndex(self.home / "bm25")
         self.max_chunk_tokens = max_chunk_tokens
+        self.table_max_tokens: int | None = None  # None: tables share the section budget
         self.fusion = "weighted"  # or "rrf" (see _fuse)
         self.dense_weight = 0.5
         self._lock = threading.Lock()
@@ -167,7 +168,8 @@ class KnowledgeBase:
             return FileResult(str(path), "failed", doc.doc_id, doc.revision,
                               reason=f"{doc.doc_id} revision {doc.revision} is already "
                                      f"ingested from {owner}")
-        chunks = chunk_document(doc, self.max_chunk_tokens, self.embedder.count_tokens)
+        chunks = chunk_document(doc, self.max_chunk_tokens, self.embedder.count_tokens,
+                                table_max_tokens=self.table_max_tokens)
         if not chunks:
             return FileResult(str(path), "failed", doc.doc_id, doc.revision,
                               reason="no text to index after chunking")
@@ -244,7 +246,11 @@ class KnowledgeBase:
                 # alarm code gets a boost worth a first place in a third ranked list. Codes in
                 # the title or section path count too (measured: counting them half lost recall).
                 found = codes_in(f"{row['context']}\n{row['text']}") & wanted_codes
-                score += len(found) / len(wanted_codes) / (RRF_K + 1)
+                # A table row whose first cell is the code defines it (an alarm table): that
+                # counts double, so the definition outranks passing mentions.
+                defined = {c for c in found if re.search(
+                    rf"^\s*\|\s*{re.escape(c)}\s*\|", row["text"], re.IGNORECASE | re.MULTILINE)}
+                score += (len(found) + len(defined)) / len(wanted_codes) / (RRF_K + 1)
             hits.append(_hit(row, score, parts.get("dense"), parts.get("lexical")))
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:k]

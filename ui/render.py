@@ -37,3 +37,14 @@ def citations_markdown(answer: Answer) -> str:
             f"({html.escape(c.status)}) — {html.escape(c.title)}  \n"
             f"_§ {html.escape(c.section or '—')}{page}_\n\n> {html.escape(quote)}\n")
     return "\n".join(cards)
+
+
+def deviations_markdown(matches, role: str) -> str:
+    if not matches:
+        return f"No deviation reports visible to the role **{html.escape(role)}** match."
+    parts = []
+    for m in matches:
+        parts.append(f"### {html.escape(m.doc_id)} — {html.escape(m.title)}\n"
+                     f"{html.escape(' '.join(m.root_cause.split())[:600])}\n\n"
+                     f"**CAPA**\n\n{m.capa}\n")
+    return "\n".join(parts)
