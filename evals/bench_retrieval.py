@@ -68,6 +68,7 @@ def grow_index(copilot: Copilot, target: int, seed: int = 7) -> None:
     rng = np.random.default_rng(seed)
     have = len(rows)
     copy = 0
+    pending: list = []
     while have < target:
         copy += 1
         batch = rows[: min(len(rows), target - have)]
@@ -93,13 +94,18 @@ def grow_index(copilot: Copilot, target: int, seed: int = 7) -> None:
             vectors = base_vectors[[i for i, _ in items]]
             vectors = vectors + rng.normal(0, 0.02, vectors.shape).astype(np.float32)
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            kb.vectors.upsert([c.chunk_id for c in chunks], vectors,
-                              [{"doc_id": doc_id, "revision": doc.revision,
-                                "doc_type": doc.doc_type, "status": doc.status,
-                                **{f"access_{role}": role in doc.access for role in
-                                   ("operator", "supervisor", "qa", "trainer", "admin")}}
-                               for _ in chunks])
+            pending.append(([c.chunk_id for c in chunks], vectors,
+                            [{"doc_id": doc_id, "revision": doc.revision,
+                              "doc_type": doc.doc_type, "status": doc.status,
+                              **{f"access_{role}": role in doc.access for role in
+                                 ("operator", "supervisor", "qa", "trainer", "admin")}}
+                             for _ in chunks]))
             kb.catalog.replace(doc, chunks)
+        # Vectors go in large batches: many small upserts dominate the set-up time.
+        ids = [i for p in pending for i in p[0]]
+        kb.vectors.upsert(ids, np.vstack([p[1] for p in pending]),
+                          [m for p in pending for m in p[2]])
+        pending.clear()
         have += len(batch)
     kb.refresh_lexical(force=True)
 

@@ -224,8 +224,8 @@ class KnowledgeBase:
         ranked: dict[str, dict[str, float]] = {}
         if mode in ("hybrid", "dense"):
             vector = self.embedder.embed_one(query)
-            for rank, (cid, sim) in enumerate(self.vectors.query(vector, candidates,
-                                                                 _dense_where(filters))):
+            for rank, (cid, sim) in enumerate(self._dense_candidates(vector, candidates,
+                                                                     filters)):
                 ranked.setdefault(cid, {})["dense"] = sim
                 ranked[cid]["dense_rank"] = rank
         if mode in ("hybrid", "bm25"):
@@ -254,6 +254,20 @@ class KnowledgeBase:
             hits.append(_hit(row, score, parts.get("dense"), parts.get("lexical")))
         hits.sort(key=lambda h: h.score, reverse=True)
         return hits[:k]
+
+    def _dense_candidates(self, vector: np.ndarray, n: int,
+                          filters: SearchFilter) -> list[tuple[str, float]]:
+        """Nearest chunks that pass the filter. Chroma's metadata pre-filter costs ~6x an
+        unfiltered query (46 vs 7 ms at 10k chunks), so a wider unfiltered query is filtered
+        against the catalog (which decides anyway); only when too few pass, e.g. for a role
+        that sees a small share of the index, does the filtered query run."""
+        pool = self.vectors.query(vector, n * 4, None)
+        rows = self.catalog.chunks_by_id(cid for cid, _ in pool)
+        passing = [(cid, sim) for cid, sim in pool
+                   if cid in rows and _row_passes(rows[cid], filters)]
+        if len(passing) >= n or len(pool) < n * 4:
+            return passing[:n]
+        return self.vectors.query(vector, n, _dense_where(filters))
 
     def _fuse(self, parts: dict[str, float], top_lexical: float) -> float:
         """`weighted` (default) mixes cosine similarity and max-normalised BM25 half and half;
