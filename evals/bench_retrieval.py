@@ -63,11 +63,11 @@ def bench_ingest(home: Path) -> dict:
 def grow_index(copilot: Copilot, target: int, seed: int = 7) -> None:
     """Replicate the real demo chunks with fresh ids until the index holds `target` chunks."""
     kb = copilot.kb
-    rows = kb.catalog.all_chunks()
+    rows = [r for r in kb.catalog.all_chunks() if "#copy" not in r["source"]]  # the real ones
     base_vectors = kb.embedder.embed([f"{r['context']}\n{r['text']}" for r in rows])
+    have = len(kb.catalog.all_chunks())
     rng = np.random.default_rng(seed)
-    have = len(rows)
-    copy = 0
+    copy = have // len(rows) + 1  # past every copy number used by an earlier call
     pending: list = []
     while have < target:
         copy += 1
