@@ -184,6 +184,7 @@ def serve(host: Annotated[str | None, typer.Option()] = None,
                 err.print(f"{report.count('added')} documents indexed, "
                           f"{len(report.failed)} failed")
         copilot.pipeline  # load the chat model before the first user waits for it
+        copilot.scrubber  # and the PII models, once, before several UI threads race for them
     except (KnowledgeError, CopilotError) as exc:
         _fail(exc)
     # The UI sits above copilot, so it is found through an entry point, not imported.

@@ -151,13 +151,14 @@ def main() -> None:
     parser.add_argument("--out", default="evals/results")
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--server", action="store_true", help="also measure a chroma server")
+    parser.add_argument("--skip-embedded", action="store_true", help="only the server figures")
     args = parser.parse_args()
     questions = [c.question for c in load_cases(QUESTIONS)]
     results: dict = {"machine": {"cpus": os.cpu_count()}}
     with tempfile.TemporaryDirectory() as tmp:
         results["ingest"] = bench_ingest(Path(tmp) / "ingest")
         print(json.dumps(results["ingest"]), flush=True)
-        targets = [("embedded", None)]
+        targets = [] if args.skip_embedded else [("embedded", None)]
         server = None
         if args.server:
             server, url = _start_server(Path(tmp) / "server")
@@ -178,7 +179,8 @@ def main() -> None:
                 server.terminate()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "bench_retrieval.json").write_text(json.dumps(results, indent=2))
+    name = "bench_retrieval_server.json" if args.skip_embedded else "bench_retrieval.json"
+    (out / name).write_text(json.dumps(results, indent=2))
 
 
 if __name__ == "__main__":
