@@ -22,7 +22,7 @@ def build_embedder(name: str) -> Embedder:
 def build_knowledge_base(settings: Settings) -> KnowledgeBase:
     disable_telemetry_and_hub()
     return KnowledgeBase(settings.home_dir, build_embedder(settings.embedder),
-                         chroma_url=settings.chroma_url)
+                         chroma_url=settings.chroma_url, collection=settings.chroma_collection)
 
 
 def build_chat_backend(settings: Settings) -> ChatBackend:

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
     llm_threads: int = Field(default=0, description="0 = all cores")
     embedder: str = "minilm"
     chroma_url: str | None = Field(default=None, description="use a `chroma run` server")
+    chroma_collection: str = Field(
+        default="copilot_chunks",
+        description="processes sharing a server share one collection only with one COPILOT_HOME "
+                    "(its catalog decides which vectors are live); give other homes their own")
     top_k: int = 4
     prompt_budget: int = Field(default=500, description="prompt tokens; CPU time to first "
                                                         "token grows with it")
