@@ -214,6 +214,8 @@ _load_command_plugins()
 audit_app = typer.Typer(help="The tamper-evident audit trail (there is no delete command).",
                         no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+from .users_cli import users_app  # noqa: E402
+app.add_typer(users_app, name="users")
 
 
 @audit_app.command("verify")

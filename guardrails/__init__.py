@@ -3,8 +3,11 @@
 A leaf package: it imports neither `knowledge` nor anything above it.
 """
 
+from .accounts import Account, UserStore
 from .audit import AUDIT_ACTIONS, AuditRecord, AuditSink, AuditTrail, VerifyResult
-from .errors import AuditBusyError, AuditError, GuardrailError, UnknownRoleError
+from .errors import (AccountError, AccountStoreError, AuditBusyError, AuditError,
+                     AuthenticationError, GuardrailError, InvalidUserNameError, UnknownRoleError,
+                     UnknownUserError, UserExistsError, WeakPasswordError)
 from .pii import (
     ENTITY_TYPES,
     PresidioScrubber,
@@ -18,6 +21,15 @@ from .pii import (
 from .users import ROLES, User, demo_user
 
 __all__ = [
+    "Account",
+    "AccountError",
+    "AccountStoreError",
+    "AuthenticationError",
+    "InvalidUserNameError",
+    "UnknownUserError",
+    "UserExistsError",
+    "UserStore",
+    "WeakPasswordError",
     "AUDIT_ACTIONS",
     "AuditBusyError",
     "AuditError",
