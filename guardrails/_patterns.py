@@ -1,0 +1,63 @@
+"""Helpers shared by the injection detector and the policy checker: YAML rule files, regex
+macros and a sentence splitter good enough for questions and SOP text."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from .errors import GuardrailError
+
+_MACRO = re.compile(r"\{(\w+)\}")
+# Sentence ends: . ! ? before a capital, or a line break. Numbers ("121.0 °C") never split;
+# abbreviations ("rev. 5", "Dr. Lee", "e.g. Grade B") are glued back on.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(<\[])|\s*\n+\s*")
+_ABBREVIATION = re.compile(r"(?:\b(?:rev|no|nr|dr|mr|mrs|ms|prof|fig|sect|approx|ca|vs|e\.g|i\.e|"
+                           r"etc|st|incl)\.)$", re.IGNORECASE)
+
+
+class RuleFileError(GuardrailError):
+    """A guardrail rule file is missing, unreadable or has a bad pattern."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(f"rule file {path}: {reason}")
+
+
+def load_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text("utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise RuleFileError(path, str(exc)) from exc
+    if not isinstance(data, dict):
+        raise RuleFileError(path, "expected a mapping at the top level")
+    return data
+
+
+def compile_patterns(patterns: dict[str, str], macros: dict[str, str]) -> dict[str, re.Pattern]:
+    """Compile named patterns case-insensitively after expanding `{macro}` references.
+
+    Only names defined in `macros` are replaced, so regex quantifiers like `{0,40}` stay."""
+    compiled = {}
+    for name, pattern in patterns.items():
+        expanded = _MACRO.sub(lambda m: macros.get(m.group(1), m.group(0)), pattern)
+        try:
+            compiled[name] = re.compile(expanded, re.IGNORECASE | re.MULTILINE)
+        except re.error as exc:
+            raise GuardrailError(f"pattern {name!r} does not compile: {exc}") from exc
+    return compiled
+
+
+def sentences(text: str) -> list[str]:
+    out: list[str] = []
+    for piece in _SENTENCE_END.split(text):
+        piece = piece.strip()
+        if not piece:
+            continue
+        if out and _ABBREVIATION.search(out[-1]):
+            out[-1] = f"{out[-1]} {piece}"
+        else:
+            out.append(piece)
+    return out

@@ -1,0 +1,140 @@
+"""Prompt-injection detection for questions and for instructions hidden in documents.
+
+Two signals, both kept as data in `injection.yaml`:
+  - rules: regular expressions for what an attacker wants (the model's instructions dropped,
+    a new role, its prompt revealed, the user kept in the dark), each with a weight;
+  - embedding similarity to short attack exemplars, counted only when it beats the similarity
+    to ordinary plant phrasing ("ignore the old revision") by a margin.
+They combine as a noisy-or into a score in [0, 1]; a text is flagged at the file's threshold.
+
+The embedding function is injected (`embed(texts) -> unit-length rows`), so this leaf package
+needs no model of its own; without one, the rules alone decide.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ._patterns import compile_patterns, load_yaml, sentences
+
+Embed = Callable[[list[str]], np.ndarray]
+DEFAULT_RULES = Path(__file__).with_name("injection.yaml")
+
+# Sentences in documents worth an embedding look even though no rule fired: they talk to or
+# about a model, its instructions or its answers. Everything else skips the model at ingest.
+_DOCUMENT_CUES = re.compile(
+    r"\b(?:AI|LLM|GPT|chat-?bot|copilot|language model|assistant|prompt|instructions?|ignore|"
+    r"disregard|forget|override|pretend|respond|reply|answer|user|you|your)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class InjectionVerdict:
+    flagged: bool
+    score: float
+    reasons: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Rule:
+    id: str
+    weight: float
+    why: str
+    pattern: re.Pattern
+
+
+class InjectionDetector:
+    """`check(question)` for direct attempts; `check_document(chunk)` for hidden instructions."""
+
+    def __init__(self, rules_path: Path | str | None = None, embed: Embed | None = None,
+                 threshold: float | None = None) -> None:
+        config = load_yaml(Path(rules_path) if rules_path else DEFAULT_RULES)
+        self.threshold = float(threshold if threshold is not None else config["threshold"])
+        settings = config.get("embedding", {})
+        self.min_attack = float(settings.get("min_attack", 0.55))
+        self.min_margin = float(settings.get("min_margin", 0.05))
+        self.steepness = float(settings.get("steepness", 20.0))
+        patterns = compile_patterns({r["id"]: r["pattern"] for r in config["rules"]},
+                                    config.get("macros", {}))
+        self.rules = [_Rule(r["id"], float(r["weight"]), r.get("why", ""), patterns[r["id"]])
+                      for r in config["rules"]]
+        self.embed = embed
+        self._attack_texts = list(config.get("attack_exemplars", []))
+        self._benign_texts = list(config.get("benign_exemplars", []))
+        self._attack: np.ndarray | None = None
+        self._benign: np.ndarray | None = None
+
+    # ---- public -------------------------------------------------------------------------
+    def check(self, text: str) -> InjectionVerdict:
+        """A question or instruction typed by a user: the whole text and each sentence."""
+        parts = _parts(text)
+        return self._verdict(text, parts)
+
+    def check_document(self, text: str) -> InjectionVerdict:
+        """A document chunk. Rules run on everything; only sentences with a rule hit or a cue
+        word (model, prompt, answer, you...) are embedded, which keeps ingest cheap."""
+        candidates = [s for s in sentences(text) if _DOCUMENT_CUES.search(s)
+                      or any(r.pattern.search(s) for r in self.rules)]
+        return self._verdict(text, candidates)
+
+    def score_document(self, text: str) -> float | None:
+        """The ingest hook for `knowledge.KnowledgeBase(screen=...)`: the score of a chunk that
+        should be quarantined, None for a clean one."""
+        verdict = self.check_document(text)
+        return verdict.score if verdict.flagged else None
+
+    def score_documents(self, texts: list[str]) -> list[float | None]:
+        return [self.score_document(t) for t in texts]
+
+    # ---- scoring ------------------------------------------------------------------------
+    def _verdict(self, text: str, embed_parts: list[str]) -> InjectionVerdict:
+        matched = [r for r in self.rules if r.pattern.search(text)]
+        reasons = [f"rule {r.id}: {r.why}" for r in matched]
+        miss = math.prod(1.0 - r.weight for r in matched)
+        if self.embed is not None and embed_parts:
+            attack, benign, nearest = self._similarities(embed_parts)
+            part = self._embedding_part(attack, benign)
+            if part >= 0.5:
+                reasons.append(f"similar to attack {nearest!r} (cosine {attack:.2f}, "
+                               f"best benign {benign:.2f})")
+            miss *= 1.0 - part
+        score = round(1.0 - miss, 4)
+        return InjectionVerdict(score >= self.threshold, score, reasons)
+
+    def _embedding_part(self, attack: float, benign: float) -> float:
+        z = min(attack - self.min_attack, 2.0 * (attack - benign - self.min_margin))
+        return 1.0 / (1.0 + math.exp(-self.steepness * z))
+
+    def _similarities(self, parts: list[str]) -> tuple[float, float, str]:
+        """Best cosine to an attack and to a benign exemplar, taking the sentence with the
+        highest attack-minus-benign gap (a long question may hide one bad sentence)."""
+        self._load_exemplars()
+        assert self._attack is not None and self._benign is not None
+        vectors = np.asarray(self.embed(parts), dtype=np.float32)  # type: ignore[misc]
+        attack = vectors @ self._attack.T
+        benign = vectors @ self._benign.T if len(self._benign) else np.zeros((len(parts), 1))
+        best_attack, best_benign = attack.max(axis=1), benign.max(axis=1)
+        row = int(np.argmax(best_attack - np.maximum(best_benign, 0.0)))
+        nearest = self._attack_texts[int(attack[row].argmax())]
+        return float(best_attack[row]), float(best_benign[row]), nearest
+
+    def _load_exemplars(self) -> None:
+        if self._attack is None:
+            # Rows are unit length (the Embedder contract), so a dot product is the cosine.
+            self._attack = np.asarray(self.embed(self._attack_texts), dtype=np.float32)  # type: ignore[misc]
+            self._benign = np.asarray(self.embed(self._benign_texts), dtype=np.float32) \
+                if self._benign_texts else np.zeros((0, self._attack.shape[1]), np.float32)  # type: ignore[misc]
+
+
+def _parts(text: str) -> list[str]:
+    """The whole text plus its sentences when there are several."""
+    split = sentences(text)
+    return [text] + split if len(split) > 1 else [text]
