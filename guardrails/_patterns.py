@@ -61,3 +61,35 @@ def sentences(text: str) -> list[str]:
         else:
             out.append(piece)
     return out
+
+
+def string_list(path: Path, data: dict, key: str) -> list[str]:
+    """A list of strings from a rule file. YAML reads an unquoted "Note to the AI: ..." as a
+    mapping, so anything that is not a string is refused with its position."""
+    items = data.get(key) or []
+    for n, item in enumerate(items):
+        if not isinstance(item, str):
+            raise RuleFileError(path, f"{key}[{n}] is not a string (quote it): {item!r}")
+    return list(items)
+
+
+class CachedEmbed:
+    """Wraps an embedding function with a bounded per-text cache, so the injection detector
+    and the policy checker embed a question once between them, and exemplars are not
+    embedded again by a second detector built on the same function."""
+
+    def __init__(self, embed, maxsize: int = 2048) -> None:
+        self.embed = embed
+        self.maxsize = maxsize
+        self._cache: dict[str, object] = {}
+
+    def __call__(self, texts: list[str]):
+        import numpy as np
+
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            if len(self._cache) + len(missing) > self.maxsize:
+                self._cache.clear()  # simple and bounded; exemplars come back on next use
+            for text, vector in zip(missing, self.embed(missing)):
+                self._cache[text] = vector
+        return np.stack([self._cache[t] for t in texts]) if texts else self.embed([])

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._patterns import compile_patterns, load_yaml, sentences
+from ._patterns import compile_patterns, load_yaml, sentences, string_list
 
 Embed = Callable[[list[str]], np.ndarray]
 DEFAULT_RULES = Path(__file__).with_name("injection.yaml")
@@ -56,7 +56,8 @@ class InjectionDetector:
 
     def __init__(self, rules_path: Path | str | None = None, embed: Embed | None = None,
                  threshold: float | None = None) -> None:
-        config = load_yaml(Path(rules_path) if rules_path else DEFAULT_RULES)
+        path = Path(rules_path) if rules_path else DEFAULT_RULES
+        config = load_yaml(path)
         self.threshold = float(threshold if threshold is not None else config["threshold"])
         settings = config.get("embedding", {})
         self.min_attack = float(settings.get("min_attack", 0.55))
@@ -67,8 +68,8 @@ class InjectionDetector:
         self.rules = [_Rule(r["id"], float(r["weight"]), r.get("why", ""), patterns[r["id"]])
                       for r in config["rules"]]
         self.embed = embed
-        self._attack_texts = list(config.get("attack_exemplars", []))
-        self._benign_texts = list(config.get("benign_exemplars", []))
+        self._attack_texts = string_list(path, config, "attack_exemplars")
+        self._benign_texts = string_list(path, config, "benign_exemplars")
         self._attack: np.ndarray | None = None
         self._benign: np.ndarray | None = None
 

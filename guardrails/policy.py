@@ -17,7 +17,7 @@ from typing import Literal
 
 import numpy as np
 
-from ._patterns import compile_patterns, load_yaml, sentences
+from ._patterns import compile_patterns, load_yaml, sentences, string_list
 
 Embed = Callable[[list[str]], np.ndarray]
 Action = Literal["answer", "refuse", "human_review"]
@@ -55,20 +55,22 @@ ANSWER = PolicyVerdict("answer")
 class PolicyChecker:
     def __init__(self, policy_path: Path | str | None = None, embed: Embed | None = None,
                  threshold: float | None = None, margin: float | None = None) -> None:
-        config = load_yaml(Path(policy_path) if policy_path else DEFAULT_POLICY)
+        path = Path(policy_path) if policy_path else DEFAULT_POLICY
+        config = load_yaml(path)
         similarity = config.get("similarity", {})
         self.threshold = float(threshold if threshold is not None
                                else similarity.get("threshold", 0.6))
         self.margin = float(margin if margin is not None else similarity.get("margin", 0.04))
         self.intents = [Intent(i["id"], i["action"], " ".join(i["why"].split()), i["contact"],
-                               tuple(i.get("exemplars", [])), tuple(i.get("rules", [])))
+                               tuple(string_list(path, i, "exemplars")),
+                               tuple(string_list(path, i, "rules")))
                         for i in config["intents"]]
         macros = config.get("macros", {})
         self._rules = {intent.id: list(compile_patterns(
             {f"{intent.id}#{n}": p for n, p in enumerate(intent.rules)}, macros).values())
             for intent in self.intents}
         self.embed = embed
-        self._answer_texts = list(config.get("answer_exemplars", []))
+        self._answer_texts = string_list(path, config, "answer_exemplars")
         self._exemplar_intent: list[int] = []
         self._exemplars: np.ndarray | None = None
         self._answers: np.ndarray | None = None
