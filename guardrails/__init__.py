@@ -3,11 +3,13 @@
 A leaf package: it imports neither `knowledge` nor anything above it.
 """
 
+from ._patterns import CachedEmbed
 from .accounts import Account, UserStore
 from .audit import AUDIT_ACTIONS, AuditRecord, AuditSink, AuditTrail, VerifyResult
 from .errors import (AccountError, AccountStoreError, AuditBusyError, AuditError,
                      AuthenticationError, GuardrailError, InvalidUserNameError, UnknownRoleError,
                      UnknownUserError, UserExistsError, WeakPasswordError)
+from .injection import InjectionDetector, InjectionVerdict
 from .pii import (
     ENTITY_TYPES,
     PresidioScrubber,
@@ -18,6 +20,7 @@ from .pii import (
     ScrubVault,
     Span,
 )
+from .policy import PolicyChecker, PolicyVerdict, refusal_message
 from .users import ROLES, User, demo_user
 
 __all__ = [
@@ -36,8 +39,13 @@ __all__ = [
     "AuditRecord",
     "AuditSink",
     "AuditTrail",
+    "CachedEmbed",
     "ENTITY_TYPES",
     "GuardrailError",
+    "InjectionDetector",
+    "InjectionVerdict",
+    "PolicyChecker",
+    "PolicyVerdict",
     "PresidioScrubber",
     "ROLES",
     "ScrubResult",
@@ -50,4 +58,5 @@ __all__ = [
     "User",
     "VerifyResult",
     "demo_user",
+    "refusal_message",
 ]
