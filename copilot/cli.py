@@ -20,6 +20,7 @@ from knowledge import KnowledgeError, discover
 from .api import Copilot, demo_plant_path
 from .errors import CopilotError
 from .settings import Settings
+from .training_cli import quiz_app, training_app
 
 app = typer.Typer(help="Operator Copilot: grounded answers from your plant's effective documents.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -214,6 +215,8 @@ _load_command_plugins()
 audit_app = typer.Typer(help="The tamper-evident audit trail (there is no delete command).",
                         no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(quiz_app, name="quiz")
+app.add_typer(training_app, name="training")
 from .users_cli import users_app  # noqa: E402
 app.add_typer(users_app, name="users")
 
