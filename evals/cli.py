@@ -32,3 +32,34 @@ def register(app: typer.Typer) -> None:
         if failures:
             typer.echo("thresholds missed:\n  " + "\n  ".join(failures), err=True)
             raise typer.Exit(1)
+
+    @app.command("bench")
+    def bench_command(
+        out: Annotated[Path, typer.Option(help="output folder")] = Path("evals/results/bench"),
+        quick: Annotated[bool, typer.Option(help="10k chunks only, fewer questions and "
+                                                 "samples (a few minutes)")] = False,
+        questions: Annotated[int | None, typer.Option(
+            min=1, help="model questions (default 8, 4 with --quick)")] = None,
+        sizes: Annotated[list[int] | None, typer.Option(
+            "--sizes", min=1, help="index sizes for retrieval latency; repeat the option "
+                                   "(default 10000 100000, 10000 with --quick)")] = None,
+        appends: Annotated[int | None, typer.Option(
+            min=1, help="timed audit appends (default 2000, 500 with --quick)")] = None,
+        thread_scan: Annotated[bool, typer.Option(
+            help="also time bare llama.cpp at 1 thread and at every core")] = True,
+    ) -> None:
+        """Measure ingest, retrieval, model (pipeline vs bare llama.cpp), guards, audit and
+        memory; write bench.json and bench.md."""
+        from .bench import BenchPlan, run_bench
+
+        plan = BenchPlan.quick() if quick else BenchPlan()
+        if questions is not None:
+            plan.questions = questions
+        if sizes:
+            plan.sizes = list(sizes)
+        if appends is not None:
+            plan.appends = appends
+        plan.thread_scan = thread_scan
+        run_bench(out, plan, log=lambda message: typer.echo(message, err=True))
+        typer.echo((out / "bench.md").read_text("utf-8"))
+        typer.echo(f"figures in {out}/ (bench.json, bench.md)")
