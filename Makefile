@@ -53,6 +53,7 @@ eval: install
 	  --no-answers --out evals/results/shared_corpus
 
 bench: install
+	$(BIN)/copilot bench --out evals/results/bench
 	$(BIN)/python -m evals.bench_retrieval --out evals/results --server
 	$(BIN)/python -m evals.bench_audit --out evals/results
 
