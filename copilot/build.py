@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from guardrails import CachedEmbed, InjectionDetector, PolicyChecker
 from knowledge import Embedder, KnowledgeBase, make_embedder
 
 from .answering import AnswerPipeline, AnswerPolicy
@@ -19,10 +20,30 @@ def build_embedder(name: str) -> Embedder:
     return make_embedder(name)
 
 
+@lru_cache(maxsize=4)
+def build_guard_embed(name: str) -> CachedEmbed:
+    # The injection and policy checks share one cache: a question is embedded once for both.
+    return CachedEmbed(build_embedder(name).embed)
+
+
+@lru_cache(maxsize=4)
+def build_injection_detector(embedder_name: str) -> InjectionDetector:
+    return InjectionDetector(embed=build_guard_embed(embedder_name))
+
+
+@lru_cache(maxsize=4)
+def build_policy_checker(embedder_name: str) -> PolicyChecker:
+    return PolicyChecker(embed=build_guard_embed(embedder_name))
+
+
 def build_knowledge_base(settings: Settings) -> KnowledgeBase:
     disable_telemetry_and_hub()
+    # Every chunk is screened for hidden instructions at ingest: rules on all of it, the
+    # embedder only on the few sentences that talk to or about a model.
+    screen = build_injection_detector(settings.embedder).score_document
     return KnowledgeBase(settings.home_dir, build_embedder(settings.embedder),
-                         chroma_url=settings.chroma_url, collection=settings.chroma_collection)
+                         chroma_url=settings.chroma_url, collection=settings.chroma_collection,
+                         screen=screen)
 
 
 def build_chat_backend(settings: Settings) -> ChatBackend:

@@ -19,6 +19,7 @@ from knowledge import KnowledgeError, discover
 
 from .api import Copilot, demo_plant_path
 from .errors import CopilotError
+from .guard_cli import guard_app
 from .settings import Settings
 from .training_cli import quiz_app, training_app
 
@@ -215,6 +216,7 @@ _load_command_plugins()
 audit_app = typer.Typer(help="The tamper-evident audit trail (there is no delete command).",
                         no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(guard_app, name="guard")
 app.add_typer(quiz_app, name="quiz")
 app.add_typer(training_app, name="training")
 from .users_cli import users_app  # noqa: E402

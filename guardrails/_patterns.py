@@ -4,6 +4,7 @@ macros and a sentence splitter good enough for questions and SOP text."""
 from __future__ import annotations
 
 import re
+import threading
 from pathlib import Path
 
 import yaml
@@ -76,20 +77,26 @@ def string_list(path: Path, data: dict, key: str) -> list[str]:
 class CachedEmbed:
     """Wraps an embedding function with a bounded per-text cache, so the injection detector
     and the policy checker embed a question once between them, and exemplars are not
-    embedded again by a second detector built on the same function."""
+    embedded again by a second detector built on the same function. Thread-safe: the UI
+    serves several questions at once."""
 
     def __init__(self, embed, maxsize: int = 2048) -> None:
         self.embed = embed
         self.maxsize = maxsize
         self._cache: dict[str, object] = {}
+        self._lock = threading.Lock()
 
     def __call__(self, texts: list[str]):
         import numpy as np
 
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        with self._lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+        missing = list(dict.fromkeys(t for t in texts if t not in found))
         if missing:
-            if len(self._cache) + len(missing) > self.maxsize:
-                self._cache.clear()  # simple and bounded; exemplars come back on next use
-            for text, vector in zip(missing, self.embed(missing)):
-                self._cache[text] = vector
-        return np.stack([self._cache[t] for t in texts]) if texts else self.embed([])
+            fresh = dict(zip(missing, self.embed(missing)))
+            found.update(fresh)
+            with self._lock:
+                if len(self._cache) + len(fresh) > self.maxsize:
+                    self._cache.clear()  # simple and bounded; exemplars return on next use
+                self._cache.update(fresh)
+        return np.stack([found[t] for t in texts]) if texts else self.embed([])

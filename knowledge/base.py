@@ -63,6 +63,9 @@ class Hit:
     access: list[str] = field(default_factory=list)
     dense: float | None = None  # cosine similarity, when the dense side found it
     lexical: float | None = None  # BM25 score, when the lexical side found it
+    # The ingest screen flagged this chunk (e.g. instructions hidden in the document): pass it
+    # to a model only as quoted data, never as instructions.
+    quarantined: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -109,8 +112,13 @@ def discover(paths: Iterable[Path | str]) -> list[Path]:
 
 class KnowledgeBase:
     def __init__(self, home: Path, embedder: Embedder, chroma_url: str | None = None,
-                 collection: str = "copilot_chunks", max_chunk_tokens: int = 220) -> None:
+                 collection: str = "copilot_chunks", max_chunk_tokens: int = 220,
+                 screen: Callable[[str], float | None] | None = None) -> None:
+        """`screen(chunk_text)` runs on every chunk at ingest and returns a score for a
+        suspicious chunk (stored as quarantined) or None for a clean one. It is a plain
+        callable so this package needs nothing from the guardrails."""
         self.home = Path(home)
+        self.screen = screen
         self.embedder = embedder
         self.catalog = Catalog(self.home / "catalog.sqlite")
         self.vectors = VectorStore(self.home / "chroma", url=chroma_url, collection=collection)
@@ -177,7 +185,9 @@ class KnowledgeBase:
         vectors = self.embedder.embed([c.embed_text for c in chunks])
         self.vectors.upsert([c.chunk_id for c in chunks], vectors,
                             [_vector_metadata(doc, c.section) for c in chunks])
-        self.catalog.replace(doc, chunks)
+        quarantined = [c.chunk_id for c in chunks
+                       if self.screen is not None and self.screen(c.text) is not None]
+        self.catalog.replace(doc, chunks, quarantined)
         stale = sorted(set(old_ids) - {c.chunk_id for c in chunks})
         if stale:
             self.vectors.delete(stale)
@@ -367,5 +377,5 @@ def _hit(row, score: float, dense: float | None, lexical: float | None) -> Hit:
         section=row["section"], text=row["text"], start=row["start"], end=row["end"],
         source=row["source"], score=score, page=row["page"],
         equipment=json.loads(row["equipment"]), access=json.loads(row["access"]),
-        dense=dense, lexical=lexical,
+        dense=dense, lexical=lexical, quarantined=bool(row["quarantined"]),
     )

@@ -44,11 +44,19 @@ CREATE TABLE IF NOT EXISTS chunks (
     "end" INTEGER NOT NULL,
     page INTEGER,
     text TEXT NOT NULL,
-    context TEXT NOT NULL
+    context TEXT NOT NULL,
+    quarantined INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_source ON chunks(source);
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Catalogs written before a column existed get it, with its default, on open."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(chunks)")}
+    if "quarantined" not in columns:
+        conn.execute("ALTER TABLE chunks ADD COLUMN quarantined INTEGER NOT NULL DEFAULT 0")
 
 
 def _row_to_document(row: sqlite3.Row) -> Document:
@@ -69,6 +77,7 @@ class Catalog:
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect() as conn:
             conn.executescript(_SCHEMA)
+            _add_missing_columns(conn)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -99,8 +108,11 @@ class Catalog:
             rows = conn.execute("SELECT chunk_id FROM chunks WHERE source=?", (source,)).fetchall()
         return [r["chunk_id"] for r in rows]
 
-    def replace(self, doc: Document, chunks: list[Chunk]) -> None:
-        """Swap a source's document row and chunks in one transaction."""
+    def replace(self, doc: Document, chunks: list[Chunk],
+                quarantined: Iterable[str] = ()) -> None:
+        """Swap a source's document row and chunks in one transaction. Chunks named in
+        `quarantined` were flagged by the ingest screen (e.g. hidden instructions)."""
+        flagged = set(quarantined)
         with self._connect() as conn:
             conn.execute("DELETE FROM chunks WHERE source=?", (doc.source,))
             conn.execute("DELETE FROM documents WHERE source=?", (doc.source,))
@@ -112,9 +124,10 @@ class Catalog:
                  json.dumps(doc.extra), time.time()),
             )
             conn.executemany(
-                "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO chunks (chunk_id, source, ordinal, section, start, \"end\", page, "
+                "text, context, quarantined) VALUES (?,?,?,?,?,?,?,?,?,?)",
                 [(c.chunk_id, doc.source, c.ordinal, c.section, c.start, c.end, c.page, c.text,
-                  c.context) for c in chunks],
+                  c.context, int(c.chunk_id in flagged)) for c in chunks],
             )
             conn.execute("INSERT OR REPLACE INTO state VALUES ('generation', ?)", (str(time.time_ns()),))
 
@@ -163,6 +176,7 @@ class Catalog:
         with self._connect() as conn:
             return conn.execute(
                 "SELECT c.chunk_id, c.section, c.start, c.\"end\", c.page, c.text, c.context, "
+                "c.quarantined, "
                 "d.source, d.doc_id, d.revision, d.title, d.doc_type, d.status, d.equipment, "
                 "d.access, d.effective_date FROM chunks c JOIN documents d ON c.source=d.source "
                 "ORDER BY c.chunk_id").fetchall()
@@ -178,6 +192,7 @@ class Catalog:
                 marks = ",".join("?" * len(part))
                 for row in conn.execute(
                     "SELECT c.chunk_id, c.section, c.start, c.\"end\", c.page, c.text, c.context, "
+                    "c.quarantined, "
                     "d.source, d.doc_id, d.revision, d.title, d.doc_type, d.status, d.equipment, "
                     "d.access, d.effective_date FROM chunks c JOIN documents d "
                     f"ON c.source=d.source WHERE c.chunk_id IN ({marks})", part):
