@@ -20,11 +20,14 @@ def register(app: typer.Typer) -> None:
         baseline: Annotated[Path | None, typer.Option(help="earlier results.json")] = None,
         answers: Annotated[bool, typer.Option(help="also run the model")] = True,
         limit: Annotated[int, typer.Option(help="first N cases only")] = 0,
+        guards: Annotated[bool, typer.Option(help="also run the PII, injection and policy "
+                                                  "suites (guards.json)")] = True,
     ) -> None:
         """Evaluate retrieval and answers offline; exit 1 when a threshold is missed."""
         from .harness import run_eval
 
-        results, failures = run_eval(corpus, dataset, out, thresholds, baseline, answers, limit)
+        results, failures = run_eval(corpus, dataset, out, thresholds, baseline, answers, limit,
+                                      guards=guards)
         typer.echo(f"retrieval: {results['retrieval']}")
         if "answers" in results:
             typer.echo(f"answers: {results['answers']}")

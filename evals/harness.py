@@ -12,6 +12,7 @@ from copilot import Copilot, Settings, demo_plant_path
 from .answers import run as run_answers
 from .baselines import NaiveRag
 from .dataset import is_gold_hit, load_cases
+from .guard_suites import run_guard_suites
 from .report import write_reports
 from .retrieval import evaluate as evaluate_retrieval
 from .retrieval import metrics
@@ -31,7 +32,8 @@ def naive_retrieval(corpus: Path, copilot: Copilot, cases) -> dict:
 
 
 def run_eval(corpus: Path | None, dataset: Path, out: Path, thresholds: Path | None = None,
-             baseline: Path | None = None, answers: bool = True, limit: int = 0) -> tuple[dict, list[str]]:
+             baseline: Path | None = None, answers: bool = True, limit: int = 0,
+             guards: bool = True) -> tuple[dict, list[str]]:
     corpus = Path(corpus) if corpus else demo_plant_path()
     cases = load_cases(dataset)
     if limit:
@@ -52,6 +54,8 @@ def run_eval(corpus: Path | None, dataset: Path, out: Path, thresholds: Path | N
             answered = run_answers(copilot, cases)
             results.update({k: answered[k] for k in ("answers", "access", "latency", "failures")})
             results["items"] = answered["items"]
+        if guards:  # pii / injection / policy suites, also written to guards.json below
+            results.update(run_guard_suites(copilot.kb.embedder.embed, copilot.scrubber))
     failures = check_thresholds(results, json.loads(Path(thresholds).read_text())) \
         if thresholds else []
     results["threshold_failures"] = failures
@@ -59,6 +63,10 @@ def run_eval(corpus: Path | None, dataset: Path, out: Path, thresholds: Path | N
         results["regressions"] = compare(results, json.loads(Path(baseline).read_text()))
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    if guards:
+        (out / "guards.json").write_text(json.dumps(
+            {k: results[k] for k in ("pii", "injection", "policy", "guard_latency")
+             if k in results}, indent=2, ensure_ascii=False))
     write_reports(results, out)
     return results, failures
 
@@ -88,9 +96,11 @@ def check_thresholds(results: dict, thresholds: dict) -> list[str]:
 
 HIGHER_IS_BETTER = ["retrieval.recall@1", "retrieval.recall@5", "retrieval.mrr",
                     "retrieval.ndcg@10", "answers.decline_accuracy", "answers.key_fact_recall",
-                    "answers.citation_precision", "answers.gold_cited_rate"]
+                    "answers.citation_precision", "answers.gold_cited_rate",
+                    "pii.recall", "pii.precision", "injection.detection_rate", "policy.accuracy"]
 LOWER_IS_BETTER = ["answers.false_decline_rate", "answers.unsupported_number_rate",
-                   "access.leaks", "latency.answer_p50", "latency.ttft_p50"]
+                   "access.leaks", "latency.answer_p50", "latency.ttft_p50",
+                   "pii.hard_negative_fp_rate", "injection.false_positive_rate"]
 
 
 def compare(results: dict, earlier: dict, tolerance: float = 0.02) -> list[dict]:
