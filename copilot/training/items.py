@@ -47,9 +47,10 @@ class QuizItem(BaseModel):
 
 
 def item_id_for(item: QuizItem) -> str:
-    """Same question on the same revision -> same id, so rebuilding a module never duplicates."""
-    basis = json.dumps([item.doc_id, item.revision, item.type, item.stem, item.options, item.key],
-                       ensure_ascii=False)
+    """Same question on the same revision in the same module -> same id, so rebuilding a module
+    never duplicates (a section module holds its own copies of the whole module's items)."""
+    basis = json.dumps([item.module_id, item.doc_id, item.revision, item.type, item.stem,
+                        item.options, item.key], ensure_ascii=False)
     return "Q-" + hashlib.sha1(basis.encode()).hexdigest()[:12]
 
 

@@ -25,7 +25,7 @@ from .gaps import Gap, knowledge_gaps
 from .generator import DeterministicGenerator, ItemGenerator
 from .grading import grade, option_text
 from .items import (DEFAULT_PASS_MARK, TRAINING_TYPES, Attempt, BuildResult, GradedAnswer,
-                    ModuleInfo, ModuleResult, QuizItem)
+                    ModuleInfo, ModuleResult, QuizItem, item_id_for)
 from .matrix import MatrixConfig, MatrixRow, load_matrix, matrix_rows
 from .scheduling import ReviewScheduler
 from .store import TrainingStore, now_iso
@@ -79,6 +79,7 @@ class TrainingService:
         accepted, rejected = validate(items, doc)
         for item in accepted + [r.item for r in rejected]:
             item.module_id = module_id
+            item.item_id = item_id_for(item)
         self.store.add_module(module_id, doc.doc_id, section, doc.title)
         added = self.store.add_items(accepted, user.name, user.role)
         self.store.add_module_event(module_id, "built", f"rev {doc.revision}: {len(added)} new "
@@ -140,7 +141,7 @@ class TrainingService:
             doc = current[item.doc_id]
             if doc is None or doc.revision == item.revision:
                 continue
-            moved = _carried_forward(item, doc)
+            moved, why = _carried_forward(item, doc)
             if moved is not None:
                 self.store.add_items([moved], user.name, user.role,
                                      reason=f"carried forward from rev {item.revision}: "
@@ -152,8 +153,8 @@ class TrainingService:
                                                "new_item_id": moved.item_id,
                                                "doc_id": doc.doc_id, "to": doc.revision})
             else:
-                reason = (f"cited text changed in rev {doc.revision} (item cites rev "
-                          f"{item.revision}, section {item.section!r})")
+                reason = f"rev {doc.revision}: {why} (item cites rev {item.revision}, " \
+                         f"section {item.section!r})"
                 self.store.set_status([item.item_id], "retired", reason, user.name, user.role)
                 report.retired.append({"item_id": item.item_id, "doc_id": doc.doc_id,
                                        "from": item.revision, "to": doc.revision,
@@ -370,19 +371,20 @@ def _attempt(user: User, item: QuizItem, answer: str, correct: bool,
                    training_type="review", at=now_iso())
 
 
-def _carried_forward(item: QuizItem, doc: Document) -> QuizItem | None:
+def _carried_forward(item: QuizItem, doc: Document) -> tuple[QuizItem | None, str]:
     """The item on the new revision when its quote is unchanged in the same section and it
-    still validates there (a distractor may have become right); None otherwise."""
+    still validates there (a distractor may have become right); else None and why not."""
     for name, start, end in section_spans(doc.text):
         if name != item.section:
             continue
         offset = doc.text.find(item.quote, start, end)
         if offset < 0:
-            return None
+            return None, "the cited text changed"
         moved = QuizItem(**item.model_dump(exclude={"item_id", "revision", "quote_start"}),
                          revision=doc.revision, quote_start=offset)
-        return moved if problem(moved, doc) is None else None
-    return None
+        failure = problem(moved, doc)
+        return (moved, "") if failure is None else (None, f"no longer valid: {failure}")
+    return None, "the cited section is gone"
 
 
 __all__ = ["APPROVER_ROLES", "ReconcileReport", "TRAINING_TYPES", "TrainingService"]
