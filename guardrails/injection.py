@@ -26,11 +26,13 @@ from ._patterns import compile_patterns, load_yaml, sentences, string_list
 Embed = Callable[[list[str]], np.ndarray]
 DEFAULT_RULES = Path(__file__).with_name("injection.yaml")
 
-# Sentences in documents worth an embedding look even though no rule fired: they talk to or
-# about a model, its instructions or its answers. Everything else skips the model at ingest.
+# Sentences in documents worth an embedding look even though no rule fired: they name a model
+# or its prompt. Everything else skips the embedder at ingest (measured on the demo plant:
+# embedding every sentence with a weaker cue such as "you" or "instructions" made ingest
+# several times slower for no gain on the evaluation set).
 _DOCUMENT_CUES = re.compile(
-    r"\b(?:AI|LLM|GPT|chat-?bot|copilot|language model|assistant|prompt|instructions?|ignore|"
-    r"disregard|forget|override|pretend|respond|reply|answer|user|you|your)\b", re.IGNORECASE)
+    r"\b(?:AI|LLMs?|GPT|chat-?bots?|copilot|language models?|assistants?|prompts?)\b",
+    re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,8 @@ class InjectionDetector:
         return self._verdict(text, parts)
 
     def check_document(self, text: str) -> InjectionVerdict:
-        """A document chunk. Rules run on everything; only sentences with a rule hit or a cue
-        word (model, prompt, answer, you...) are embedded, which keeps ingest cheap."""
+        """A document chunk. Rules run on everything; only sentences with a rule hit or a word
+        naming a model (AI, LLM, assistant, prompt...) are embedded, which keeps ingest cheap."""
         candidates = [s for s in sentences(text) if _DOCUMENT_CUES.search(s)
                       or any(r.pattern.search(s) for r in self.rules)]
         return self._verdict(text, candidates)
