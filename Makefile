@@ -33,7 +33,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: install
-	$(BIN)/copilot serve
+	$(BIN)/copilot serve --demo-mode
 
 test: install browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from langchain_core.messages import AIMessageChunk, HumanMessage, SystemMessage
@@ -56,8 +56,12 @@ class AnswerPolicy:
 
 class AnswerPipeline:
     def __init__(self, kb: KnowledgeBase, backend: ChatBackend, verifier: GroundingVerifier,
-                 prompt: PromptTemplate, policy: AnswerPolicy) -> None:
+                 prompt: PromptTemplate, policy: AnswerPolicy,
+                 prepare_hits: Callable[[list[Hit]], list[Hit]] | None = None) -> None:
         self.kb = kb
+        # Applied to retrieved passages before the model, the verifier or a quote sees them
+        # (personal data in deviation reports is redacted here).
+        self.prepare_hits = prepare_hits or (lambda hits: hits)
         self.backend = backend
         self.verifier = verifier
         self.prompt = prompt
@@ -75,7 +79,8 @@ class AnswerPipeline:
     def stream(self, question: str, role: str | None = None) -> Iterator[Event]:
         question = validate_question(question)
         started = time.perf_counter()
-        hits = self.kb.search(question, k=self.policy.top_k, filters=SearchFilter(role=role))
+        hits = self.prepare_hits(
+            self.kb.search(question, k=self.policy.top_k, filters=SearchFilter(role=role)))
         timings = {"retrieve": time.perf_counter() - started}
         support, reason = self.retrieval_support(question, hits)
         if reason:
@@ -90,20 +95,21 @@ class AnswerPipeline:
         first_token = None
         lc_messages = [SystemMessage(messages[0][1]), HumanMessage(messages[1][1])]
         prepared = self.verifier.prepare([h.text for h in used])
-        for chunk in self.backend.model.stream(lc_messages):
-            piece = chunk.content if isinstance(chunk, AIMessageChunk) else str(chunk.content)
-            if not piece:
-                continue
-            if first_token is None:
-                first_token = time.perf_counter() - started
-            draft += piece
-            # Verify each sentence as soon as it is complete; only supported ones stream out.
-            complete = split_sentences(draft)[:-1]
-            for sentence in complete[shown:]:
-                verdict = self.verifier.verify(sentence, prepared)
-                if verdict and verdict[0].supported:
-                    yield Event("sentence", text=verdict[0].text)
-            shown = max(shown, len(complete))
+        with self.backend.exclusive():
+            for chunk in self.backend.model.stream(lc_messages):
+                piece = chunk.content if isinstance(chunk, AIMessageChunk) else str(chunk.content)
+                if not piece:
+                    continue
+                if first_token is None:
+                    first_token = time.perf_counter() - started
+                draft += piece
+                # Verify each sentence once complete; only supported ones stream out.
+                complete = split_sentences(draft)[:-1]
+                for sentence in complete[shown:]:
+                    verdict = self.verifier.verify(sentence, prepared)
+                    if verdict and verdict[0].supported:
+                        yield Event("sentence", text=verdict[0].text)
+                shown = max(shown, len(complete))
         timings["ttft"] = first_token if first_token is not None else time.perf_counter() - started
         timings["generate"] = time.perf_counter() - started - timings["retrieve"]
         answer = self._verified_or_quoted(question, draft, used, prepared, timings)

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 
-from guardrails import AuditSink, AuditTrail, PresidioScrubber, Scrubber, ScrubVault, User, demo_user
+from guardrails import (AuditSink, AuditTrail, GuardrailError, PresidioScrubber, Scrubber,
+                        ScrubSession, ScrubVault, User, UserStore, demo_user)
 from knowledge import FileResult, Hit, IngestReport, KnowledgeBase, SearchFilter
 
 from .answer import Answer
 from .answering import AnswerPipeline, Event, validate_question
 from .conversation import Conversations, standalone
 from .deviations import DeviationMatch, similar_deviations
+from .accounts import Accounts
+from .errors import AccessDeniedError, CopilotError
 from .build import build_chat_backend, build_knowledge_base, build_pipeline
 from .llm import ChatBackend
 from .settings import Settings
+from .sources import SourceView, deviation_redactor, needs_redaction, open_source
 
 
 def demo_plant_path() -> Path:
@@ -33,6 +38,7 @@ class Copilot:
         self._backend = backend
         self._pipeline: AnswerPipeline | None = None
         self._scrubber = scrubber
+        self._accounts: Accounts | None = None
         # Placeholders stay stable within one conversation (<PERSON_1> is the same person).
         self.vault = ScrubVault()
         self.conversations = Conversations()
@@ -50,8 +56,31 @@ class Copilot:
         if self._pipeline is None:
             if self._backend is None:
                 self._backend = build_chat_backend(self.settings)
-            self._pipeline = build_pipeline(self.settings, self.kb, self._backend)
+            self._pipeline = build_pipeline(self.settings, self.kb, self._backend,
+                                            prepare_hits=deviation_redactor(self.scrubber))
         return self._pipeline
+
+    @property
+    def accounts(self) -> Accounts:
+        if self._accounts is None:
+            self._accounts = Accounts(UserStore(self.settings.home_dir / "users.sqlite"),
+                                      self.audit)
+        return self._accounts
+
+    def account_user(self, name: str) -> User:
+        """The stored account as a `User`, read afresh (role changes apply at once);
+        a disabled account is refused."""
+        try:
+            account = self.accounts.store.get(name)
+        except GuardrailError as exc:
+            raise AccessDeniedError(f"unknown user {name!r}") from exc
+        if account.disabled:
+            raise AccessDeniedError(f"account {name!r} is disabled")
+        return User(account.name, account.role)
+
+    def backend_name(self) -> str:
+        """The chat model's name, without loading it."""
+        return self._backend.name if self._backend else f"{self.settings.llm} (loads on first use)"
 
     @property
     def scrubber(self) -> Scrubber | None:
@@ -123,10 +152,47 @@ class Copilot:
         see them (an operator sees none)."""
         user = user or demo_user("qa")
         matches = similar_deviations(self.kb, description, user.role, k)
+        if needs_redaction("deviation", user.role) and matches:
+            matches = [self._redacted_match(m) for m in matches]
         self.audit.append(user.name, user.role, "search", {
             "query": description, "kind": "similar_deviations",
             "hits": [{"doc_id": m.doc_id, "revision": m.revision} for m in matches]})
         return matches
+
+    def _redacted_match(self, match: DeviationMatch) -> DeviationMatch:
+        scrubber = self._required_scrubber()
+        session = ScrubSession()
+        scrub = lambda text: scrubber.scrub(text, session=session).text  # noqa: E731
+        return match.model_copy(update={
+            "root_cause": scrub(match.root_cause), "capa": scrub(match.capa),
+            "citation": match.citation.model_copy(update={"quote": scrub(match.citation.quote)})})
+
+    def _required_scrubber(self) -> Scrubber:
+        if self.scrubber is None:
+            raise CopilotError("deviation reports cannot be shown to this role: personal data "
+                               "cannot be redacted with the PII scrubber switched off")
+        return self.scrubber
+
+    def source_view(self, chunk_id: str, user: User | None = None) -> SourceView:
+        """A cited passage in its section, for the UI's source viewer; access is checked
+        again here, and personal data in deviation reports is redacted for roles without a
+        need to know."""
+        user = user or demo_user()
+        view = open_source(self.kb, chunk_id, user.role, self.scrubber)
+        self.audit.append(user.name, user.role, "search", {
+            "kind": "source_view", "chunk_id": chunk_id, "doc_id": view.doc_id,
+            "revision": view.revision})
+        return view
+
+    def feedback(self, user: User, question: str, answer_status: str, helpful: bool,
+                 comment: str = "") -> None:
+        """Thumbs up or down on an answer, with an optional comment, into the audit trail."""
+        scrubber = self.scrubber
+        if scrubber:
+            comment = scrubber.scrub(comment).text
+        self.audit.append(user.name, user.role, "feedback", {
+            "question": question, "status": answer_status, "helpful": helpful,
+            "comment": comment[:2000]})
 
     @staticmethod
     def _final(events: Iterator[Event]) -> Answer:
@@ -142,6 +208,11 @@ class Copilot:
         user = user or demo_user()
         hits = self.kb.search(query, k=k, mode=mode,
                               filters=SearchFilter(role=user.role, doc_types=tuple(doc_types)))
+        if any(needs_redaction(h.doc_type, user.role) for h in hits):
+            scrubber = self._required_scrubber()
+            session = ScrubSession()
+            hits = [dataclasses.replace(h, text=scrubber.scrub(h.text, session=session).text)
+                    if needs_redaction(h.doc_type, user.role) else h for h in hits]
         self.audit.append(user.name, user.role, "search", {
             "query": query, "mode": mode, "hits": [_hit_ref(h) for h in hits]})
         return hits

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 
 from guardrails import CachedEmbed, InjectionDetector, PolicyChecker
-from knowledge import Embedder, KnowledgeBase, make_embedder
+from knowledge import Embedder, Hit, KnowledgeBase, make_embedder
 
 from .answering import AnswerPipeline, AnswerPolicy
 from .grounding import GroundingVerifier
@@ -55,7 +56,8 @@ def build_chat_backend(settings: Settings) -> ChatBackend:
                            openai_base_url=settings.openai_base_url, openai_api_key=key)
 
 
-def build_pipeline(settings: Settings, kb: KnowledgeBase, backend: ChatBackend) -> AnswerPipeline:
+def build_pipeline(settings: Settings, kb: KnowledgeBase, backend: ChatBackend,
+                   prepare_hits: Callable[[list[Hit]], list[Hit]] | None = None) -> AnswerPipeline:
     verifier = GroundingVerifier(kb.embedder, min_similarity=settings.min_support_similarity,
                                  min_coverage=settings.min_support_coverage)
     policy = AnswerPolicy(top_k=settings.top_k,
@@ -64,4 +66,5 @@ def build_pipeline(settings: Settings, kb: KnowledgeBase, backend: ChatBackend) 
                           min_word_coverage=settings.min_word_coverage,
                           min_kept_share=settings.min_kept_share,
                           prompt_budget=settings.prompt_budget)
-    return AnswerPipeline(kb, backend, verifier, PromptTemplate.load(), policy)
+    return AnswerPipeline(kb, backend, verifier, PromptTemplate.load(), policy,
+                          prepare_hits=prepare_hits)

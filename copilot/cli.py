@@ -174,11 +174,20 @@ def docs(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 def serve(host: Annotated[str | None, typer.Option()] = None,
           port: Annotated[int | None, typer.Option()] = None,
           demo: Annotated[bool, typer.Option(help="ingest the bundled demo plant if the index "
-                                                  "is empty")] = True) -> None:
-    """Serve the web UI."""
+                                                  "is empty")] = True,
+          demo_mode: Annotated[bool | None, typer.Option(
+              "--demo-mode/--login", help="demo mode: no login, a role picker (demo plant "
+                                          "only); default from COPILOT_DEMO_MODE")] = None) -> None:
+    """Serve the web UI (log-in with plant accounts, or explicit demo mode)."""
     settings = Settings()
+    if demo_mode is not None:
+        settings = settings.model_copy(update={"demo_mode": demo_mode})
     try:
         copilot = Copilot.from_settings(settings)
+        if not settings.demo_mode and not copilot.accounts.store.list():
+            _fail(CopilotError("no user accounts yet: add an administrator first with "
+                               "`copilot users add NAME --role admin`, or start the demo with "
+                               "`copilot serve --demo-mode`"))
         if demo and copilot.kb.is_empty():
             err.print(f"Indexing the demo plant from {demo_plant_path()} ...")
             report = copilot.ensure_demo_plant()
@@ -187,8 +196,10 @@ def serve(host: Annotated[str | None, typer.Option()] = None,
                           f"{len(report.failed)} failed")
         copilot.pipeline  # load the chat model before the first user waits for it
         copilot.scrubber  # and the PII models, once, before several UI threads race for them
-    except (KnowledgeError, CopilotError) as exc:
+    except (KnowledgeError, CopilotError, GuardrailError) as exc:
         _fail(exc)
+    if settings.demo_mode:
+        err.print("[bold yellow]DEMO MODE[/]: no login; anyone reaching this port picks a role.")
     # The UI sits above copilot, so it is found through an entry point, not imported.
     launch = _frontend("gradio")
     launch(copilot, host=host or settings.ui_host, port=port or settings.ui_port)

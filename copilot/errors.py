@@ -18,3 +18,7 @@ class ModelUnavailableError(CopilotError):
 
 class BadQuestionError(CopilotError):
     """The question is empty, too long or otherwise unusable."""
+
+
+class AccessDeniedError(CopilotError):
+    """The user's role may not see this document, or may not do this."""

@@ -53,7 +53,10 @@ class Settings(BaseSettings):
     ui_host: str = "127.0.0.1"
     ui_port: int = 7860
     scrub_pii: bool = Field(default=True, description="scrub personal data (Presidio)")
-    demo_mode: bool = Field(default=True, description="UI without login (demo plant only)")
+    demo_mode: bool = Field(default=False, description="UI without login, a role picker instead "
+                                                       "(demo plant only; `serve --demo-mode`)")
+    eval_report_dir: Path | None = Field(default=Path("evals/reports/demo"),
+                                         description="evaluation report shown in the admin tab")
     # Grounding thresholds (see copilot/grounding.py).
     min_support_similarity: float = 0.55
     min_support_coverage: float = 0.5

@@ -47,3 +47,71 @@ def demo_copy(tmp_path) -> Path:
     target = tmp_path / "plant"
     shutil.copytree(demo_plant_path(), target)
     return target
+
+
+# ---- servers ---------------------------------------------------------------------------------
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_http(url: str, process, timeout: float = 240, log: Path | None = None) -> str:
+    """Poll until `url` answers 200; fail with the server's output if it dies first."""
+    import time
+    import urllib.request
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            output = log.read_text() if log else (process.stdout.read() if process.stdout else "")
+            raise AssertionError(f"server exited with {process.returncode}:\n{output}")
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return response.read().decode("utf-8", "replace")
+        except OSError:
+            time.sleep(1)
+    raise AssertionError(f"{url} did not answer within {timeout} s")
+
+
+UI_PASSWORD = "correct-horse-battery"
+UI_USERS = {"olga": "operator", "tina": "trainer", "quinn": "qa", "adam": "admin",
+            "sam": "supervisor"}
+
+
+@pytest.fixture(scope="session")
+def ui_server(demo_home, tmp_path_factory):
+    """`copilot serve --login` over a copy of the demo home, with one account per role.
+    Yields (base url, home)."""
+    import os
+    import subprocess
+    import sys
+
+    from guardrails import UserStore
+
+    home = tmp_path_factory.mktemp("ui_home") / "home"
+    shutil.copytree(demo_home, home)
+    store = UserStore(home / "users.sqlite")
+    for name, role in UI_USERS.items():
+        store.add(name, role, UI_PASSWORD)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COPILOT_")}
+    env.update(COPILOT_HOME=str(home), COPILOT_UI_PORT=str(port),
+               COPILOT_EVAL_REPORT_DIR=str(REPO / "evals" / "reports" / "demo"))
+    log = home.parent / "serve.log"  # a file, not a pipe: a full pipe would block the server
+    server = subprocess.Popen([str(Path(sys.executable).with_name("copilot")), "serve", "--login"],
+                              env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(url + "/", server, log=log)
+        yield url, home
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()

@@ -1,90 +1,96 @@
-"""The Gradio app. Only wiring: every decision is made by the `copilot` API."""
+"""The Gradio app. Only wiring: every decision is made by the `copilot` API.
+
+Log-in uses Gradio's own login page (`launch(auth=...)`) against the copilot's accounts, so
+the HTTP API behind the page needs the same log-in. Explicit demo mode (`copilot serve
+--demo-mode`) replaces it with a role picker and says so on every page.
+"""
 
 from __future__ import annotations
 
 import os
-import uuid
 
-from copilot import Copilot, CopilotError
-from guardrails import GuardrailError, demo_user
-from knowledge import KnowledgeError
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
 
-from .render import answer_markdown, citations_markdown, deviations_markdown
+import gradio as gr  # noqa: E402
 
-ROLE_CHOICES = ["operator", "supervisor", "qa", "trainer", "admin"]
-EXAMPLES = [
-    "Autoclave AC-02 stopped with alarm E-22, what now?",
-    "What is the exposure time of the porous load cycle P1 on AC-02?",
-    "TP-07 shows alarm A-31, what should I check?",
-]
+from copilot import Copilot  # noqa: E402
+
+from . import admin_tab, ask_tab, training_tab  # noqa: E402
+from .identity import TAB_ROLES, Identity  # noqa: E402
+from .render import CSS  # noqa: E402
+
+TITLE = "Operator Copilot"
 
 
-def build_app(copilot: Copilot):
-    os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-    import gradio as gr
+def build_app(copilot: Copilot, demo_mode: bool | None = None):
+    demo_mode = copilot.settings.demo_mode if demo_mode is None else demo_mode
+    identity = Identity(copilot, demo_mode)
 
-    def respond(question: str, history: list[dict], role: str, session_id: str):
-        """Clears the box at once (so the next question can be typed), then streams."""
-        history = list(history or [])
-        if not (question or "").strip():
-            gr.Warning("Type a question first.")
-            yield history, gr.skip(), question
-            return
-        history.append({"role": "user", "content": question})
-        history.append({"role": "assistant", "content": "_Searching the effective documents…_"})
-        yield history, "", ""
-        shown: list[str] = []
-        try:
-            for event in copilot.chat_stream(session_id, question, user=demo_user(role)):
-                if event.kind == "sentence":
-                    shown.append(event.text)
-                    history[-1]["content"] = " ".join(shown) + " …"
-                    yield history, gr.skip(), gr.skip()
-                elif event.kind == "answer" and event.answer is not None:
-                    history[-1]["content"] = answer_markdown(event.answer)
-                    yield history, citations_markdown(event.answer), gr.skip()
-        except (CopilotError, KnowledgeError, GuardrailError) as exc:
-            history[-1]["content"] = f"⚠️ {exc}"
-            yield history, "", gr.skip()
+    with gr.Blocks(title=TITLE) as app:
+        with gr.Row():
+            gr.Markdown(f"## {TITLE}")
+            who = gr.Markdown(elem_id="who")
+            if demo_mode:
+                role = gr.Dropdown(list(TAB_ROLES["ask"]), value="operator", elem_id="demo-role",
+                                   label="Role (DEMO MODE: no login)", scale=0, min_width=220)
+            else:
+                role = gr.State(None)
+                gr.Button("Log out", link="/logout", elem_id="logout", scale=0, min_width=120)
+        with gr.Tabs():
+            with gr.Tab("Ask", id="ask", elem_id="tab-ask") as tab_ask:
+                ask_tab.build(copilot, identity, role)
+            with gr.Tab("Similar deviations", id="deviations", elem_id="tab-deviations",
+                        visible=False) as tab_dev:
+                ask_tab.build_deviations(copilot, identity, role)
+            with gr.Tab("Training", id="training", elem_id="tab-training") as tab_training:
+                training_tab.build_learner(copilot, identity, role)
+            with gr.Tab("Trainer", id="trainer", elem_id="tab-trainer",
+                        visible=False) as tab_trainer:
+                training_tab.build_trainer(copilot, identity, role)
+            with gr.Tab("Admin", id="admin", elem_id="tab-admin", visible=False) as tab_admin:
+                admin_loaders = admin_tab.build(copilot, identity, role)
+        tabs = {"ask": tab_ask, "deviations": tab_dev, "training": tab_training,
+                "trainer": tab_trainer, "admin": tab_admin}
 
-    def new_conversation():
-        return [], "", str(uuid.uuid4())
+        def show_tabs_for(demo_role, request: gr.Request):
+            try:
+                user = identity.user(request, demo_role)
+            except Exception as exc:  # noqa: BLE001 - a disabled account sees nothing
+                return [f"⚠️ {exc}"] + [gr.Tab(visible=False) for _ in tabs]
+            banner = (f"**{user.name}** · role **{user.role}**"
+                      + (" · DEMO MODE" if demo_mode else ""))
+            return [banner] + [gr.Tab(visible=user.role in TAB_ROLES[name]) for name in tabs]
 
-    def find_deviations(description: str, role: str) -> str:
-        try:
-            matches = copilot.similar_deviations(description, user=demo_user(role))
-        except (CopilotError, KnowledgeError, GuardrailError) as exc:
-            return f"⚠️ {exc}"
-        return deviations_markdown(matches, role)
-
-    with gr.Blocks(title="Operator Copilot") as app:
-        gr.Markdown("## Operator Copilot — Halden Pharma, Kestrel Park (demo plant)")
-        session = gr.State(lambda: str(uuid.uuid4()))
-        with gr.Tab("Ask"):
-            with gr.Row():
-                with gr.Column(scale=3):
-                    chat = gr.Chatbot(label="Answers", height=480)
-                    question = gr.Textbox(label="Your question", placeholder=EXAMPLES[0],
-                                          lines=2, elem_id="question")
-                    with gr.Row():
-                        ask_button = gr.Button("Ask", variant="primary", elem_id="ask")
-                        new_button = gr.Button("New conversation", elem_id="new")
-                        role = gr.Dropdown(ROLE_CHOICES, value="operator", label="Role (demo mode)")
-                    gr.Examples(EXAMPLES, inputs=question)
-                with gr.Column(scale=2):
-                    sources = gr.Markdown(elem_id="sources")
-        with gr.Tab("Similar deviations"):
-            description = gr.Textbox(label="Describe the event", lines=2, elem_id="deviation")
-            dev_button = gr.Button("Find similar deviations", elem_id="find-deviations")
-            dev_results = gr.Markdown(elem_id="deviation-results")
-        ask_button.click(respond, [question, chat, role, session], [chat, sources, question])
-        question.submit(respond, [question, chat, role, session], [chat, sources, question])
-        new_button.click(new_conversation, None, [chat, sources, session])
-        dev_button.click(find_deviations, [description, role], dev_results)
+        app.load(show_tabs_for, [role], [who, *tabs.values()])
+        if demo_mode:
+            role.change(show_tabs_for, [role], [who, *tabs.values()])
+        # Components inside a hidden tab are mounted only when it is shown, so the admin
+        # pages are filled when the tab is opened.
+        for fill, outputs in admin_loaders:
+            tab_admin.select(_only_if_allowed(fill, outputs), [role], outputs)
     return app
 
 
+def _only_if_allowed(fill, outputs):
+    """Page fillers run for everyone on load; for roles without the tab they change nothing."""
+    count = len(outputs) if isinstance(outputs, list) else 1
+
+    def run(demo_role, request: gr.Request):
+        try:
+            return fill(demo_role, request)
+        except Exception:  # noqa: BLE001 - not allowed (or not logged in): leave the page empty
+            return gr.skip() if count == 1 else tuple(gr.skip() for _ in range(count))
+    return run
+
+
 def launch(copilot: Copilot, host: str, port: int) -> None:
-    app = build_app(copilot)
-    app.queue(default_concurrency_limit=2).launch(server_name=host, server_port=port,
-                                                  show_error=True, share=False)
+    demo_mode = copilot.settings.demo_mode
+    identity = Identity(copilot, demo_mode)
+    app = build_app(copilot, demo_mode)
+    # One in-process model generates at a time (the backend holds a lock); a few more
+    # workers keep search, source viewer and admin pages responsive meanwhile.
+    app.queue(default_concurrency_limit=4).launch(
+        server_name=host, server_port=port, show_error=True, share=False,
+        auth=None if demo_mode else identity.check_login,
+        auth_message="Operator Copilot — log in with your plant account.",
+        css=CSS, theme=gr.themes.Default(text_size="lg"))

@@ -1,42 +1,71 @@
-"""Answer -> Markdown for the chat. Pure functions, testable without Gradio."""
+"""Answer, citations, sources and deviations -> Markdown/HTML. Pure functions, testable without
+Gradio. Everything that comes from a document or a user is escaped before it is shown."""
 
 from __future__ import annotations
 
 import html
 
-from copilot import Answer
+from copilot import Answer, Citation, SourceView
 
 BADGES = {
-    "grounded": "✅ **Verified against cited sources**",
-    "quoted": "📄 **Quoted from source** (model wording not verified)",
-    "declined": "⛔ **Declined: not found in the effective documents**",
+    "grounded": ('<span class="badge badge-verified">✔ Verified against cited sources</span>'),
+    "quoted": ('<span class="badge badge-quoted">❝ Quoted from source</span>'),
+    "declined": ('<span class="badge badge-declined">✖ Declined: not found in the effective '
+                 'documents</span>'),
 }
+DECISION_SUPPORT_BADGE = ('<span class="badge badge-support">Decision support — verify against '
+                          'the controlled copy</span>')
 
 
 def answer_markdown(answer: Answer) -> str:
-    parts = [BADGES[answer.status], "", answer.text]
+    parts = [f"{BADGES[answer.status]} {DECISION_SUPPORT_BADGE}", "", answer.text]
     if answer.declined and answer.decline_reason:
-        parts += ["", f"_Reason: {answer.decline_reason}_"]
-    parts += ["", f"> ⚠️ {answer.notice}"]
+        parts += ["", f"_Reason: {html.escape(answer.decline_reason)}_"]
+    parts += ["", f"> {answer.notice}"]
     return "\n".join(parts)
 
 
+def _short(text: str, limit: int = 600) -> str:
+    """At most `limit` characters; line breaks are kept (steps and table rows stay readable)."""
+    text = "\n".join(line.rstrip() for line in text.strip().splitlines() if line.strip())
+    return text if len(text) <= limit else text[:limit].rstrip() + " …"
+
+
+def citation_card_html(c: Citation) -> str:
+    """One citation as a card: doc id, title, revision, section (page), verbatim quote."""
+    page = f", page {c.page}" if c.page else ""
+    status = "" if c.status == "effective" else f' <span class="badge">{html.escape(c.status)}</span>'
+    return (f'<div class="citation-card" data-chunk="{html.escape(c.chunk_id)}">'
+            f'<div class="card-head">[{c.n}] <b>{html.escape(c.doc_id)}</b> rev '
+            f'{html.escape(c.revision)}{status} — {html.escape(c.title)}</div>'
+            f'<div class="card-section">§ {html.escape(c.section or "—")}{page}</div>'
+            f'<blockquote>{html.escape(_short(c.quote))}</blockquote></div>')
+
+
 def citations_markdown(answer: Answer) -> str:
+    """Plain-text list of the sources (CLI-like), kept for API clients."""
     listed = answer.citations or answer.closest
     if not listed:
         return ""
     title = "### Sources" if answer.citations else "### Closest sources"
-    cards = [title]
-    for c in listed:
-        quote = " ".join(c.quote.split())
-        if len(quote) > 600:
-            quote = quote[:600] + " …"
-        page = f", page {c.page}" if c.page else ""
-        cards.append(
-            f"**[{c.n}] {html.escape(c.doc_id)} rev {html.escape(c.revision)}** "
-            f"({html.escape(c.status)}) — {html.escape(c.title)}  \n"
-            f"_§ {html.escape(c.section or '—')}{page}_\n\n> {html.escape(quote)}\n")
-    return "\n".join(cards)
+    return "\n".join([title] + [
+        f"**[{c.n}] {html.escape(c.doc_id)} rev {html.escape(c.revision)}** — "
+        f"{html.escape(c.title)}, § {html.escape(c.section or '—')}" for c in listed])
+
+
+def source_view_html(view: SourceView) -> str:
+    """The passage highlighted inside its section, with the document's identity on top."""
+    page = f" · page {view.page}" if view.page else ""
+    note = ('<div class="source-note">Names of people are replaced by placeholders for your '
+            'role.</div>' if view.redacted else "")
+    return (f'<div class="source-viewer" id="source-view-{html.escape(view.chunk_id)}">'
+            f'<div class="source-head"><b>{html.escape(view.doc_id)}</b> rev '
+            f'{html.escape(view.revision)} ({html.escape(view.status)}) — '
+            f'{html.escape(view.title)}</div>'
+            f'<div class="card-section">§ {html.escape(view.section or "—")}{page}</div>{note}'
+            f'<div class="source-text">{html.escape(view.before)}'
+            f'<mark class="cited-passage">{html.escape(view.passage)}</mark>'
+            f'{html.escape(view.after)}</div></div>')
 
 
 def deviations_markdown(matches, role: str) -> str:
@@ -45,6 +74,30 @@ def deviations_markdown(matches, role: str) -> str:
     parts = []
     for m in matches:
         parts.append(f"### {html.escape(m.doc_id)} — {html.escape(m.title)}\n"
-                     f"{html.escape(' '.join(m.root_cause.split())[:600])}\n\n"
-                     f"**CAPA**\n\n{m.capa}\n")
+                     f"**Root cause**\n\n{html.escape(_short(m.root_cause))}\n\n"
+                     f"**CAPA**\n\n{html.escape(_short(m.capa, 1200))}\n")
     return "\n".join(parts)
+
+
+CSS = """
+/* Shop-floor tablet (1024x768) first: large touch targets, readable type. */
+button, .gr-button { min-height: 48px; font-size: 1.05rem; }
+input, textarea, select { font-size: 1.05rem !important; }
+.badge { display: inline-block; padding: 2px 8px; margin: 2px 4px 2px 0; border-radius: 6px;
+         font-size: 0.9rem; font-weight: 600; background: #e5e7eb; color: #111827; }
+.badge-verified { background: #dcfce7; color: #14532d; }
+.badge-quoted { background: #fef9c3; color: #713f12; }
+.badge-declined { background: #fee2e2; color: #7f1d1d; }
+.badge-support { background: #dbeafe; color: #1e3a8a; }
+.citation-card { border: 1px solid #d1d5db; border-radius: 8px; padding: 8px 10px; margin: 6px 0; }
+.citation-card blockquote { margin: 6px 0 0 0; padding-left: 8px; border-left: 3px solid #9ca3af;
+                            white-space: pre-wrap; }
+.card-section { color: #4b5563; font-size: 0.92rem; }
+.source-text { white-space: pre-wrap; max-height: 520px; overflow-y: auto; font-size: 0.98rem;
+               border: 1px solid #e5e7eb; padding: 8px; border-radius: 6px; }
+.cited-passage { background: #fde68a; }
+.source-note { color: #7c2d12; font-size: 0.9rem; }
+.status-current { background: #dcfce7; } .status-due { background: #fef9c3; }
+.status-overdue, .status-retraining_needed { background: #fee2e2; }
+.status-never_trained { background: #e5e7eb; }
+"""

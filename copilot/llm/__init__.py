@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from contextlib import nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -26,6 +28,14 @@ class ChatBackend:
     model: BaseChatModel
     name: str
     context: int
+    # One in-process llama.cpp context must not generate for two threads at once (the UI
+    # serves several sessions); remote servers schedule their own requests.
+    in_process: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def exclusive(self):
+        """Hold while streaming from the model."""
+        return self._lock if self.in_process else nullcontext()
 
 
 def make_chat_model(spec: str, *, context: int, max_tokens: int, threads: int,
@@ -49,7 +59,8 @@ def make_chat_model(spec: str, *, context: int, max_tokens: int, threads: int,
         raise ModelUnavailableError(spec, "unknown COPILOT_LLM; use 'embedded', a path to a "
                                           ".gguf file, 'ollama:MODEL' or 'openai:MODEL'")
     model = load_llamacpp(path, context=context, max_tokens=max_tokens, threads=threads)
-    return ChatBackend(model=model, name=f"llama.cpp:{path.name}", context=context)
+    return ChatBackend(model=model, name=f"llama.cpp:{path.name}", context=context,
+                       in_process=True)
 
 
 __all__ = ["ChatBackend", "bundled_gguf_path", "make_chat_model"]
