@@ -21,7 +21,7 @@ from typing import Protocol
 from knowledge import Document
 
 from .items import QuizItem
-from .structure import Sentence, Structure, parse
+from .structure import Sentence, Structure, is_code, parse
 from .text import (Value, clean, cue_lines, mentions, number_of, to_float, too_similar,
                    values_in)
 
@@ -190,6 +190,8 @@ class DeterministicGenerator:
                     labels = [clean(c) for c in row.cells[:label_width] if clean(c)]
                     if not key or len(key) > 160 or not labels or key in ("-", "—", "n/a"):
                         continue
+                    if not (re.search(r"[^\W\d_]{3}", labels[0]) or is_code(labels[0])):
+                        continue  # a row number or an amount ("7", "20 mL") names nothing
                     seed = f"{doc.key}|{row.start}|{column}"
                     # Values like the key first: a number for a number, a phrase for a phrase.
                     ordered = sorted(cells[n + 1:] + cells[:n],
@@ -298,7 +300,8 @@ class DeterministicGenerator:
         found: list[tuple[Sentence, str, str]] = []
         for sentence in structure.sentences:
             match = _CONDITION.match(clean(sentence.text))
-            if match and len(match.group(2).split()) >= 3 and len(match.group(3).split()) >= 3:
+            if match and len(match.group(2).split()) >= 3 and len(match.group(3).split()) >= 3 \
+                    and _is_instruction(match.group(3)):
                 found.append((sentence, f"{match.group(1)} {match.group(2)}",
                               match.group(3).rstrip(".")))
         items = []
@@ -351,6 +354,15 @@ def _cue(left: str, right: str) -> str:
         return " ".join(before[-4:])
     after = re.findall(r"\S+", right)
     return " ".join(after[:4]) if len(after) >= 2 else ""
+
+
+_NOT_IMPERATIVE = {"you", "it", "this", "these", "there", "they", "we", "i", "that", "which"}
+
+
+def _is_instruction(action: str) -> bool:
+    """"close the valve" is something to do; "you will notice the similarities:" is not."""
+    first = action.split()[0].lower().strip("\"'(")
+    return not action.rstrip().endswith(":") and first not in _NOT_IMPERATIVE
 
 
 def _column(header: list[str], names: tuple[str, ...], exclude: int) -> int | None:

@@ -21,6 +21,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"(])")
 _SKIPPED_SECTIONS = re.compile(r"revision|history|references|change log|approvals?|distribution"
                                r"|attachments?|appendix", re.IGNORECASE)
 _CODE_CELL = re.compile(r"^[A-Z]{1,4}-?\d{1,4}$")
+_ALARM_WORDS = ("alarm", "error", "fault", "message", "warning", "code")
 
 
 @dataclass
@@ -48,8 +49,10 @@ class Table:
 
     @property
     def is_alarm_table(self) -> bool:
-        """A table whose first column is codes (E-22, A12): alarm or error tables."""
-        return len(self.rows) >= 3 and all(_CODE_CELL.match(r.cells[0]) for r in self.rows)
+        """A table of codes (E-22, A12) whose header speaks of alarms, errors or messages."""
+        header = " ".join(self.header).lower()
+        return (len(self.rows) >= 3 and all(_CODE_CELL.match(r.cells[0]) for r in self.rows)
+                and any(word in header for word in _ALARM_WORDS))
 
 
 @dataclass
@@ -70,6 +73,10 @@ class Structure:
     @property
     def is_empty(self) -> bool:
         return not (self.steps or self.sentences or self.tables)
+
+
+def is_code(cell: str) -> bool:
+    return bool(_CODE_CELL.match(cell.strip()))
 
 
 def split_cells(line: str) -> list[str]:
