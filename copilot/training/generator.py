@@ -28,6 +28,10 @@ from .text import (Value, clean, cue_lines, mentions, number_of, to_float, too_s
 BLANK = "____"
 LETTERS = "ABCDEFGH"
 _CONDITION = re.compile(r"^(If|When|On|After|Before|Whenever|Where)\s+(.{8,160}?),\s+(.{12,260}?)\.?$")
+# Links and images: values inside URLs are not statements ("%20N" is no force).
+_MARKUP = re.compile(r"\]\(|https?://|<img", re.IGNORECASE)
+# "See section 6.5" points elsewhere: no knowledge to test.
+_CROSS_REFERENCE = re.compile(r"^(see|refer to|as per|per)\b", re.IGNORECASE)
 _MESSAGE_HEADERS = ("message", "meaning", "description", "alarm", "text", "name")
 _ACTION_HEADERS = ("action", "response", "what to do", "remedy", "operator", "measure")
 
@@ -134,7 +138,7 @@ class DeterministicGenerator:
         items = []
         for n, sentence in enumerate(structure.sentences):
             values = values_in(sentence.text)
-            if not values or len(sentence.text) > 320:
+            if not values or len(sentence.text) > 320 or _MARKUP.search(sentence.text):
                 continue
             seed = f"{doc.key}|{sentence.start}"
             value = values[_rng(seed).randrange(len(values))]
@@ -188,7 +192,8 @@ class DeterministicGenerator:
                 for n, row in enumerate(rows):
                     key = clean(row.cells[column])
                     labels = [clean(c) for c in row.cells[:label_width] if clean(c)]
-                    if not key or len(key) > 160 or not labels or key in ("-", "—", "n/a"):
+                    if (not key or len(key) > 160 or not labels or key in ("-", "—", "n/a")
+                            or _CROSS_REFERENCE.match(key)):
                         continue
                     if not (re.search(r"[^\W\d_]{3}", labels[0]) or is_code(labels[0])):
                         continue  # a row number or an amount ("7", "20 mL") names nothing

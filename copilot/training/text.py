@@ -18,7 +18,7 @@ _UNITS = [
     "pulses", "cycles", "times", "STU",
 ]
 VALUE = re.compile(
-    r"(?<![\w.\-/])(\d+(?:[.,]\d+)?)[ \u00a0]?(" + "|".join(_UNITS) + r")(?![\w/²³])")
+    r"(?<![\w.\-/%])(\d+(?:[.,]\d+)?)[ \u00a0]?(" + "|".join(_UNITS) + r")(?![\w/²³])")
 _NUMBER = re.compile(r"-?\d+(?:[.,]\d+)?")
 _WORD = re.compile(r"[a-z0-9]+(?:[.\-][a-z0-9]+)*")
 _STOP = {"the", "and", "a", "an", "of", "to", "in", "on", "for", "or", "is", "are", "be",
