@@ -26,15 +26,16 @@ import platform
 import resource
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from copilot import Copilot, Settings
+from copilot import Copilot, Settings, demo_plant_path
 
 from .bench_audit import bench_append
 from .bench_llm import bench_llm, model_load_memory, rendered_prompt, thread_scan
 from .bench_pii import latency_ms
-from .bench_retrieval import bench_ingest, bench_queries, grow_index
+from .bench_retrieval import bench_queries, grow_index
 from .bench_stats import render_markdown, summarize
 from .dataset import Case, load_cases
 
@@ -49,6 +50,8 @@ class BenchPlan:
     guard_rounds: int = 3  # passes over the demo questions for each guard
     logins: int = 10
     thread_scan: bool = True  # bare decode rate at 1 thread and at every core
+    texts: int | None = None  # demo questions for guard and retrieval timings (None: all 72)
+    corpus: Path | None = None  # what to ingest (None: the bundled demo plant)
 
     @classmethod
     def quick(cls) -> BenchPlan:
@@ -57,57 +60,102 @@ class BenchPlan:
 
 def run_bench(out: Path, plan: BenchPlan, log=print) -> dict:
     cases = load_cases(QUESTIONS)
-    questions = [c.question for c in cases]
+    texts = [c.question for c in cases][: plan.texts or None]
     results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                  "platform": platform.platform(),
                                  # Other work on the machine shows in every figure.
                                  "load_average_before": os.getloadavg()},
-                     "plan": plan.__dict__, "notes": []}
+                     "plan": {k: str(v) if isinstance(v, Path) else v
+                              for k, v in plan.__dict__.items()}, "notes": [], "stage_seconds": {}}
+    began = time.perf_counter()
+
+    @contextmanager
+    def stage(name: str, what: str):
+        log(f"[{time.perf_counter() - began:6.1f} s] {what} ...")
+        started = time.perf_counter()
+        yield
+        results["stage_seconds"][name] = time.perf_counter() - started
+
     with tempfile.TemporaryDirectory(prefix="copilot-bench-") as tmp:
         home = Path(tmp) / "home"
-        log("ingesting the demo plant ...")
-        ingest = bench_ingest(home)
-        ingest["files_per_second"] = ingest["files"] / ingest["seconds"]
-        ingest["embedding_share_pct"] = ingest.pop("embedding_share") * 100
-        results["ingest"] = ingest
+        corpus = plan.corpus or demo_plant_path()
+        with stage("ingest", f"ingesting {corpus}"):
+            results["ingest"] = measure_ingest(home, corpus)
         copilot = Copilot.from_settings(Settings(home=home))
+        if copilot.settings.llm_threads:
+            results["notes"].append(f"COPILOT_LLM_THREADS={copilot.settings.llm_threads} for "
+                                    f"this run (the default, 0, uses every core)")
 
-        log(f"model: pipeline against bare llama.cpp on {plan.questions} questions ...")
-        results["llm"] = bench_llm(copilot, model_cases(cases), plan.questions)
+        with stage("llm", f"model: pipeline against bare llama.cpp on {plan.questions} "
+                          f"questions"):
+            results["llm"] = bench_llm(copilot, model_cases(cases), plan.questions)
         if "skipped" in results["llm"]:
             results["notes"].append(f"model figures skipped: {results['llm']['skipped']}")
         elif plan.thread_scan:
-            log("model: bare decode rate by thread count ...")
-            first = results["llm"]["items"][0]
-            prompt = rendered_prompt(copilot, first["question"], first["role"])
-            results["llm"]["bare_by_threads"] = thread_scan(copilot.settings, prompt)
+            with stage("thread_scan", "model: bare decode rate by thread count"):
+                first = results["llm"]["items"][0]
+                prompt = rendered_prompt(copilot, first["question"], first["role"])
+                results["llm"]["bare_by_threads"] = thread_scan(copilot.settings, prompt)
 
-        log("guards ...")
-        results["guards"] = bench_guards(copilot, questions, plan, Path(tmp), results["notes"])
+        with stage("guards", f"guards on {len(texts)} questions"):
+            results["guards"] = bench_guards(copilot, texts, plan, Path(tmp), results["notes"])
 
-        log(f"audit: {plan.appends} appends ...")
-        append = bench_append(Path(tmp), plan.appends)
-        results["audit"] = {"append_ms": {"n": append["n"], "mean": append["mean_ms"],
-                                          "p50": append["p50_ms"], "p90": append["p90_ms"],
-                                          "p99": append["p99_ms"], "max": append["max_ms"]}}
+        with stage("audit", f"audit: {plan.appends} appends"):
+            append = bench_append(Path(tmp), plan.appends)
+            results["audit"] = {"append_ms": {
+                "n": append["n"], "mean": append["mean_ms"], "p50": append["p50_ms"],
+                "p90": append["p90_ms"], "p99": append["p99_ms"], "max": append["max_ms"]}}
 
         results["retrieval"] = {}
         for size in sorted(plan.sizes):
-            log(f"retrieval at {size:,} chunks ...")
-            grow_index(copilot, size)
-            figures = bench_queries(copilot, questions)
-            figures["chunks"] = copilot.kb.vectors.count()
-            results["retrieval"][str(size)] = figures
+            with stage(f"retrieval_{size}", f"retrieval at {size:,} chunks"):
+                if copilot.kb.vectors.count() < size:  # the demo plant alone may be enough
+                    grow_index(copilot, size)
+                figures = bench_queries(copilot, texts)
+                figures["chunks"] = copilot.kb.vectors.count()
+                results["retrieval"][str(size)] = figures
 
+    with stage("model_load_probe", "memory of a model load"):
+        model_load = model_load_memory(copilot.settings)
     results["machine"]["load_average_after"] = os.getloadavg()
     results["memory"] = {
         # ru_maxrss is in KiB on Linux: the high-water mark of everything above.
         "bench_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        "model_load": model_load_memory(copilot.settings),
+        "model_load": model_load,
     }
+    results["stage_seconds"]["total"] = time.perf_counter() - began
     results["notes"] += NOTES
     write_outputs(results, out)
     return results
+
+
+def measure_ingest(home: Path, corpus: Path) -> dict:
+    """Files/s and chunks/s of a first ingest into an empty home, and the share of that time
+    spent embedding (the embedder is wrapped to time it, its results untouched)."""
+    copilot = Copilot.from_settings(Settings(home=home))
+    embedder = copilot.kb.embedder
+    original, spent = embedder.embed, [0.0]
+
+    def timed_embed(texts):
+        started = time.perf_counter()
+        try:
+            return original(texts)
+        finally:
+            spent[0] += time.perf_counter() - started
+
+    embedder.embed = timed_embed
+    try:
+        started = time.perf_counter()
+        report = copilot.ingest([corpus])
+        seconds = time.perf_counter() - started
+    finally:
+        embedder.embed = original  # the embedder is shared by every copilot in the process
+    chunks = sum(f.chunks for f in report.files)
+    return {"corpus": str(corpus), "files": len(report.files), "failed": len(report.failed),
+            "chunks": chunks,
+            "seconds": seconds, "files_per_second": len(report.files) / seconds,
+            "chunks_per_second": chunks / seconds,
+            "embedding_share_pct": spent[0] / seconds * 100}
 
 
 NOTES = [

@@ -48,6 +48,11 @@ def register(app: typer.Typer) -> None:
                                    "(default 10000 100000, 10000 with --quick)")] = None,
         appends: Annotated[int | None, typer.Option(
             min=1, help="timed audit appends (default 2000, 500 with --quick)")] = None,
+        corpus: Annotated[Path | None, typer.Option(
+            help="folder to ingest (default: the demo plant; the model questions are the "
+                 "demo plant's)")] = None,
+        texts: Annotated[int | None, typer.Option(
+            min=1, help="demo questions timed by the guards and retrieval (default all)")] = None,
         thread_scan: Annotated[bool, typer.Option(
             help="also time bare llama.cpp at 1 thread and at every core")] = True,
     ) -> None:
@@ -63,6 +68,8 @@ def register(app: typer.Typer) -> None:
         if appends is not None:
             plan.appends = appends
         plan.thread_scan = thread_scan
+        plan.texts = texts
+        plan.corpus = corpus
         run_bench(out, plan, log=lambda message: typer.echo(message, err=True))
         typer.echo((out / "bench.md").read_text("utf-8"))
         typer.echo(f"figures in {out}/ (bench.json, bench.md)")
