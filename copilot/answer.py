@@ -40,10 +40,11 @@ class SentenceCheck(BaseModel):
 class Answer(BaseModel):
     question: str
     text: str
-    status: Literal["grounded", "quoted", "declined"] = Field(
+    status: Literal["grounded", "quoted", "declined", "refused"] = Field(
         description="grounded: model sentences verified against their sources; quoted: passages "
                     "quoted verbatim because the model's wording could not be verified; "
-                    "declined: the effective documents do not support an answer")
+                    "declined: the effective documents do not support an answer; refused: the "
+                    "question breaks site policy or tries to inject instructions")
     citations: list[Citation] = Field(default_factory=list)
     closest: list[Citation] = Field(default_factory=list,
                                     description="nearest sources when the answer is declined")
@@ -54,6 +55,8 @@ class Answer(BaseModel):
     model: str = ""
     prompt_version: str = ""
     timings: dict[str, float] = Field(default_factory=dict)
+    guards: dict = Field(default_factory=dict,
+                         description="verdicts of the injection and policy checks")
 
     @property
     def grounded(self) -> bool:
@@ -61,7 +64,8 @@ class Answer(BaseModel):
 
     @property
     def declined(self) -> bool:
-        return self.status == "declined"
+        """No answer was given: not found, or refused."""
+        return self.status in ("declined", "refused")
 
     def cited_doc_ids(self) -> list[str]:
         return list(dict.fromkeys(c.doc_id for c in self.citations))

@@ -79,8 +79,10 @@ class AnswerPipeline:
     def stream(self, question: str, role: str | None = None) -> Iterator[Event]:
         question = validate_question(question)
         started = time.perf_counter()
-        hits = self.prepare_hits(
-            self.kb.search(question, k=self.policy.top_k, filters=SearchFilter(role=role)))
+        found = self.kb.search(question, k=self.policy.top_k, filters=SearchFilter(role=role))
+        # Passages flagged at ingest as carrying instructions (prompt injection hidden in a
+        # document) never reach the model; they wait for an admin's review.
+        hits = self.prepare_hits([h for h in found if not h.quarantined])
         timings = {"retrieve": time.perf_counter() - started}
         support, reason = self.retrieval_support(question, hits)
         if reason:

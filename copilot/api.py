@@ -18,7 +18,9 @@ from .conversation import Conversations, standalone
 from .deviations import DeviationMatch, similar_deviations
 from .accounts import Accounts
 from .errors import AccessDeniedError, CopilotError
-from .build import build_chat_backend, build_knowledge_base, build_pipeline
+from .build import (build_chat_backend, build_knowledge_base, build_pipeline,
+                    build_question_gate)
+from .guarding import QuestionGate
 from .llm import ChatBackend
 from .settings import Settings
 from .sources import SourceView, deviation_redactor, needs_redaction, open_source
@@ -39,6 +41,7 @@ class Copilot:
         self._pipeline: AnswerPipeline | None = None
         self._scrubber = scrubber
         self._accounts: Accounts | None = None
+        self._gate: QuestionGate | None = None
         # Placeholders stay stable within one conversation (<PERSON_1> is the same person).
         self.vault = ScrubVault()
         self.conversations = Conversations()
@@ -59,6 +62,13 @@ class Copilot:
             self._pipeline = build_pipeline(self.settings, self.kb, self._backend,
                                             prepare_hits=deviation_redactor(self.scrubber))
         return self._pipeline
+
+    @property
+    def gate(self) -> QuestionGate:
+        """Injection and policy checks on questions (embedding models load on first use)."""
+        if self._gate is None:
+            self._gate = build_question_gate(self.settings, self.kb.embedder)
+        return self._gate
 
     @property
     def accounts(self) -> Accounts:
@@ -105,9 +115,14 @@ class Copilot:
         user = user or demo_user()
         scrubber = self.scrubber
         session = self.vault.session(conversation_id or user.name) if scrubber else None
+        question = validate_question(question)
         if scrubber:
-            validate_question(question)
             question = scrubber.scrub(question, session=session).text
+        verdicts, refusal = self.gate.screen(question)
+        if refusal is not None:
+            self.audit.append(user.name, user.role, "ask", _ask_record(refusal))
+            yield Event("answer", answer=refusal)
+            return
         for event in self.pipeline.stream(question, role=user.role):
             if event.kind == "sentence" and scrubber:
                 event = Event("sentence", text=scrubber.scrub(event.text, session=session).text)
@@ -120,7 +135,8 @@ class Copilot:
                     if answer.status == "grounded":
                         updates["text"] = scrubber.scrub(answer.text, session=session).text
                     answer = answer.model_copy(update=updates)
-                    event = Event("answer", answer=answer)
+                answer = answer.model_copy(update={"guards": verdicts})
+                event = Event("answer", answer=answer)
                 self.audit.append(user.name, user.role, "ask", _ask_record(answer))
             yield event
 
@@ -259,4 +275,5 @@ def _ask_record(answer: Answer) -> dict:
         "prompt_version": answer.prompt_version,
         "sentences": [{"text": s.text, "supported": s.supported, "reason": s.reason}
                       for s in answer.sentences],
+        "guards": answer.guards,
     }

@@ -9,6 +9,7 @@ from guardrails import CachedEmbed, InjectionDetector, PolicyChecker
 from knowledge import Embedder, Hit, KnowledgeBase, make_embedder
 
 from .answering import AnswerPipeline, AnswerPolicy
+from .guarding import QuestionGate
 from .grounding import GroundingVerifier
 from .llm import ChatBackend, make_chat_model
 from .prompting import PromptTemplate
@@ -68,3 +69,14 @@ def build_pipeline(settings: Settings, kb: KnowledgeBase, backend: ChatBackend,
                           prompt_budget=settings.prompt_budget)
     return AnswerPipeline(kb, backend, verifier, PromptTemplate.load(), policy,
                           prepare_hits=prepare_hits)
+
+
+def build_question_gate(settings: Settings, embedder: Embedder) -> QuestionGate:
+    """Injection and policy checks for questions, sharing the ingest screen's cached models."""
+    injection = build_injection_detector(settings.embedder) if settings.check_injection else None
+    policy = None
+    if settings.check_policy:
+        policy = (PolicyChecker(settings.policy_file, embed=build_guard_embed(settings.embedder))
+                  if settings.policy_file else build_policy_checker(settings.embedder))
+    return QuestionGate(injection, policy, model_name=settings.llm,
+                        prompt_version=PromptTemplate.load().version)

@@ -93,7 +93,7 @@ def ask(question: Annotated[str, typer.Argument(help="the question")],
         _fail(exc)
     assert answer is not None
     label = {"grounded": "[green]grounded[/]", "quoted": "[yellow]quoted from source[/]",
-             "declined": "[red]declined[/]"}[answer.status]
+             "declined": "[red]declined[/]", "refused": "[red]refused[/]"}[answer.status]
     out.print(f"{label}\n")
     out.print(answer.text, markup=False, highlight=False)
     listed = answer.citations or answer.closest
@@ -196,6 +196,7 @@ def serve(host: Annotated[str | None, typer.Option()] = None,
                           f"{len(report.failed)} failed")
         copilot.pipeline  # load the chat model before the first user waits for it
         copilot.scrubber  # and the PII models, once, before several UI threads race for them
+        copilot.gate.screen("warm-up: what is the P1 exposure time?")  # and the guard exemplars
     except (KnowledgeError, CopilotError, GuardrailError) as exc:
         _fail(exc)
     if settings.demo_mode:

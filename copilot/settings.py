@@ -53,6 +53,10 @@ class Settings(BaseSettings):
     ui_host: str = "127.0.0.1"
     ui_port: int = 7860
     scrub_pii: bool = Field(default=True, description="scrub personal data (Presidio)")
+    check_injection: bool = Field(default=True, description="refuse prompt-injection attempts")
+    check_policy: bool = Field(default=True, description="apply the site's GMP policy file")
+    policy_file: Path | None = Field(default=None, description="site policy YAML; default: the "
+                                                                "bundled guardrails/policy.yaml")
     demo_mode: bool = Field(default=False, description="UI without login, a role picker instead "
                                                        "(demo plant only; `serve --demo-mode`)")
     eval_report_dir: Path | None = Field(default=Path("evals/reports/demo"),

@@ -22,6 +22,8 @@ from guardrails import demo_user
 
 from .dataset import Case, load_cases, normalise
 
+NO_ANSWER = ("declined", "refused")
+
 
 def _shown_sentences(answer: Answer) -> list[str]:
     if answer.status == "grounded":
@@ -86,9 +88,10 @@ def summarise(rows: list[dict]) -> dict:
         "answers": {
             "gold_cited_rate": _rate(sum(r["gold_cited"] for r in answerable), len(answerable)),
             "gold_first_rate": _rate(sum(r["gold_first"] for r in answerable), len(answerable)),
-            "decline_accuracy": _rate(sum(r["status"] == "declined" for r in unanswerable),
+            # A refusal (site policy, injection) is also no answer.
+            "decline_accuracy": _rate(sum(r["status"] in NO_ANSWER for r in unanswerable),
                                       len(unanswerable)),
-            "false_decline_rate": _rate(sum(r["status"] == "declined" for r in answerable),
+            "false_decline_rate": _rate(sum(r["status"] in NO_ANSWER for r in answerable),
                                         len(answerable)),
             "key_fact_recall": _rate(sum(r["key_facts_found"] for r in answerable), facts_total),
             # Share of answers with citations whose first citation is the gold document.
@@ -99,7 +102,7 @@ def summarise(rows: list[dict]) -> dict:
                                         / shown_total) if shown_total else 0.0,
             "shown_model_sentences": shown_total,
             "status_counts": {s: sum(r["status"] == s for r in ok)
-                              for s in ("grounded", "quoted", "declined")},
+                              for s in ("grounded", "quoted", "declined", "refused")},
         },
         "access": {"leaks": sum(r.get("leak", False) for r in ok)},
         "latency": {

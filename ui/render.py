@@ -12,6 +12,8 @@ BADGES = {
     "quoted": ('<span class="badge badge-quoted">❝ Quoted from source</span>'),
     "declined": ('<span class="badge badge-declined">✖ Declined: not found in the effective '
                  'documents</span>'),
+    "refused": ('<span class="badge badge-declined">✖ Refused: site policy — ask a person'
+                '</span>'),
 }
 DECISION_SUPPORT_BADGE = ('<span class="badge badge-support">Decision support — verify against '
                           'the controlled copy</span>')

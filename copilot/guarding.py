@@ -1,0 +1,45 @@
+"""Checks on a question before retrieval or the model see it: prompt injection and the site's
+GMP policy. A question that fails either is answered with a refusal that says why and whom to
+ask; the verdicts of both checks go on every Answer (and so into the audit trail)."""
+
+from __future__ import annotations
+
+from guardrails import InjectionDetector, PolicyChecker, refusal_message
+
+from .answer import Answer
+
+INJECTION_REFUSAL = ("I can't follow instructions that try to change how the copilot works. Ask "
+                     "your question about the plant's documents in your own words; if you think "
+                     "this is a mistake, tell your supervisor.")
+
+
+class QuestionGate:
+    def __init__(self, injection: InjectionDetector | None, policy: PolicyChecker | None,
+                 model_name: str = "", prompt_version: str = "") -> None:
+        self.injection = injection
+        self.policy = policy
+        self.model_name = model_name
+        self.prompt_version = prompt_version
+
+    def screen(self, question: str) -> tuple[dict, Answer | None]:
+        """The verdicts, and the refusal to give instead of an answer (None: go on)."""
+        verdicts: dict = {}
+        if self.injection is not None:
+            injection = self.injection.check(question)
+            verdicts["injection"] = injection.to_dict()
+            if injection.flagged:
+                why = ", ".join(injection.reasons) or "similar to known attacks"
+                return verdicts, self._refused(
+                    question, INJECTION_REFUSAL, f"prompt injection suspected ({why})", verdicts)
+        if self.policy is not None:
+            verdict = self.policy.check(question)
+            verdicts["policy"] = verdict.to_dict()
+            if verdict.action != "answer":
+                return verdicts, self._refused(
+                    question, refusal_message(verdict),
+                    f"site policy {verdict.rule}: {verdict.action.replace('_', ' ')}", verdicts)
+        return verdicts, None
+
+    def _refused(self, question: str, text: str, reason: str, verdicts: dict) -> Answer:
+        return Answer(question=question, text=text, status="refused", decline_reason=reason,
+                      guards=verdicts, model=self.model_name, prompt_version=self.prompt_version)
