@@ -61,7 +61,8 @@ _ERRORS = (CopilotError, KnowledgeError, GuardrailError)
 @quiz_app.command("build")
 def build(doc_id: Annotated[str, typer.Argument(help="document id, e.g. SOP-STE-001")],
           section: Annotated[str | None, typer.Option(help="one section, e.g. 6.4")] = None,
-          as_json: Annotated[bool, typer.Option("--json", help="items and rejects as JSON")] = False,
+          as_json: Annotated[bool, typer.Option("--json",
+                                                help="items and rejects as JSON")] = False,
           user: UserOption = "demo-trainer:trainer") -> None:
     """Generate a module of draft items from a document's effective revision."""
     try:

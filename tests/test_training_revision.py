@@ -109,7 +109,10 @@ def _result(at: datetime, revision: str = "5", passed: bool = True,
 def test_matrix_states_follow_dates_revisions_and_training_type():
     config = MatrixConfig(retraining_interval_days=365, due_window_days=30)
     today = date(2026, 11, 26)
-    ago = lambda days: datetime(2026, 11, 26, tzinfo=timezone.utc) - timedelta(days=days)  # noqa: E731
+
+    def ago(days: int) -> datetime:
+        return datetime(2026, 11, 26, tzinfo=timezone.utc) - timedelta(days=days)
+
     assert training_state(config, [], "5", today)[0] == "never_trained"
     assert training_state(config, [_result(ago(10), passed=False)], "5", today)[0] \
         == "never_trained"

@@ -27,7 +27,8 @@ from .text import (Value, clean, cue_lines, mentions, number_of, to_float, too_s
 
 BLANK = "____"
 LETTERS = "ABCDEFGH"
-_CONDITION = re.compile(r"^(If|When|On|After|Before|Whenever|Where)\s+(.{8,160}?),\s+(.{12,260}?)\.?$")
+_CONDITION = re.compile(
+    r"^(If|When|On|After|Before|Whenever|Where)\s+(.{8,160}?),\s+(.{12,260}?)\.?$")
 # Links and images: values inside URLs are not statements ("%20N" is no force).
 _MARKUP = re.compile(r"\]\(|https?://|<img", re.IGNORECASE)
 # "See section 6.5" points elsewhere: no knowledge to test.
@@ -199,8 +200,9 @@ class DeterministicGenerator:
                         continue  # a row number or an amount ("7", "20 mL") names nothing
                     seed = f"{doc.key}|{row.start}|{column}"
                     # Values like the key first: a number for a number, a phrase for a phrase.
+                    key_is_text = number_of(key) is None
                     ordered = sorted(cells[n + 1:] + cells[:n],
-                                     key=lambda c: (number_of(c) is None) != (number_of(key) is None))
+                                     key=lambda c: (number_of(c) is None) != key_is_text)
                     distractors = self._pick(key, ordered, row.text, seed,
                                              cue_lines(doc.text, labels))
                     if len(distractors) < 2:

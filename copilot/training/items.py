@@ -28,7 +28,8 @@ class QuizItem(BaseModel):
     quote: str  # verbatim from Document.text
     quote_start: int = -1  # offset of the quote in Document.text
     status: ItemStatus = "draft"
-    source_kind: str = ""  # which fact produced it (sentence, table_row, alarm_row, steps, condition)
+    # Which fact produced it: sentence, table_row, alarm_row, steps, condition.
+    source_kind: str = ""
     # Literal text that identifies what is asked (a row label, an alarm code, a condition, the
     # words before a blanked value): every line of the document holding all of it is where
     # the validator looks for a distractor that would also be correct.
