@@ -37,8 +37,10 @@ _STATE_COLOUR = {"current": "green", "due": "yellow", "overdue": "red",
 def _service() -> TrainingService:
     settings = Settings()
     copilot = Copilot.from_settings(settings)
+    # A site's own matrix file, when settings name one (else the packaged demo matrix).
     return TrainingService(copilot.kb, copilot.audit,
-                           settings.home_dir / "training" / "training.sqlite")
+                           settings.home_dir / "training" / "training.sqlite",
+                           getattr(settings, "training_matrix", None))
 
 
 def _user(spec: str, default_role: str = "operator") -> User:

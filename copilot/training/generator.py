@@ -209,7 +209,7 @@ class DeterministicGenerator:
                         continue
                     label = " \u2014 ".join(labels)
                     where = f"{doc.doc_id}, section {short_section(table.section)}"
-                    header = clean(table.header[column]) or "value"
+                    header = _phrase(clean(table.header[column]) or "value")
                     common = dict(section=table.section, quote=row.text, quote_start=row.start,
                                   source_kind="table_row", cue=labels)
                     if (n + column) % 3 == 2:
@@ -218,13 +218,13 @@ class DeterministicGenerator:
                         items.append(self._item(
                             doc, type="true_false", key="True" if truthful else "False",
                             options=["True", "False"], fact=key, claim=claim,
-                            stem=f"True or false? In {where}, the {header.lower()} for "
+                            stem=f"True or false? In {where}, the {header} for "
                                  f"\u201c{label}\u201d is: \u201c{claim}\u201d", **common))
                     else:
                         items.append(self._item(
                             doc, type="multiple_choice", key=key,
                             options=self._shuffle(key, distractors, seed),
-                            stem=f"{where}: what is the {header.lower()} for "
+                            stem=f"{where}: what is the {header} for "
                                  f"\u201c{label}\u201d?", **common))
         return items
 
@@ -370,6 +370,12 @@ def _is_instruction(action: str) -> bool:
     """"close the valve" is something to do; "you will notice the similarities:" is not."""
     first = action.split()[0].lower().strip("\"'(")
     return not action.rstrip().endswith(":") and first not in _NOT_IMPERATIVE
+
+
+def _phrase(header: str) -> str:
+    """A column header inside a sentence: "Setpoint" -> "setpoint", "Grade A (ISO-03)" kept."""
+    rest = header[1:]
+    return header if any(c.isupper() for c in rest) else header[:1].lower() + rest
 
 
 def _column(header: list[str], names: tuple[str, ...], exclude: int) -> int | None:
