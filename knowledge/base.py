@@ -194,6 +194,17 @@ class KnowledgeBase:
         status = "updated" if previous_hash else "added"
         return FileResult(str(path), status, doc.doc_id, doc.revision, len(chunks))
 
+    def rescreen(self) -> int:
+        """Run the screen over every stored chunk and update the quarantine flags; returns
+        how many are quarantined. Ingest skips unchanged files, so chunks stored before a
+        screen (or before new rules) were in place are only checked by this."""
+        if self.screen is None:
+            raise KnowledgeError("this knowledge base has no screen to run")
+        flags = {row["chunk_id"]: self.screen(row["text"]) is not None
+                 for row in self.catalog.all_chunks()}
+        self.catalog.set_quarantined(flags)
+        return sum(flags.values())
+
     def _sweep_orphans(self) -> None:
         """Vectors with no catalog row come from an interrupted ingest: remove them."""
         known = {row["chunk_id"] for row in self.catalog.all_chunks()}

@@ -131,6 +131,12 @@ class Catalog:
             )
             conn.execute("INSERT OR REPLACE INTO state VALUES ('generation', ?)", (str(time.time_ns()),))
 
+    def set_quarantined(self, flags: dict[str, bool]) -> None:
+        """Set the quarantine flag of existing chunks (a re-screen with new rules)."""
+        with self._connect() as conn:
+            conn.executemany("UPDATE chunks SET quarantined=? WHERE chunk_id=?",
+                             [(int(flag), cid) for cid, flag in flags.items()])
+
     def remove(self, source: str) -> list[str]:
         with self._connect() as conn:
             ids = [r["chunk_id"] for r in

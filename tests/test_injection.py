@@ -142,6 +142,14 @@ def test_without_a_screen_nothing_is_quarantined(tmp_path, embedder):
     assert hits and not any(h.quarantined for h in hits)
 
 
+def test_rescreen_flags_chunks_stored_before_the_screen(tmp_path, embedder, detector):
+    KnowledgeBase(tmp_path / "home", embedder).ingest([INJECTED_DOC])  # no screen yet
+    kb = KnowledgeBase(tmp_path / "home", embedder, screen=detector.score_document)
+    assert kb.ingest([INJECTED_DOC]).count("unchanged") == 1  # ingest alone would not look
+    assert kb.rescreen() == 1
+    assert sum(r["quarantined"] for r in kb.catalog.all_chunks()) == 1
+
+
 def test_demo_plant_has_no_quarantined_chunk(demo_copilot):
     # The demo plant is ingested through build_knowledge_base, which wires the screen in.
     assert demo_copilot.kb.screen is not None
