@@ -8,7 +8,8 @@ from .accounts import Account, UserStore
 from .audit import AUDIT_ACTIONS, AuditRecord, AuditSink, AuditTrail, VerifyResult
 from .errors import (AccountError, AccountStoreError, AuditBusyError, AuditError,
                      AuthenticationError, GuardrailError, InvalidUserNameError, UnknownRoleError,
-                     UnknownUserError, UserExistsError, WeakPasswordError)
+                     RuleFileError, UnknownUserError, UserExistsError,
+                     WeakPasswordError)
 from .injection import InjectionDetector, InjectionVerdict
 from .pii import (
     ENTITY_TYPES,
@@ -48,6 +49,7 @@ __all__ = [
     "PolicyVerdict",
     "PresidioScrubber",
     "ROLES",
+    "RuleFileError",
     "ScrubResult",
     "ScrubSession",
     "ScrubVault",

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from .errors import GuardrailError
+from .errors import GuardrailError, RuleFileError
 
 _MACRO = re.compile(r"\{(\w+)\}")
 # Sentence ends: . ! ? before a capital, or a line break. Numbers ("121.0 °C") never split;
@@ -17,14 +17,6 @@ _MACRO = re.compile(r"\{(\w+)\}")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(<\[])|\s*\n+\s*")
 _ABBREVIATION = re.compile(r"(?:\b(?:rev|no|nr|dr|mr|mrs|ms|prof|fig|sect|approx|ca|vs|e\.g|i\.e|"
                            r"etc|st|incl)\.)$", re.IGNORECASE)
-
-
-class RuleFileError(GuardrailError):
-    """A guardrail rule file is missing, unreadable or has a bad pattern."""
-
-    def __init__(self, path: Path, reason: str) -> None:
-        self.path, self.reason = path, reason
-        super().__init__(f"rule file {path}: {reason}")
 
 
 def load_yaml(path: Path) -> dict:

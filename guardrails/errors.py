@@ -84,3 +84,11 @@ class AccountStoreError(AccountError):
         self.path = path
         self.reason = reason
         super().__init__(f"user store {path}: {reason}")
+
+
+class RuleFileError(GuardrailError):
+    """A guardrail rule file (injection.yaml, policy.yaml) is missing, unreadable or malformed."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(f"rule file {path}: {reason}")

@@ -94,9 +94,6 @@ class InjectionDetector:
         verdict = self.check_document(text)
         return verdict.score if verdict.flagged else None
 
-    def score_documents(self, texts: list[str]) -> list[float | None]:
-        return [self.score_document(t) for t in texts]
-
     # ---- scoring ------------------------------------------------------------------------
     def _verdict(self, text: str, embed_parts: list[str]) -> InjectionVerdict:
         matched = [r for r in self.rules if r.pattern.search(text)]

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from guardrails import InjectionDetector
-from guardrails._patterns import RuleFileError
+from guardrails import InjectionDetector, RuleFileError
 from knowledge import KnowledgeBase, SearchFilter
 from knowledge.catalog import Catalog
 
