@@ -21,6 +21,7 @@ from .errors import AccessDeniedError, CopilotError
 from .build import (build_chat_backend, build_knowledge_base, build_pipeline,
                     build_question_gate)
 from .guarding import QuestionGate
+from .training import TrainingService
 from .llm import ChatBackend
 from .settings import Settings
 from .sources import SourceView, deviation_redactor, needs_redaction, open_source
@@ -42,6 +43,7 @@ class Copilot:
         self._scrubber = scrubber
         self._accounts: Accounts | None = None
         self._gate: QuestionGate | None = None
+        self._training: TrainingService | None = None
         # Placeholders stay stable within one conversation (<PERSON_1> is the same person).
         self.vault = ScrubVault()
         self.conversations = Conversations()
@@ -62,6 +64,23 @@ class Copilot:
             self._pipeline = build_pipeline(self.settings, self.kb, self._backend,
                                             prepare_hits=deviation_redactor(self.scrubber))
         return self._pipeline
+
+    @property
+    def training(self) -> TrainingService:
+        """Quiz modules, learner records, spaced repetition and the training matrix."""
+        if self._training is None:
+            self._training = TrainingService(
+                self.kb, self.audit, self.settings.home_dir / "training" / "training.sqlite",
+                self.settings.training_matrix)
+        return self._training
+
+    def training_users(self) -> list[User]:
+        """Whom the training matrix lists: the plant's active accounts, or in a home without
+        accounts (demo, CLI) the learners on record plus one demo user per role."""
+        accounts = [a for a in self.accounts.store.list() if not a.disabled]
+        if accounts:
+            return [User(a.name, a.role) for a in accounts]
+        return self.training.known_users()
 
     @property
     def gate(self) -> QuestionGate:
@@ -238,6 +257,7 @@ class Copilot:
                user: User | None = None) -> IngestReport:
         user = user or demo_user("admin")
         report = self.kb.ingest(paths, sync=sync, on_file=on_file)
+        changed = [f for f in report.files if f.status in ("added", "updated", "removed")]
         self.audit.append(user.name, user.role, "ingest", {
             "paths": [str(p) for p in paths] if not isinstance(paths, (str, Path)) else [str(paths)],
             "sync": sync,
@@ -245,6 +265,10 @@ class Copilot:
                        "revision": f.revision, "chunks": f.chunks, "reason": f.reason}
                       for f in report.files if f.status != "unchanged"],
             "unchanged": report.count("unchanged")})
+        # Change control: a new revision retires the quiz items whose cited text changed and
+        # flags their modules for review; learners trained on the old revision must retrain.
+        if changed and self.training.store.modules():
+            self.training.reconcile(user)
         return report
 
     def ensure_demo_plant(self) -> IngestReport | None:

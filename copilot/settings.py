@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     check_policy: bool = Field(default=True, description="apply the site's GMP policy file")
     policy_file: Path | None = Field(default=None, description="site policy YAML; default: the "
                                                                 "bundled guardrails/policy.yaml")
+    training_matrix: Path | None = Field(default=None, description="roles -> required documents "
+                                         "YAML; default: the demo plant's copilot/training/matrix.yaml")
     demo_mode: bool = Field(default=False, description="UI without login, a role picker instead "
                                                        "(demo plant only; `serve --demo-mode`)")
     eval_report_dir: Path | None = Field(default=Path("evals/reports/demo"),

@@ -5,6 +5,7 @@ test-output/screenshots (look at them after a change to the UI)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -144,3 +145,52 @@ def test_admin_sees_documents_verifies_and_filters_the_audit_trail(ui_server, pa
     page.locator("#audit-show").click()
     expect(page.locator("#audit-records")).to_contain_text("login")
     shot(page, "admin-audit")
+
+
+def test_trainer_builds_and_approves_a_module_and_a_learner_takes_it(ui_server, browser):
+    url, home = ui_server
+    trainer = browser.new_context(viewport=TABLET).new_page()
+    trainer.set_default_timeout(120_000)
+    log_in(trainer, url, "tina")
+    assert tab_names(trainer) == ["Ask", "Training", "Trainer"]
+    trainer.get_by_role("tab", name="Trainer").click()
+    trainer.locator("#build-doc input").click()
+    trainer.get_by_role("option", name="SOP-CLN-005").click()
+    trainer.locator("#build-module").click()
+    expect(trainer.locator("#build-result")).to_contain_text("items passed validation")
+    expect(trainer.locator("#review-items")).to_contain_text("draft")
+    shot(trainer, "trainer-built")
+    trainer.locator("#approve-module").click()
+    expect(trainer.locator("#approve-result")).to_contain_text("Approved")
+    expect(trainer.locator("#review-items")).to_contain_text("approved")
+    shot(trainer, "trainer-approved")
+
+    learner = browser.new_context(viewport=TABLET).new_page()
+    learner.set_default_timeout(120_000)
+    log_in(learner, url, "olga")
+    tab_names(learner)
+    learner.get_by_role("tab", name="Training").click()
+    learner.get_by_role("tab", name="Take a quiz").click()
+    expect(learner.locator("#quiz-module input")).to_have_value(re.compile("^SOP-CLN-005 rev"),
+                                                                 timeout=30_000)
+    learner.locator("#quiz-start").click()
+    learner.locator("#quiz-submit").wait_for()
+    questions = learner.locator(".quiz-item")
+    assert 1 <= questions.count() <= 10
+    for i in range(questions.count()):  # the first option everywhere: some right, some wrong
+        question = questions.nth(i)
+        if question.locator("input[type=radio]").count():
+            question.locator("label").first.click()
+        else:
+            question.locator("textarea, input").first.fill("A")
+    learner.locator("#quiz-submit").click()
+    result = learner.locator("#quiz-result")
+    expect(result).to_contain_text("correct")
+    # Immediate feedback cites the source of every item.
+    expect(learner.locator("#quiz-feedback")).to_contain_text("Source: SOP-CLN-005 rev")
+    shot(learner, "learner-quiz-result")
+    submitted = AuditTrail(home / "audit" / "audit.sqlite").records(user="olga",
+                                                                     action="quiz_submit")
+    assert submitted and submitted[-1].details["module_id"] == "SOP-CLN-005"
+    learner.context.close()
+    trainer.context.close()

@@ -7,19 +7,21 @@ the HTTP API behind the page needs the same log-in. Explicit demo mode (`copilot
 
 from __future__ import annotations
 
+import logging
 import os
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
 
 import gradio as gr  # noqa: E402
 
-from copilot import Copilot  # noqa: E402
+from copilot import AccessDeniedError, Copilot  # noqa: E402
 
 from . import admin_tab, ask_tab, training_tab  # noqa: E402
 from .identity import TAB_ROLES, Identity  # noqa: E402
 from .render import CSS  # noqa: E402
 
 TITLE = "Operator Copilot"
+log = logging.getLogger(__name__)
 
 
 def build_app(copilot: Copilot, demo_mode: bool | None = None):
@@ -43,10 +45,10 @@ def build_app(copilot: Copilot, demo_mode: bool | None = None):
                         visible=False) as tab_dev:
                 ask_tab.build_deviations(copilot, identity, role)
             with gr.Tab("Training", id="training", elem_id="tab-training") as tab_training:
-                training_tab.build_learner(copilot, identity, role)
+                learner_loaders = training_tab.build_learner(copilot, identity, role)
             with gr.Tab("Trainer", id="trainer", elem_id="tab-trainer",
                         visible=False) as tab_trainer:
-                training_tab.build_trainer(copilot, identity, role)
+                trainer_loaders = training_tab.build_trainer(copilot, identity, role)
             with gr.Tab("Admin", id="admin", elem_id="tab-admin", visible=False) as tab_admin:
                 admin_loaders = admin_tab.build(copilot, identity, role)
         tabs = {"ask": tab_ask, "deviations": tab_dev, "training": tab_training,
@@ -66,8 +68,10 @@ def build_app(copilot: Copilot, demo_mode: bool | None = None):
             role.change(show_tabs_for, [role], [who, *tabs.values()])
         # Components inside a hidden tab are mounted only when it is shown, so the admin
         # pages are filled when the tab is opened.
-        for fill, outputs in admin_loaders:
-            tab_admin.select(_only_if_allowed(fill, outputs), [role], outputs)
+        for tab, loaders in ((tab_admin, admin_loaders), (tab_trainer, trainer_loaders),
+                             (tab_training, learner_loaders)):
+            for fill, outputs in loaders:
+                tab.select(_only_if_allowed(fill, outputs), [role], outputs)
     return app
 
 
@@ -78,7 +82,9 @@ def _only_if_allowed(fill, outputs):
     def run(demo_role, request: gr.Request):
         try:
             return fill(demo_role, request)
-        except Exception:  # noqa: BLE001 - not allowed (or not logged in): leave the page empty
+        except Exception as exc:  # noqa: BLE001 - not allowed (or not logged in): page stays empty
+            if not isinstance(exc, AccessDeniedError):
+                log.warning("filling the page with %s failed: %r", fill.__name__, exc)
             return gr.skip() if count == 1 else tuple(gr.skip() for _ in range(count))
     return run
 
