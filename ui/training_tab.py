@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import html
 import random
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -52,11 +53,13 @@ def _options(item: QuizItem) -> list[str]:
 
 
 def _answer_value(item: QuizItem, shown: str | None) -> str:
-    """What the learner picked, as the grader expects it (an option's letter, or the text)."""
+    """What the learner picked, as the grader expects it: an option's letter, the text of a
+    true/false choice, or what was typed."""
     if shown is None:
         return ""
-    if item.type in ("multiple_choice", "scenario") and ") " in shown[:3]:
-        return shown.split(")", 1)[0]
+    picked = re.match(r"^([A-H])\) (.*)$", str(shown), re.DOTALL)
+    if picked and item.type != "ordering" and (item.options or item.type == "true_false"):
+        return picked.group(2) if item.type == "true_false" else picked.group(1)
     return str(shown)
 
 
