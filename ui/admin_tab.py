@@ -174,7 +174,7 @@ def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
     export.click(export_csv, [start, end, role], exported)
     for button, kind in ((add_user, "add"), (set_role, "role"), (disable, "disable")):
         button.click(change_user(kind), [new_name, new_role, new_password, role],
-                     [users, users_status, new_password])
+                     [users, users_status, new_password], api_name=f"user_{kind}")
     # Filled when an admin opens the app (the app attaches these to its load event).
     return [(list_documents, docs), (list_users, users), (show_models, [models, report, plots])]
 
