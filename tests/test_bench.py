@@ -93,7 +93,10 @@ def test_quick_bench_on_a_tiny_plan_writes_every_figure(tmp_path):
     out = tmp_path / "bench"
     script = Path(sys.executable).with_name("copilot")
     # One llama.cpp thread: with every core, its spinning workers crawl on a busy machine.
-    env = {**os.environ, "COPILOT_HOME": str(tmp_path / "untouched"), "COPILOT_LLM_THREADS": "1"}
+    # A short prompt and answer: prompt evaluation dominates the run time on a CPU.
+    env = {**os.environ, "COPILOT_HOME": str(tmp_path / "untouched"), "COPILOT_LLM_THREADS": "1",
+           "COPILOT_LLM_MAX_TOKENS": "48", "COPILOT_PROMPT_BUDGET": "250",
+           "COPILOT_LLM_CONTEXT": "1024"}
     done = subprocess.run([str(script), "bench", "--quick", "--out", str(out), "--questions",
                            "1", "--sizes", "100", "--appends", "50", "--texts", "10",
                            "--no-thread-scan", "--corpus", str(corpus)],
@@ -117,7 +120,11 @@ def test_quick_bench_on_a_tiny_plan_writes_every_figure(tmp_path):
     # Overhead may in principle be negative (the pipeline's draft shorter); it must be a number.
     assert isinstance(results["llm"]["overhead_pct"]["p50"], float)
     assert results["llm"]["questions"] == 1
-    assert results["llm"]["llama_options"]["n_threads"] == 1  # the setting reached both sides
+    # The settings reached both sides.
+    assert results["llm"]["llama_options"] == {"n_ctx": 1024, "n_threads": 1, "n_batch": 512}
+    assert results["llm"]["max_tokens"] == 48
+    assert all(item["bare_tokens"] <= 48 and item["pipeline_tokens"] <= 48
+               for item in results["llm"]["items"])
     assert "bare_by_threads" not in results["llm"]
     assert results["ingest"]["files"] == len(TINY_PLANT) and results["ingest"]["failed"] == 0
     assert results["retrieval"]["100"]["chunks"] == 100  # grown with synthetic copies
