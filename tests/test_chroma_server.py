@@ -2,14 +2,13 @@
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import free_port, wait_for_http
 
 from copilot import Copilot, Settings, demo_plant_path
 from knowledge import SearchFilter
@@ -17,15 +16,9 @@ from knowledge import SearchFilter
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory):
-    port = _free_port()
+    port = free_port()
     data = tmp_path_factory.mktemp("chroma_server")
     chroma = Path(sys.executable).with_name("chroma")
     env = {**os.environ, "ANONYMIZED_TELEMETRY": "False"}
@@ -33,16 +26,7 @@ def chroma_url(tmp_path_factory):
                                "--port", str(port)], stdout=subprocess.DEVNULL,
                               stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        assert server.poll() is None, "chroma run exited"
-        try:
-            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
-    else:
-        pytest.fail("chroma server did not come up")
+    wait_for_http(f"{url}/api/v2/heartbeat", server, timeout=60)
     yield url
     server.terminate()
     server.wait(timeout=30)

@@ -3,23 +3,16 @@ live when a server answers, and the request mapping of each."""
 
 import json
 import os
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 
 import pytest
+from conftest import free_port, wait_for_http
 
 from copilot import Copilot, ModelUnavailableError, Settings
 from copilot.build import build_chat_backend, build_knowledge_base
 from copilot.llm import bundled_gguf_path, make_chat_model
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_ollama_request_mapping():
@@ -69,7 +62,7 @@ def test_ollama_live(demo_home):
 
 @pytest.fixture(scope="module")
 def llama_server():
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(bundled_gguf_path()),
          "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
@@ -77,13 +70,7 @@ def llama_server():
         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
         env={**os.environ, "HF_HUB_OFFLINE": "1"})
     url = f"http://127.0.0.1:{port}/v1"
-    for _ in range(120):
-        assert server.poll() is None, "llama_cpp.server exited"
-        try:
-            urllib.request.urlopen(f"{url}/models", timeout=2)
-            break
-        except OSError:
-            time.sleep(0.5)
+    wait_for_http(f"{url}/models", server, timeout=120)
     yield url
     server.terminate()
     server.wait(timeout=30)
