@@ -271,6 +271,15 @@ class Copilot:
             self.training.reconcile(user)
         return report
 
+    def rescreen(self, user: User | None = None) -> int:
+        """Screen every stored passage again for hidden instructions (after an upgrade or new
+        injection rules; ingest skips unchanged files). Returns how many are quarantined."""
+        user = user or demo_user("admin")
+        count = self.kb.rescreen()
+        self.audit.append(user.name, user.role, "config_change",
+                          {"kind": "rescreen", "quarantined": count})
+        return count
+
     def ensure_demo_plant(self) -> IngestReport | None:
         """Ingest the bundled demo plant when the index is empty."""
         if self.kb.is_empty():

@@ -121,7 +121,7 @@ def search(query: Annotated[str, typer.Argument()],
     if as_json:
         print(json.dumps([{key: h.to_dict()[key] for key in (
             "doc_id", "title", "revision", "status", "section", "score", "text", "chunk_id",
-            "start", "end", "page")} for h in hits], indent=2, ensure_ascii=False))
+            "start", "end", "page", "quarantined")} for h in hits], indent=2, ensure_ascii=False))
         return
     for i, h in enumerate(hits, start=1):
         out.print(f"[bold]{i}. {h.doc_id} rev {h.revision}[/] — {h.section} "
@@ -148,6 +148,17 @@ def deviations(description: Annotated[str, typer.Argument(help="what happened")]
         out.print(f"[bold]{i}. {m.doc_id}[/] — {m.title} [dim](score {m.score:.4f})[/]")
         out.print("   Root cause: " + " ".join(m.root_cause.split())[:400], markup=False)
         out.print("   CAPA: " + " ".join(m.capa.split())[:400], markup=False)
+
+
+@app.command()
+def rescreen() -> None:
+    """Check every stored passage again for hidden instructions and quarantine the flagged
+    ones (ingest only screens new or changed files)."""
+    try:
+        count = _copilot().rescreen()
+    except (KnowledgeError, CopilotError) as exc:
+        _fail(exc)
+    out.print(f"{count} passage(s) quarantined: they are never given to the model.")
 
 
 @app.command()

@@ -63,3 +63,19 @@ def test_scan_needs_exactly_one_input():
     result = runner.invoke(app, ["guard", "scan"])
     assert result.exit_code == 2
     assert "exactly one of" in result.output
+
+
+def test_rescreen_quarantines_passages_stored_before_the_screen(tmp_path, embedder):
+    from pathlib import Path
+
+    from guardrails import AuditTrail
+    from knowledge import KnowledgeBase
+
+    injected = Path(__file__).parent / "data" / "injected"
+    KnowledgeBase(tmp_path / "home", embedder).ingest([injected])  # an older, unscreened ingest
+    result = CliRunner().invoke(app, ["rescreen"])
+    assert result.exit_code == 0, result.output
+    assert "1 passage(s) quarantined" in result.output
+    record = AuditTrail(tmp_path / "home" / "audit" / "audit.sqlite").records(
+        action="config_change")[-1]
+    assert record.details == {"kind": "rescreen", "quarantined": 1}
