@@ -22,6 +22,7 @@ from .errors import CopilotError
 from .guard_cli import guard_app
 from .settings import Settings
 from .training_cli import quiz_app, training_app
+from .users_cli import users_app
 
 app = typer.Typer(help="Operator Copilot: grounded answers from your plant's effective documents.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -152,8 +153,10 @@ def deviations(description: Annotated[str, typer.Argument(help="what happened")]
 
 @app.command()
 def rescreen() -> None:
-    """Check every stored passage again for hidden instructions and quarantine the flagged
-    ones (ingest only screens new or changed files)."""
+    """Screen every stored passage again for hidden instructions (quarantine).
+
+    Ingest screens only new or changed files; run this after an upgrade or new rules.
+    """
     try:
         count = _copilot().rescreen()
     except (KnowledgeError, CopilotError) as exc:
@@ -242,7 +245,6 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(guard_app, name="guard")
 app.add_typer(quiz_app, name="quiz")
 app.add_typer(training_app, name="training")
-from .users_cli import users_app  # noqa: E402
 app.add_typer(users_app, name="users")
 
 
