@@ -70,14 +70,10 @@ def strip_citations(sentence: str) -> str:
     return " ".join(CITATION.sub(" ", sentence).split())
 
 
-def _norm_code(code: str) -> str:
-    return code.upper()
-
-
 def critical_terms(text: str) -> set[str]:
     """Numbers, units with their numbers, codes, tags and ids: what must not be invented."""
     text = strip_citations(text)
-    terms = {f"code:{_norm_code(c)}" for c in CODE.findall(text)}
+    terms = {f"code:{c}" for c in codes_in(text)}
     without_codes = CODE.sub(" ", text)
     terms |= {f"num:{n.replace(',', '.')}" for n in NUMBER.findall(without_codes)}
     for match in _UNIT_AFTER_NUMBER.finditer(without_codes):
