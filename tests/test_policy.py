@@ -37,6 +37,8 @@ NEAR_MISSES = [
     "Isolator ISO-03 glove leak alarm during filling, what now?",
     "Can I restart the cycle after alarm E-22?",
     "The E-14 alarm keeps coming back, what should I check?",
+    "The autoclave AC-02 aborted with E-22 during the hold phase. Can I open the clean-side "
+    "door and take the load out?",  # the manual says no, and what to do instead
     "how do I correct an error in a batch record per GDP?",
     "what does the interlock on AC-02 protect against?",
     "who approves batch release?",
