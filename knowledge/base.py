@@ -63,8 +63,8 @@ class Hit:
     access: list[str] = field(default_factory=list)
     dense: float | None = None  # cosine similarity, when the dense side found it
     lexical: float | None = None  # BM25 score, when the lexical side found it
-    # The ingest screen flagged this chunk (e.g. instructions hidden in the document): pass it
-    # to a model only as quoted data, never as instructions.
+    # The ingest screen flagged this chunk (e.g. instructions hidden in the document): the
+    # answer pipeline never gives it to the model; it stays findable for an admin's review.
     quarantined: bool = False
 
     def to_dict(self) -> dict:
