@@ -14,6 +14,7 @@ from pathlib import Path
 
 from copilot import Copilot, Settings, demo_plant_path
 from guardrails import demo_user
+from knowledge import SearchFilter
 
 from .dataset import Case, is_gold_hit, load_cases
 
@@ -21,7 +22,11 @@ MODES = ("hybrid", "dense", "bm25")
 
 
 def rank_of_gold(copilot: Copilot, case: Case, mode: str, k: int = 10) -> int | None:
-    hits = copilot.search(case.question, k=k, user=demo_user(case.role), mode=mode)
+    # The knowledge base's search with the case's role filter: retrieval is measured, not
+    # presentation (Copilot.search replaces names in deviation reports for roles without a
+    # need to know, and evidence quoting a name would no longer match).
+    hits = copilot.kb.search(case.question, k=k, mode=mode,
+                             filters=SearchFilter(role=demo_user(case.role).role))
     for rank, hit in enumerate(hits, start=1):
         if is_gold_hit(case, hit.doc_id, hit.source, hit.text):
             return rank
