@@ -64,7 +64,8 @@ def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
         verdict = gr.Markdown(elem_id="audit-verdict")
         exported = gr.File(label="Export", interactive=False)
         records = gr.Dataframe(headers=AUDIT_HEADERS, interactive=False, wrap=True,
-                               elem_id="audit-records")
+                               elem_id="audit-records",
+                               column_widths=["6%", "22%", "10%", "10%", "10%", "42%"])
 
     with gr.Tab("Users"):
         users = gr.Dataframe(headers=USER_HEADERS, interactive=False, elem_id="users")

@@ -173,7 +173,8 @@ def build_trainer(copilot: Copilot, identity: Identity, role) -> list[tuple]:
         built = gr.Markdown(elem_id="build-result")
         module = gr.Dropdown(label="Module", choices=[], elem_id="review-module")
         items = gr.Dataframe(headers=["id", "type", "question", "key", "status", "source"],
-                             interactive=False, wrap=True, elem_id="review-items")
+                             interactive=False, wrap=True, elem_id="review-items",
+                             column_widths=["12%", "10%", "44%", "14%", "8%", "12%"])
         approve = gr.Button("Approve all draft items", elem_id="approve-module")
         approved = gr.Markdown(elem_id="approve-result")
     with gr.Tab("Training matrix"):
