@@ -1,7 +1,7 @@
 """Knowledge base: documents -> chunks -> index -> hits. A leaf package: imports nothing above."""
 
 from .base import FileResult, Hit, IngestReport, KnowledgeBase, SearchFilter, discover
-from .chunking import Chunk, approx_tokens, chunk_document
+from .chunking import Chunk, approx_tokens, chunk_document, section_spans
 from .documents import DOC_TYPES, ROLES, STATUSES, Document
 from .embeddings import Embedder, SentenceTransformerEmbedder, make_embedder
 from .errors import (DocumentError, IndexNotReadyError, KnowledgeError, MissingDependencyError,
@@ -15,5 +15,5 @@ __all__ = [
     "IndexNotReadyError", "IngestReport", "KnowledgeBase", "KnowledgeError", "KnowledgeRetriever",
     "MissingDependencyError", "ModelLoadError", "ROLES", "STATUSES", "SUPPORTED_SUFFIXES",
     "SearchFilter", "SentenceTransformerEmbedder", "approx_tokens", "chunk_document", "codes_in", "discover",
-    "load_document", "make_embedder",
+    "load_document", "make_embedder", "section_spans",
 ]

@@ -53,6 +53,15 @@ class _Block:
     table_header: str = ""
 
 
+def section_spans(text: str) -> list[tuple[str, int, int]]:
+    """(section name, body start, body end) per non-empty section body, the name as chunks
+    carry it ("6 Procedure > 6.4 Running ...")."""
+    single_title = len(_HEADING_1.findall(text)) == 1
+    # The one `#` heading is the document's title: it adds nothing to a section path.
+    return [(" > ".join(path[1:] if single_title and len(path) > 1 else path), start, end)
+            for path, start, end in _sections(text)]
+
+
 def _sections(text: str) -> list[tuple[list[str], int, int]]:
     """(heading path, body start, body end) for each heading's body; text before any heading too."""
     result: list[tuple[list[str], int, int]] = []
@@ -149,12 +158,7 @@ def chunk_document(doc: Document, max_tokens: int = 220,
     table_budget = table_max_tokens or max_tokens
     text = doc.text
     chunks: list[Chunk] = []
-    sections = _sections(text)
-    single_title = len(_HEADING_1.findall(text)) == 1
-    for path, sec_start, sec_end in sections:
-        # The one `#` heading is the document's title: it adds nothing to a section path.
-        shown_path = path[1:] if single_title and len(path) > 1 else path
-        section = " > ".join(shown_path)
+    for section, sec_start, sec_end in section_spans(text):
         blocks: list[_Block] = []
         for block in _blocks(text, sec_start, sec_end):
             if count(text[block.start:block.end]) > max_tokens:

@@ -16,7 +16,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from guardrails import AuditSink, User, demo_user
-from knowledge import Document, KnowledgeBase
+from knowledge import Document, KnowledgeBase, section_spans
 
 from .errors import (NoApprovedItemsError, NotAuthorisedError, NotTrainableError,
                      TrainingError, UnknownDocumentError, UnknownItemError, UnknownModuleError,
@@ -29,7 +29,6 @@ from .items import (DEFAULT_PASS_MARK, TRAINING_TYPES, Attempt, BuildResult, Gra
 from .matrix import MatrixConfig, MatrixRow, load_matrix, matrix_rows
 from .scheduling import ReviewScheduler
 from .store import TrainingStore, now_iso
-from .structure import section_spans
 from .validation import problem, validate
 
 APPROVER_ROLES = ("trainer", "qa", "admin")

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
+from knowledge import section_spans  # the same section names the chunks carry
+
 _NUMBERED = re.compile(r"^(\d{1,2})[.)][ \t]+(.*)$")
 _LIST = re.compile(r"^([ \t]*)(\d+[.)]|[-*+]|[a-z][.)])[ \t]+")
 _TABLE_ROW = re.compile(r"^[ \t]*\|")
@@ -81,31 +82,6 @@ def is_code(cell: str) -> bool:
 
 def split_cells(line: str) -> list[str]:
     return [c.strip() for c in line.strip().strip("|").split("|")]
-
-
-def section_spans(text: str) -> list[tuple[str, int, int]]:
-    """(section name, body start, body end) per heading, like `knowledge.chunking`."""
-    found: list[tuple[list[str], int, int]] = []
-    path: list[tuple[int, str]] = []
-    body_start, offset, in_code = 0, 0, False
-    for line in text.splitlines(keepends=True):
-        if line.lstrip().startswith("```"):
-            in_code = not in_code
-        match = None if in_code else _HEADING.match(line.rstrip("\r\n"))
-        if match:
-            found.append(([name for _, name in path], body_start, offset))
-            level = len(match.group(1))
-            path = [(lvl, n) for lvl, n in path if lvl < level] + [(level, match.group(2))]
-            body_start = offset + len(line)
-        offset += len(line)
-    found.append(([name for _, name in path], body_start, len(text)))
-    single_title = len(re.findall(r"^#[ \t]+\S", text, re.MULTILINE)) == 1
-    spans = []
-    for names, start, end in found:
-        shown = names[1:] if single_title and len(names) > 1 else names
-        if text[start:end].strip():
-            spans.append((" > ".join(shown), start, end))
-    return spans
 
 
 def parse(text: str) -> Structure:

@@ -8,11 +8,10 @@ does not repeat another item. Rejected items keep the reason, for the trainer to
 
 from __future__ import annotations
 
-from knowledge import Document
+from knowledge import Document, section_spans
 
 from .generator import BLANK, LETTERS
 from .items import QuizItem, RejectedItem
-from .structure import section_spans
 from .text import cue_lines, mentions, normalise, number_of, too_similar
 
 
