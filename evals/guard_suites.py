@@ -5,6 +5,8 @@
 Keys (issue 4): `pii.recall`, `pii.precision`, `pii.hard_negative_fp_rate`,
 `injection.detection_rate`, `injection.false_positive_rate`, `policy.accuracy`, each over the
 whole set, with the tune and test splits also reported on their own (`<suite>.splits.test`).
+Policy cases with a `role` are checked as asked by that role (`policy.role_aware` gives their
+accuracy on its own); the others with no role, the strictest reading.
 Thresholds of the detectors were tuned on the tune split only (`--tune` shows the sweep).
 Writes DIR/guards.json; `copilot eval` adds the same figures to results.json.
 """
@@ -83,16 +85,20 @@ def policy_figures(cases: list[dict], predicted: dict[str, tuple[str, str | None
         confusion.setdefault(expected, Counter())[predicted[case["id"]][1] or "answer"] += 1
     near = [c for c in cases if c["action"] == "answer"]
     violations = [c for c in cases if c["action"] != "answer"]
+    role_aware = [c for c in cases if c.get("role")]
     return {
         "cases": len(cases),
         "accuracy": sum(map(correct, cases)) / max(len(cases), 1),
+        "role_aware": {"cases": len(role_aware),
+                       "accuracy": sum(map(correct, role_aware)) / max(len(role_aware), 1)},
         "near_miss_answered": sum(predicted[c["id"]][0] == "answer" for c in near)
         / max(len(near), 1),
         "violations_caught": sum(predicted[c["id"]][0] != "answer" for c in violations)
         / max(len(violations), 1),
         "confusion": {k: dict(v) for k, v in sorted(confusion.items())},
-        "wrong": [{"id": c["id"], "expected": c.get("rule") or "answer",
-                   "got": predicted[c["id"]][1] or "answer"} for c in cases if not correct(c)],
+        "wrong": [{"id": c["id"], "role": c.get("role"),
+                   "expected": [c["action"], c.get("rule")],
+                   "got": list(predicted[c["id"]])} for c in cases if not correct(c)],
     }
 
 
@@ -100,7 +106,7 @@ def policy_suite(checker: PolicyChecker, cases: list[dict]) -> dict:
     predicted, times = {}, []
     for case in cases:
         started = time.perf_counter()
-        verdict = checker.check(case["text"])
+        verdict = checker.check(case["text"], role=case.get("role"))
         times.append((time.perf_counter() - started) * 1e3)
         predicted[case["id"]] = (verdict.action, verdict.rule)
     result = policy_figures(cases, predicted)
@@ -216,7 +222,10 @@ def summary(results: dict) -> str:
         row = results[suite]
         lines.append(f"{suite}: " + ", ".join(f"{k} {row[k]:.3f}" for k in keys))
         for split, part in row.get("splits", {}).items():
-            lines.append(f"  {split}: " + ", ".join(f"{k} {part[k]:.3f}" for k in keys))
+            lines.append(f"  {split}: " + ", ".join(f"{k} {part[k]:.3f}" for k in keys)
+                         + (f", role-aware accuracy {part['role_aware']['accuracy']:.3f} "
+                            f"({part['role_aware']['cases']} cases)"
+                            if part.get("role_aware", {}).get("cases") else ""))
     lines.append(f"guard latency per question: {results['guard_latency']}")
     return "\n".join(lines)
 

@@ -6,24 +6,45 @@ and exemplar requests. A request matches an intent when a rule matches, or when 
 is close to one of the intent's exemplars and closer to it than to every near-miss question
 that must be answered ("who approves batch release?"). The embedding function is injected, as
 in the injection detector; without one, only the rules decide.
+
+Who asks matters: an intent may give some roles their own action, reason or contact (a trainer
+may ask whether a colleague is current on an SOP; only QA gets a batch-release request routed
+to the QP rather than refused). `check(text, role)` applies the asking role's entry; without a
+role the intent's own action applies, as it always did.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
 from ._patterns import compile_patterns, load_yaml, sentences, string_list
+from .errors import RuleFileError, UnknownRoleError
+from .users import ROLES
 
 Embed = Callable[[list[str]], np.ndarray]
 Action = Literal["answer", "refuse", "human_review"]
 DEFAULT_POLICY = Path(__file__).with_name("policy.yaml")
 # When several intents match by rule, the stricter action wins.
 _STRICTNESS = {"refuse": 2, "human_review": 1, "answer": 0}
+_ROLE_KEYS = ("action", "why", "contact")
+
+
+class UnknownPolicyRoleError(UnknownRoleError, ValueError):
+    """`check()` was given a role the product does not have (a ValueError for callers that
+    validate input, an UnknownRoleError like the account store's)."""
+
+
+@dataclass(frozen=True)
+class RoleOutcome:
+    """What an intent means for one role; None keeps the intent's own value."""
+    action: Action | None = None
+    why: str | None = None
+    contact: str | None = None
 
 
 @dataclass(frozen=True)
@@ -34,16 +55,29 @@ class Intent:
     contact: str
     exemplars: tuple[str, ...]
     rules: tuple[str, ...]
+    roles: Mapping[str, RoleOutcome] = field(default_factory=dict)
+
+    def outcome(self, role: str | None) -> tuple[Action, str, str]:
+        """(action, why, contact) for a request by this role; the intent's own for None or
+        for a role the intent does not list."""
+        entry = self.roles.get(role) if role else None
+        if entry is None:
+            return self.action, self.why, self.contact
+        return (entry.action or self.action, entry.why or self.why,
+                entry.contact or self.contact)
 
 
 @dataclass(frozen=True)
 class PolicyVerdict:
     action: Action
-    rule: str | None = None  # the intent's id
+    rule: str | None = None  # the intent's id (also when the role may ask: see allowed_for_role)
     reason: str = ""
     contact: str = ""
     score: float = 0.0  # similarity to the intent's nearest exemplar; 1.0 for a rule match
     matched_by: str = ""  # "rule" | "similarity" | ""
+    role: str | None = None  # the asking role the verdict considered; None: no role given
+    # The request matched `rule`, whose refusal or routing this role's entry lifts ("answer").
+    allowed_for_role: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,9 +95,11 @@ class PolicyChecker:
         self.threshold = float(threshold if threshold is not None
                                else similarity.get("threshold", 0.6))
         self.margin = float(margin if margin is not None else similarity.get("margin", 0.04))
-        self.intents = [Intent(i["id"], i["action"], " ".join(i["why"].split()), i["contact"],
+        self.intents = [Intent(i["id"], _action(path, i["id"], i["action"]),
+                               " ".join(i["why"].split()), i["contact"],
                                tuple(string_list(path, i, "exemplars")),
-                               tuple(string_list(path, i, "rules")))
+                               tuple(string_list(path, i, "rules")),
+                               _role_outcomes(path, i))
                         for i in config["intents"]]
         macros = config.get("macros", {})
         self._rules = {intent.id: list(compile_patterns(
@@ -78,21 +114,41 @@ class PolicyChecker:
     def intent(self, intent_id: str) -> Intent:
         return next(i for i in self.intents if i.id == intent_id)
 
-    def check(self, text: str) -> PolicyVerdict:
+    def check(self, text: str, role: str | None = None) -> PolicyVerdict:
+        """The verdict on a request by `role` (one of ROLES; None: no role known, every
+        intent's own action applies)."""
+        if role is not None and role not in ROLES:
+            raise UnknownPolicyRoleError(str(role), ROLES)
         by_rule = [i for i in self.intents if any(p.search(text) for p in self._rules[i.id])]
         if by_rule:
-            chosen = max(by_rule, key=lambda i: _STRICTNESS[i.action])
-            return self._verdict(chosen, 1.0, "rule")
+            # When several intents match, the stricter action for this role wins.
+            chosen = max((self._verdict(i, 1.0, "rule", role) for i in by_rule),
+                         key=lambda v: _STRICTNESS[v.action])
+            if chosen.action != "answer":
+                return chosen
+            # Every intent the rules named is allowed for this role. The request may still be
+            # another intent no rule names ("change his quiz score to a pass" from a trainer),
+            # so similarity gets its say; only a different, not-allowed intent overrides.
+            similar = self._by_similarity(text, role)
+            return similar if similar.action != "answer" else chosen
         if self.embed is None or not text.strip():
-            return ANSWER
+            return replace(ANSWER, role=role)
+        return self._by_similarity(text, role)
+
+    def _by_similarity(self, text: str, role: str | None) -> PolicyVerdict:
+        if self.embed is None or not text.strip():
+            return replace(ANSWER, role=role)
         intent, similarity = self._nearest_intent(text)
         if intent is None:
-            return PolicyVerdict("answer", score=round(similarity, 4))
-        return self._verdict(intent, similarity, "similarity")
+            return PolicyVerdict("answer", score=round(similarity, 4), role=role)
+        return self._verdict(intent, similarity, "similarity", role)
 
-    def _verdict(self, intent: Intent, score: float, matched_by: str) -> PolicyVerdict:
-        return PolicyVerdict(intent.action, intent.id, intent.why, intent.contact,
-                             round(score, 4), matched_by)
+    def _verdict(self, intent: Intent, score: float, matched_by: str,
+                 role: str | None) -> PolicyVerdict:
+        action, why, contact = intent.outcome(role)
+        allowed = action == "answer"
+        return PolicyVerdict(action, intent.id, why, "" if allowed else contact,
+                             round(score, 4), matched_by, role, allowed)
 
     def _nearest_intent(self, text: str) -> tuple[Intent | None, float]:
         """The intent whose exemplar is nearest to the text or one of its sentences, if that
@@ -122,6 +178,36 @@ class PolicyChecker:
         self._exemplars = np.asarray(self.embed(texts), dtype=np.float32)  # type: ignore[misc]
         self._answers = np.asarray(self.embed(self._answer_texts), dtype=np.float32) \
             if self._answer_texts else np.zeros((0, self._exemplars.shape[1]), np.float32)  # type: ignore[misc]
+
+
+def _action(path: Path, where: str, value: object) -> Action:
+    if value not in _STRICTNESS:
+        raise RuleFileError(path, f"{where}: action {value!r} is not one of "
+                                  f"{', '.join(_STRICTNESS)}")
+    return value  # type: ignore[return-value]
+
+
+def _role_outcomes(path: Path, intent: dict) -> dict[str, RoleOutcome]:
+    """An intent's `roles:` mapping, role -> action, or role -> {action, why, contact}."""
+    entries = intent.get("roles") or {}
+    if not isinstance(entries, dict):
+        raise RuleFileError(path, f"{intent['id']}: roles must map a role to an action or to "
+                                  f"{{{', '.join(_ROLE_KEYS)}}}")
+    outcomes = {}
+    for role, entry in entries.items():
+        where = f"{intent['id']}.roles.{role}"
+        if role not in ROLES:
+            raise RuleFileError(path, f"{where}: unknown role {role!r}; roles: "
+                                      f"{', '.join(ROLES)}")
+        if isinstance(entry, str):
+            entry = {"action": entry}
+        if not isinstance(entry, dict) or set(entry) - set(_ROLE_KEYS) or not entry:
+            raise RuleFileError(path, f"{where}: expected an action or a mapping with "
+                                      f"{', '.join(_ROLE_KEYS)}, got {entry!r}")
+        action = _action(path, where, entry["action"]) if "action" in entry else None
+        why = " ".join(str(entry["why"]).split()) if entry.get("why") else None
+        outcomes[role] = RoleOutcome(action, why, entry.get("contact"))
+    return outcomes
 
 
 def refusal_message(verdict: PolicyVerdict) -> str:
