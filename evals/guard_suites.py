@@ -68,8 +68,9 @@ def injection_suite(detector: InjectionDetector, cases: list[dict]) -> dict:
         flagged[case["id"]] = check(case["text"]).flagged
         times.append((time.perf_counter() - started) * 1e3)
     result = injection_figures(cases, flagged)
+    # `fresh`: cases written after tuning, measured once as an unseen set (SOURCES.md).
     result["splits"] = {s: injection_figures([c for c in cases if c.get("split") == s], flagged)
-                        for s in ("tune", "test")}
+                        for s in ("tune", "test", "fresh")}
     result["latency_ms_p50"] = _p50(times)
     return result
 
