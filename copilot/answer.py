@@ -35,6 +35,8 @@ class SentenceCheck(BaseModel):
     coverage: float
     missing_terms: list[str]
     reason: str
+    citation_added: bool = False  # uncited near-verbatim copy of one source, cited by the verifier
+    scaffold: bool = False  # the model repeating the prompt's scaffolding: not a claim, not shown
 
 
 class Answer(BaseModel):

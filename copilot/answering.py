@@ -30,6 +30,9 @@ NOT_FOUND = "NOT FOUND"
 DECLINE_TEXT = ("Not found in the effective documents. I cannot answer this from the "
                 "controlled documents I can see; the closest sources are listed for you to check, "
                 "or ask your supervisor.")
+# The model starting to write the prompt's next part is the end of its answer (the bundled
+# 135M model otherwise repeats "Question: ..." and the sources until max_tokens).
+STOP_SEQUENCES = ["Question:", "Sources:"]
 QUOTED_INTRO = ("The model's own wording could not be verified against the sources, so here are "
                 "the relevant passages, quoted verbatim:")
 
@@ -98,7 +101,7 @@ class AnswerPipeline:
         lc_messages = [SystemMessage(messages[0][1]), HumanMessage(messages[1][1])]
         prepared = self.verifier.prepare([h.text for h in used])
         with self.backend.exclusive():
-            for chunk in self.backend.model.stream(lc_messages):
+            for chunk in self.backend.model.stream(lc_messages, stop=STOP_SEQUENCES):
                 piece = chunk.content if isinstance(chunk, AIMessageChunk) else str(chunk.content)
                 if not piece:
                     continue
@@ -110,7 +113,7 @@ class AnswerPipeline:
                 for sentence in complete[shown:]:
                     verdict = self.verifier.verify(sentence, prepared)
                     if verdict and verdict[0].supported:
-                        yield Event("sentence", text=verdict[0].text)
+                        yield Event("sentence", text=verdict[0].shown_text)
                 shown = max(shown, len(complete))
         timings["ttft"] = first_token if first_token is not None else time.perf_counter() - started
         timings["generate"] = time.perf_counter() - started - timings["retrieve"]
@@ -161,9 +164,10 @@ class AnswerPipeline:
         verdicts = [] if NOT_FOUND in draft.upper() else self.verifier.verify(draft, prepared)
         checks = [SentenceCheck(**v.__dict__) for v in verdicts]
         kept = [v for v in verdicts if v.supported]
-        if kept and len(kept) / len(verdicts) >= self.policy.min_kept_share:
+        claims = [v for v in verdicts if not v.scaffold]
+        if kept and len(kept) / len(claims) >= self.policy.min_kept_share:
             cited = sorted({n for v in kept for n in v.citations})
-            return Answer(text=" ".join(v.text for v in kept), status="grounded",
+            return Answer(text=" ".join(v.shown_text for v in kept), status="grounded",
                           citations=[_citation(n, used[n - 1]) for n in cited],
                           sentences=checks, **base)
         return self._quoted(question, used, checks, base)

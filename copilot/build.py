@@ -60,7 +60,8 @@ def build_chat_backend(settings: Settings) -> ChatBackend:
 def build_pipeline(settings: Settings, kb: KnowledgeBase, backend: ChatBackend,
                    prepare_hits: Callable[[list[Hit]], list[Hit]] | None = None) -> AnswerPipeline:
     verifier = GroundingVerifier(kb.embedder, min_similarity=settings.min_support_similarity,
-                                 min_coverage=settings.min_support_coverage)
+                                 min_coverage=settings.min_support_coverage,
+                                 min_repair_coverage=settings.min_repair_coverage)
     policy = AnswerPolicy(top_k=settings.top_k,
                           min_retrieval_support=settings.min_retrieval_support,
                           confident_similarity=settings.confident_similarity,

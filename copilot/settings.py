@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # Grounding thresholds (see copilot/grounding.py).
     min_support_similarity: float = 0.55
     min_support_coverage: float = 0.5
+    min_repair_coverage: float = Field(default=0.9, description="an uncited sentence is cited "
+                                       "for the model when this share of its words is in one "
+                                       "source; above 1 turns that off")
     min_retrieval_support: float = 0.35
     confident_similarity: float = 0.55
     min_word_coverage: float = 0.6

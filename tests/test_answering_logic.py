@@ -49,6 +49,27 @@ def test_grounded_answer_keeps_verified_sentence_with_its_citation(demo_copilot)
     assert answer.citations[0].n == n and "do not open the door" in answer.citations[0].quote.lower()
 
 
+def test_uncited_copied_sentence_is_cited_and_prompt_echo_not_counted(demo_copilot):
+    kb = demo_copilot.kb
+    hits = kb.search(QUESTION, k=4)
+    n, hit = next((i, h) for i, h in enumerate(hits, start=1)
+                  if "do not open the door" in h.text.lower())
+    copied = next(line.strip() for line in hit.text.splitlines()
+                  if "do not open the door" in line.lower())
+    copied = copied.lstrip("0123456789.-* ")
+    # A small model's typical draft: the prompt's last line echoed, then a step copied
+    # word for word without its marker, then the next question echoed.
+    text = (f"Answer (every sentence ends with its source number, like [1]):\n{copied}\n"
+            f"Question: and if it happens again?")
+    answer = pipeline_saying(kb, text).answer(QUESTION, role="operator")
+    assert answer.status == "grounded", [s.reason for s in answer.sentences]
+    assert f"[{n}]" in answer.text and "Question:" not in answer.text
+    assert [c.n for c in answer.citations] == [n]
+    repaired = [s for s in answer.sentences if s.citation_added]
+    assert len(repaired) == 1 and repaired[0].supported
+    assert sum(s.scaffold for s in answer.sentences) == 2
+
+
 def test_uncited_answer_falls_back_to_verbatim_quotes(demo_copilot):
     answer = pipeline_saying(demo_copilot.kb, "Open the door and re-run the load.").answer(
         QUESTION, role="operator")

@@ -32,8 +32,49 @@ def test_invented_alarm_code_is_removed(verifier):
 
 
 def test_sentence_without_citation_is_removed(verifier):
-    [v] = verifier.verify("Do not open the door to the clean side.", [PASSAGE])
+    # Related in meaning but not copied from the passage: no citation is invented for it.
+    [v] = verifier.verify("Keep the autoclave shut and wait for help.", [PASSAGE])
+    assert not v.supported and v.reason == "no citation" and not v.citation_added
+
+
+def test_uncited_verbatim_copy_gets_the_citation_of_its_source(verifier):
+    [v] = verifier.verify("Leave the load in the chamber, record the alarm in the logbook.",
+                          [CYCLE, PASSAGE])
+    assert v.supported and v.citation_added and v.citations == [2], v.reason
+    assert v.shown_text.endswith("logbook. [2]")
+    assert "citation added" in v.reason
+
+
+def test_uncited_copy_with_an_invented_value_is_not_repaired(verifier):
+    [v] = verifier.verify("Porous load cycle P1: exposure 134 °C for 20 min.", [CYCLE])
+    assert not v.supported and not v.citation_added and v.reason == "no citation"
+
+
+def test_short_uncited_fragment_is_not_repaired(verifier):
+    [v] = verifier.verify("Inform the shift supervisor.", [PASSAGE])  # 3 content words
     assert not v.supported and v.reason == "no citation"
+
+
+def test_citation_repair_can_be_switched_off(embedder):
+    strict = GroundingVerifier(embedder, min_repair_coverage=1.01)
+    [v] = strict.verify("Leave the load in the chamber, record the alarm in the logbook.",
+                        [PASSAGE])
+    assert not v.supported and v.reason == "no citation"
+
+
+@pytest.mark.parametrize("echo", [
+    "Question: what do I do after E-22 on AC-02?",
+    "Answer (every sentence ends with its source number, like [1]):",
+    "[1] SOP-STE-001 rev 5, 6 Procedure",
+])
+def test_echo_of_the_prompt_is_marked_and_not_shown(verifier, echo):
+    [v] = verifier.verify(echo, [PASSAGE])
+    assert v.scaffold and not v.supported
+
+
+def test_answer_prefix_with_content_is_not_an_echo(verifier):
+    [v] = verifier.verify("Answer: leave the load in the chamber [1].", [PASSAGE])
+    assert not v.scaffold
 
 
 def test_citation_to_missing_source_is_removed(verifier):
