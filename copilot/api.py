@@ -137,7 +137,7 @@ class Copilot:
         question = validate_question(question)
         if scrubber:
             question = scrubber.scrub(question, session=session).text
-        verdicts, refusal = self.gate.screen(question)
+        verdicts, refusal = self.gate.screen(question, role=user.role)
         if refusal is not None:
             self.audit.append(user.name, user.role, "ask", _ask_record(refusal))
             yield Event("answer", answer=refusal)

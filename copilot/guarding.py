@@ -21,8 +21,11 @@ class QuestionGate:
         self.model_name = model_name
         self.prompt_version = prompt_version
 
-    def screen(self, question: str) -> tuple[dict, Answer | None]:
-        """The verdicts, and the refusal to give instead of an answer (None: go on)."""
+    def screen(self, question: str, role: str | None = None) -> tuple[dict, Answer | None]:
+        """The verdicts, and the refusal to give instead of an answer (None: go on).
+
+        `role` is the asking user's: the site policy allows some requests to some roles (a
+        trainer asking whether a colleague is current on an SOP). None: the strictest reading."""
         verdicts: dict = {}
         if self.injection is not None:
             injection = self.injection.check(question)
@@ -32,7 +35,7 @@ class QuestionGate:
                 return verdicts, self._refused(
                     question, INJECTION_REFUSAL, f"prompt injection suspected ({why})", verdicts)
         if self.policy is not None:
-            verdict = self.policy.check(question)
+            verdict = self.policy.check(question, role=role)
             verdicts["policy"] = verdict.to_dict()
             if verdict.action != "answer":
                 return verdicts, self._refused(
