@@ -96,7 +96,8 @@ def check_thresholds(results: dict, thresholds: dict) -> list[str]:
 
 HIGHER_IS_BETTER = ["retrieval.recall@1", "retrieval.recall@5", "retrieval.mrr",
                     "retrieval.ndcg@10", "answers.decline_accuracy", "answers.key_fact_recall",
-                    "answers.citation_precision", "answers.gold_cited_rate",
+                    "answers.citation_precision", "answers.first_citation_gold_rate",
+                    "answers.gold_cited_rate",
                     "pii.recall", "pii.precision", "injection.detection_rate", "policy.accuracy"]
 LOWER_IS_BETTER = ["answers.false_decline_rate", "answers.unsupported_number_rate",
                    "access.leaks", "latency.answer_p50", "latency.ttft_p50",

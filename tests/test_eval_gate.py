@@ -30,3 +30,17 @@ def test_thresholds_catch_a_regression():
                                           "access.leaks": {"max": 0},
                                           "answers.decline_accuracy": {"min": 0.9}})
     assert len(failures) == 3 and "not measured" in failures[2]
+
+
+@pytest.mark.parametrize("doc_id, quote, expected", [
+    ("SOP-PRD-003", "anything at all", True),  # the gold document
+    ("MAN-TP-07", "Check the punch gap every hour.", False),  # another document, no facts
+    ("MAN-TP-07", "Each tablet weighs 152 mg on average.", False),  # only one of two facts
+    ("MAN-TP-07", "Weight limits: 152 mg to 168 mg.", True),  # every key fact
+])
+def test_citation_supports_when_gold_or_stating_the_facts(doc_id, quote, expected):
+    from evals.answers import supports
+    from evals.dataset import Case
+    case = Case(id="t", question="q", doc="SOP-PRD-003", evidence="152 mg to 168 mg (160 mg ±5 %)",
+                key_facts=["152 mg", "168 mg"])
+    assert supports(case, doc_id, f"/x/{doc_id}.md", quote) is expected
