@@ -7,14 +7,21 @@ Two signals, both kept as data in `injection.yaml`:
     to ordinary plant phrasing ("ignore the old revision") by a margin.
 They combine as a noisy-or into a score in [0, 1]; a text is flagged at the file's threshold.
 
+Rules also run on de-obfuscated variants of the text (`_variants`): leetspeak mapped back to
+letters, s p a c e d letters joined, quoted fragments concatenated (payload splitting) and
+base64 runs decoded. A plain question has no such variant and costs nothing extra.
+
 The embedding function is injected (`embed(texts) -> unit-length rows`), so this leaf package
 needs no model of its own; without one, the rules alone decide.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,6 +40,18 @@ DEFAULT_RULES = Path(__file__).with_name("injection.yaml")
 _DOCUMENT_CUES = re.compile(
     r"\b(?:AI|LLMs?|GPT|chat-?bots?|copilot|language models?|assistants?|prompts?)\b",
     re.IGNORECASE)
+
+# De-obfuscation (see `_variants`). Zero-width and soft-hyphen characters split words invisibly.
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060\ufeff]")
+# Three or more single letters joined by one space or mark ("a l l", "i.g.n.o.r.e"); a gap of
+# two spaces between words survives ("I g n o r e  a l l" -> "Ignore all").
+_SPACED = re.compile(r"\b(?:[A-Za-z][ .\-_*]){2,}[A-Za-z]\b")
+# A word with digits or @/$ between letters ("1gn0re", "pr3vious", "fr33ly"); ids and units
+# ("KT50", "P1", "10mL", "5min") have them only at an end and stay as they are.
+_LEET_WORD = re.compile(r"(?<![\w@$])[\w@$]*[A-Za-z][0-9@$]+[A-Za-z][\w@$]*")
+# A quoted fragment standing on its own (not the apostrophe of "don't").
+_QUOTED = re.compile(r"""(?:^|(?<=[\s=(+:,;]))['"‘“]([^'"’”\n]{1,80})['"’”](?=[\s;,.)+:!?]|$)""")
+_BASE64 = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")
 
 
 @dataclass(frozen=True)
@@ -69,6 +88,8 @@ class InjectionDetector:
                                     config.get("macros", {}))
         self.rules = [_Rule(r["id"], float(r["weight"]), r.get("why", ""), patterns[r["id"]])
                       for r in config["rules"]]
+        leet = {str(k): str(v) for k, v in (config.get("leetspeak") or {}).items()}
+        self._leet = str.maketrans(leet) if leet else None
         self.embed = embed
         self._attack_texts = string_list(path, config, "attack_exemplars")
         self._benign_texts = string_list(path, config, "benign_exemplars")
@@ -77,16 +98,20 @@ class InjectionDetector:
 
     # ---- public -------------------------------------------------------------------------
     def check(self, text: str) -> InjectionVerdict:
-        """A question or instruction typed by a user: the whole text and each sentence."""
-        parts = _parts(text)
-        return self._verdict(text, parts)
+        """A question or instruction typed by a user: the whole text and each sentence (and a
+        de-obfuscated reading, when there is one)."""
+        variants = self._variants(text)
+        return self._verdict(self._matched(variants), _parts(text) + variants[1:])
 
     def check_document(self, text: str) -> InjectionVerdict:
         """A document chunk. Rules run on everything; only sentences with a rule hit or a word
         naming a model (AI, LLM, assistant, prompt...) are embedded, which keeps ingest cheap."""
-        candidates = [s for s in sentences(text) if _DOCUMENT_CUES.search(s)
-                      or any(r.pattern.search(s) for r in self.rules)]
-        return self._verdict(text, candidates)
+        variants = self._variants(text)
+        matched = self._matched(variants)
+        candidates = list(dict.fromkeys(
+            s for v in variants for s in sentences(v)
+            if _DOCUMENT_CUES.search(s) or any(r.pattern.search(s) for r in matched)))
+        return self._verdict(matched, candidates)
 
     def score_document(self, text: str) -> float | None:
         """The ingest hook for `knowledge.KnowledgeBase(screen=...)`: the score of a chunk that
@@ -95,8 +120,25 @@ class InjectionDetector:
         return verdict.score if verdict.flagged else None
 
     # ---- scoring ------------------------------------------------------------------------
-    def _verdict(self, text: str, embed_parts: list[str]) -> InjectionVerdict:
-        matched = [r for r in self.rules if r.pattern.search(text)]
+    def _variants(self, text: str) -> list[str]:
+        """The text, then de-obfuscated readings of it that differ from it (usually none)."""
+        out = [text]
+        plain = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text))
+        plain = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), plain)
+        if self._leet:
+            plain = _LEET_WORD.sub(lambda m: m.group(0).translate(self._leet), plain)
+        fragments = _QUOTED.findall(text)
+        decoded = [d for d in map(_decode_base64, _BASE64.findall(text)) if d]
+        for variant in [plain] + ([" ".join(fragments), "".join(fragments)]
+                                  if len(fragments) > 1 else []) + decoded:
+            if variant.strip() and variant not in out:
+                out.append(variant)
+        return out
+
+    def _matched(self, variants: list[str]) -> list[_Rule]:
+        return [r for r in self.rules if any(r.pattern.search(v) for v in variants)]
+
+    def _verdict(self, matched: list[_Rule], embed_parts: list[str]) -> InjectionVerdict:
         reasons = [f"rule {r.id}: {r.why}" for r in matched]
         miss = math.prod(1.0 - r.weight for r in matched)
         if self.embed is not None and embed_parts:
@@ -132,6 +174,17 @@ class InjectionDetector:
             self._attack = np.asarray(self.embed(self._attack_texts), dtype=np.float32)  # type: ignore[misc]
             self._benign = np.asarray(self.embed(self._benign_texts), dtype=np.float32) \
                 if self._benign_texts else np.zeros((0, self._attack.shape[1]), np.float32)  # type: ignore[misc]
+
+
+def _decode_base64(token: str) -> str | None:
+    """A base64 run that decodes to readable words, else None (ids and hashes stay opaque)."""
+    try:
+        raw = base64.b64decode(token + "=" * (-len(token) % 4), validate=True)
+        decoded = raw.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+    readable = sum(c.isalpha() or c in " .,;:'!?-" for c in decoded)
+    return decoded if " " in decoded and readable >= 0.9 * len(decoded) else None
 
 
 def _parts(text: str) -> list[str]:
