@@ -131,8 +131,6 @@ class PolicyChecker:
             # so similarity gets its say; only a different, not-allowed intent overrides.
             similar = self._by_similarity(text, role)
             return similar if similar.action != "answer" else chosen
-        if self.embed is None or not text.strip():
-            return replace(ANSWER, role=role)
         return self._by_similarity(text, role)
 
     def _by_similarity(self, text: str, role: str | None) -> PolicyVerdict:
