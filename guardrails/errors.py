@@ -9,7 +9,9 @@ class GuardrailError(Exception):
     """Base class for every error raised by `guardrails`."""
 
 
-class UnknownRoleError(GuardrailError):
+class UnknownRoleError(GuardrailError, ValueError):
+    """A role the product does not have (also a ValueError: it is bad input)."""
+
     def __init__(self, role: str, roles: tuple[str, ...]) -> None:
         self.role = role
         super().__init__(f"unknown role {role!r}; roles: {', '.join(roles)}")

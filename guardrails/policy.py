@@ -34,11 +34,6 @@ _STRICTNESS = {"refuse": 2, "human_review": 1, "answer": 0}
 _ROLE_KEYS = ("action", "why", "contact")
 
 
-class UnknownPolicyRoleError(UnknownRoleError, ValueError):
-    """`check()` was given a role the product does not have (a ValueError for callers that
-    validate input, an UnknownRoleError like the account store's)."""
-
-
 @dataclass(frozen=True)
 class RoleOutcome:
     """What an intent means for one role; None keeps the intent's own value."""
@@ -118,7 +113,7 @@ class PolicyChecker:
         """The verdict on a request by `role` (one of ROLES; None: no role known, every
         intent's own action applies)."""
         if role is not None and role not in ROLES:
-            raise UnknownPolicyRoleError(str(role), ROLES)
+            raise UnknownRoleError(str(role), ROLES)
         by_rule = [i for i in self.intents if any(p.search(text) for p in self._rules[i.id])]
         if by_rule:
             # When several intents match, the stricter action for this role wins.
