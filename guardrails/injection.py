@@ -49,6 +49,7 @@ _SPACED = re.compile(r"\b(?:[A-Za-z][ .\-_*]){2,}[A-Za-z]\b")
 # A word with digits or @/$ between letters ("1gn0re", "pr3vious", "fr33ly"); ids and units
 # ("KT50", "P1", "10mL", "5min") have them only at an end and stay as they are.
 _LEET_WORD = re.compile(r"(?<![\w@$])[\w@$]*[A-Za-z][0-9@$]+[A-Za-z][\w@$]*")
+_LEET_ANY = re.compile(r"(?<![\w@$])(?=[\w@$]*[A-Za-z])[\w@$]*[0-9@$][\w@$]*")
 # A quoted fragment standing on its own (not the apostrophe of "don't").
 _QUOTED = re.compile(r"""(?:^|(?<=[\s=(+:,;]))['"‘“]([^'"’”\n]{1,80})['"’”](?=[\s;,.)+:!?]|$)""")
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")
@@ -125,8 +126,8 @@ class InjectionDetector:
         out = [text]
         plain = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text))
         plain = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), plain)
-        if self._leet:
-            plain = _LEET_WORD.sub(lambda m: m.group(0).translate(self._leet), plain)
+        if self._leet and _LEET_WORD.search(plain):  # then "th3" and "m3" are leet too
+            plain = _LEET_ANY.sub(lambda m: m.group(0).translate(self._leet), plain)
         fragments = _QUOTED.findall(text)
         decoded = [d for d in map(_decode_base64, _BASE64.findall(text)) if d]
         for variant in [plain] + ([" ".join(fragments), "".join(fragments)]
