@@ -124,15 +124,18 @@ class InjectionDetector:
     def _variants(self, text: str) -> list[str]:
         """The text, then de-obfuscated readings of it that differ from it (usually none)."""
         out = [text]
-        plain = unicodedata.normalize("NFKC", _INVISIBLE.sub("", text))
+        plain = _INVISIBLE.sub("", text)
+        if any(ord(c) >= 0x2100 for c in plain):  # fullwidth or "mathematical" letters; not µ, °
+            plain = unicodedata.normalize("NFKC", plain)
         plain = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), plain)
+        plain = re.sub(r"[ \t]{2,}", " ", plain)
         if self._leet and _LEET_WORD.search(plain):  # then "th3" and "m3" are leet too
             plain = _LEET_ANY.sub(lambda m: m.group(0).translate(self._leet), plain)
         fragments = _QUOTED.findall(text)
         decoded = [d for d in map(_decode_base64, _BASE64.findall(text)) if d]
         for variant in [plain] + ([" ".join(fragments), "".join(fragments)]
                                   if len(fragments) > 1 else []) + decoded:
-            if variant.strip() and variant not in out:
+            if variant.strip() and variant not in out and variant.split() != text.split():
                 out.append(variant)
         return out
 
