@@ -14,11 +14,11 @@ from copilot.prompting import PromptTemplate
 from guardrails import demo_user
 
 
-def pipeline_saying(kb, text: str) -> AnswerPipeline:
+def pipeline_saying(kb, text: str, **verifier_options) -> AnswerPipeline:
     model = GenericFakeChatModel(messages=iter([AIMessage(content=text)]))
     backend = ChatBackend(model=model, name="scripted", context=4096)
-    return AnswerPipeline(kb, backend, GroundingVerifier(kb.embedder), PromptTemplate.load(),
-                          AnswerPolicy())
+    return AnswerPipeline(kb, backend, GroundingVerifier(kb.embedder, **verifier_options),
+                          PromptTemplate.load(), AnswerPolicy())
 
 
 QUESTION = "Autoclave AC-02 stopped with alarm E-22, what now?"
@@ -61,7 +61,7 @@ def test_uncited_copied_sentence_is_cited_and_prompt_echo_not_counted(demo_copil
     # word for word without its marker, then the next question echoed.
     text = (f"Answer (every sentence ends with its source number, like [1]):\n{copied}\n"
             f"Question: and if it happens again?")
-    answer = pipeline_saying(kb, text).answer(QUESTION, role="operator")
+    answer = pipeline_saying(kb, text, min_repair_coverage=0.9).answer(QUESTION, role="operator")
     assert answer.status == "grounded", [s.reason for s in answer.sentences]
     assert f"[{n}]" in answer.text and "Question:" not in answer.text
     assert [c.n for c in answer.citations] == [n]
