@@ -43,9 +43,10 @@ _DOCUMENT_CUES = re.compile(
 
 # De-obfuscation (see `_variants`). Zero-width and soft-hyphen characters split words invisibly.
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060\ufeff]")
-# Three or more single letters joined by one space or mark ("a l l", "i.g.n.o.r.e"); a gap of
-# two spaces between words survives ("I g n o r e  a l l" -> "Ignore all").
-_SPACED = re.compile(r"\b(?:[A-Za-z][ .\-_*]){2,}[A-Za-z]\b")
+# Three or more single letters joined by one and the same space or mark ("a l l",
+# "i.g.n.o.r.e", "p-r-e-v"); a different gap between words survives ("I g n o r e  a l l" ->
+# "Ignore all", "i-g-n-o-r-e t-h-e" -> "ignore the").
+_SPACED = re.compile(r"\b[A-Za-z]([ .\-_*])(?:[A-Za-z]\1)+[A-Za-z]\b")
 # A word with digits or @/$ between letters ("1gn0re", "pr3vious", "fr33ly"); ids and units
 # ("KT50", "P1", "10mL", "5min") have them only at an end and stay as they are.
 _LEET_WORD = re.compile(r"(?<![\w@$])[\w@$]*[A-Za-z][0-9@$]+[A-Za-z][\w@$]*")
@@ -127,7 +128,7 @@ class InjectionDetector:
         plain = _INVISIBLE.sub("", text)
         if any(ord(c) >= 0x2100 for c in plain):  # fullwidth or "mathematical" letters; not µ, °
             plain = unicodedata.normalize("NFKC", plain)
-        plain = _SPACED.sub(lambda m: re.sub(r"[ .\-_*]", "", m.group(0)), plain)
+        plain = _SPACED.sub(lambda m: m.group(0).replace(m.group(1), ""), plain)
         plain = re.sub(r"[ \t]{2,}", " ", plain)
         if self._leet and _LEET_WORD.search(plain):  # then "th3" and "m3" are leet too
             plain = _LEET_ANY.sub(lambda m: m.group(0).translate(self._leet), plain)
