@@ -52,7 +52,8 @@ _SPACED = re.compile(r"\b[A-Za-z]([ .\-_*])(?:[A-Za-z]\1)+[A-Za-z]\b")
 _LEET_WORD = re.compile(r"(?<![\w@$])[\w@$]*[A-Za-z][0-9@$]+[A-Za-z][\w@$]*")
 _LEET_ANY = re.compile(r"(?<![\w@$])(?=[\w@$]*[A-Za-z])[\w@$]*[0-9@$][\w@$]*")
 # A quoted fragment standing on its own (not the apostrophe of "don't").
-_QUOTED = re.compile(r"""(?:^|(?<=[\s=(+:,;]))['"‘“]([^'"’”\n]{1,80})['"’”](?=[\s;,.)+:!?]|$)""")
+_QUOTED = re.compile(r"""(?:^|(?<=[\s=(+:,;]))['"‘“]([^'"’”\n]{1,80})['"’”]"""
+                     r"""(?=[\s;,.)+:!?]|$)""")
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")
 
 
