@@ -55,6 +55,10 @@ class AnswerPolicy:
     min_kept_share: float = 0.5
     max_quoted_passages: int = 2
     prompt_budget: int = 500  # tokens of prompt; on a CPU, time to first token grows with it
+    # Stop generating once this many sentences of the draft failed verification and none
+    # passed: such a draft ends as quotations anyway, and on a CPU every further token costs
+    # the operator time (0: always generate to the end).
+    abandon_after_failures: int = 3
 
 
 class AnswerPipeline:
@@ -92,11 +96,11 @@ class AnswerPipeline:
             yield Event("answer", answer=self._declined(question, hits, reason, timings))
             return
         messages, used = self.prompt.render(question, hits, self.policy.prompt_budget,
-                                            self.kb.embedder.count_tokens)
+                                            self.backend.count_tokens)
         # The model saw focused excerpts; the verifier checks against the whole passages
         # (a superset), and citations always quote the whole passage.
         draft = ""
-        shown = 0
+        shown = passed = failed = 0
         first_token = None
         lc_messages = [SystemMessage(messages[0][1]), HumanMessage(messages[1][1])]
         prepared = self.verifier.prepare([h.text for h in used])
@@ -113,8 +117,14 @@ class AnswerPipeline:
                 for sentence in complete[shown:]:
                     verdict = self.verifier.verify(sentence, prepared)
                     if verdict and verdict[0].supported:
+                        passed += 1
                         yield Event("sentence", text=verdict[0].shown_text)
+                    elif verdict and not verdict[0].scaffold:
+                        failed += 1
                 shown = max(shown, len(complete))
+                if passed == 0 and 0 < self.policy.abandon_after_failures <= failed:
+                    timings["abandoned_at"] = time.perf_counter() - started
+                    break
         timings["ttft"] = first_token if first_token is not None else time.perf_counter() - started
         timings["generate"] = time.perf_counter() - started - timings["retrieve"]
         answer = self._verified_or_quoted(question, draft, used, prepared, timings)

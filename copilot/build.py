@@ -67,7 +67,8 @@ def build_pipeline(settings: Settings, kb: KnowledgeBase, backend: ChatBackend,
                           confident_similarity=settings.confident_similarity,
                           min_word_coverage=settings.min_word_coverage,
                           min_kept_share=settings.min_kept_share,
-                          prompt_budget=settings.prompt_budget)
+                          prompt_budget=settings.prompt_budget,
+                          abandon_after_failures=settings.abandon_after_failures)
     return AnswerPipeline(kb, backend, verifier, PromptTemplate.load(), policy,
                           prepare_hits=prepare_hits)
 

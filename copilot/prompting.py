@@ -12,6 +12,9 @@ import yaml
 from knowledge import Hit, codes_in
 
 _WORD = re.compile(r"[a-z0-9][a-z0-9-]{2,}")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
+# Each source keeps at least this many tokens of text, however many sources there are.
+MIN_SOURCE_TOKENS = 40
 
 
 @dataclass(frozen=True)
@@ -36,27 +39,31 @@ class PromptTemplate:
         lines most related to the question until the budget is spent. The system text comes
         first and never changes, so backends that cache a prompt prefix reuse it.
         """
-        fixed = count(self.system) + count(self.user.format(sources="", question=question))
-        per_source = max(60, (budget_tokens - fixed) // max(len(hits), 1))
+        headers = [self.source.format(n=n, doc_id=hit.doc_id, revision=hit.revision,
+                                      section=hit.section or hit.title, text="")
+                   for n, hit in enumerate(hits, start=1)]
+        fixed = (count(self.system) + count(self.user.format(sources="", question=question))
+                 + sum(count(h) for h in headers))
+        per_source = max(MIN_SOURCE_TOKENS, (budget_tokens - fixed) // max(len(hits), 1))
         used: list[Hit] = []
         blocks: list[str] = []
-        for hit in hits:
-            text = focus_lines(question, hit.text, per_source, count)
-            block = self.source.format(n=len(used) + 1, doc_id=hit.doc_id, revision=hit.revision,
-                                       section=hit.section or hit.title, text=text)
+        for hit, header in zip(hits, headers, strict=True):
+            blocks.append(header + focus_lines(question, hit.text, per_source, count))
             used.append(hit)
-            blocks.append(block)
         user = self.user.format(sources="\n\n".join(blocks), question=question.strip())
         return [("system", self.system), ("user", user)], used
 
 
 def focus_lines(question: str, passage: str, budget: int, count: Callable[[str], int]) -> str:
     """The passage's lines that share most words and codes with the question, in their
-    original order, within `budget` tokens. Lines are kept whole (never a half step)."""
+    original order, within `budget` tokens. Lines are kept whole (never a half step); a line
+    longer than the budget (a paragraph) is taken sentence by sentence."""
     lines = [line.strip() for line in passage.splitlines()
              if line.strip() and not re.fullmatch(r"[\s|:-]+", line)]
     if count("\n".join(lines)) <= budget:
         return "\n".join(lines)
+    lines = [piece for line in lines
+             for piece in (_SENTENCE_END.split(line) if count(line) > budget else [line])]
     words = set(_WORD.findall(question.lower()))
     codes = codes_in(question)
     scored = sorted(range(len(lines)), key=lambda i: (

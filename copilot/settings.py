@@ -81,6 +81,8 @@ class Settings(BaseSettings):
     confident_similarity: float = 0.55
     min_word_coverage: float = 0.6
     min_kept_share: float = 0.5
+    abandon_after_failures: int = Field(default=3, description="stop generating after this many "
+                                        "unverifiable sentences with none verified; 0: never")
 
     @property
     def home_dir(self) -> Path:

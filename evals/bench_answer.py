@@ -65,7 +65,7 @@ def main() -> None:
             hits = copilot.kb.search(answer.question, k=settings.top_k)
             messages, _ = copilot.pipeline.prompt.render(answer.question, hits,
                                                          settings.prompt_budget,
-                                                         copilot.kb.embedder.count_tokens)
+                                                         copilot.pipeline.backend.count_tokens)
             bare = bare_llama(messages, settings, llm)
             rows.append({"id": case.id, "status": answer.status,
                          "pipeline_ttft": answer.timings.get("ttft"),

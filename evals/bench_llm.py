@@ -97,9 +97,10 @@ def pipeline_answer(copilot: Copilot, case: Case, llm) -> dict:
 def rendered_prompt(copilot: Copilot, question: str, role: str) -> list[tuple[str, str]]:
     """The messages the pipeline gave the model for this (already scrubbed) question."""
     pipeline = copilot.pipeline
-    hits = copilot.kb.search(question, k=pipeline.policy.top_k, filters=SearchFilter(role=role))
+    found = copilot.kb.search(question, k=pipeline.policy.top_k, filters=SearchFilter(role=role))
+    hits = pipeline.prepare_hits([h for h in found if not h.quarantined])  # as the pipeline does
     messages, _ = pipeline.prompt.render(question, hits, pipeline.policy.prompt_budget,
-                                         copilot.kb.embedder.count_tokens)
+                                         pipeline.backend.count_tokens)
     return messages
 
 

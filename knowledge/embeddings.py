@@ -6,6 +6,7 @@ nothing is fetched from a model hub at run time.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 from abc import ABC, abstractmethod
@@ -84,11 +85,25 @@ class SentenceTransformerEmbedder(Embedder):
         return int(self._model.get_sentence_embedding_dimension())
 
     def count_tokens(self, text: str) -> int:
-        # The fast tokenizer's backend counts without transformers' "too long" warning.
+        if self._counter is None:  # a slow (Python) tokenizer: ask for no padding explicitly
+            return len(self._tokenizer(text, add_special_tokens=False, truncation=False,
+                                       padding=False)["input_ids"])
+        return len(self._counter.encode(text, add_special_tokens=False).ids)
+
+    @functools.cached_property
+    def _counter(self):
+        """A private copy of the fast tokenizer for counting. The model's own one cannot be
+        used: sentence-transformers leaves padding and truncation switched on in it after each
+        encode (to 128 here), so every text would count as 128 tokens."""
+        from tokenizers import Tokenizer
+
         backend = getattr(self._tokenizer, "backend_tokenizer", None)
-        if backend is not None:
-            return len(backend.encode(text, add_special_tokens=False).ids)
-        return len(self._tokenizer(text, add_special_tokens=False)["input_ids"])
+        if backend is None:
+            return None
+        counter = Tokenizer.from_str(backend.to_str())
+        counter.no_truncation()
+        counter.no_padding()
+        return counter
 
 
 def make_embedder(name: str = DEFAULT_EMBEDDER) -> Embedder:

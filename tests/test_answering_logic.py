@@ -14,11 +14,12 @@ from copilot.prompting import PromptTemplate
 from guardrails import demo_user
 
 
-def pipeline_saying(kb, text: str, **verifier_options) -> AnswerPipeline:
+def pipeline_saying(kb, text: str, policy: AnswerPolicy | None = None,
+                    **verifier_options) -> AnswerPipeline:
     model = GenericFakeChatModel(messages=iter([AIMessage(content=text)]))
     backend = ChatBackend(model=model, name="scripted", context=4096)
     return AnswerPipeline(kb, backend, GroundingVerifier(kb.embedder, **verifier_options),
-                          PromptTemplate.load(), AnswerPolicy())
+                          PromptTemplate.load(), policy or AnswerPolicy())
 
 
 QUESTION = "Autoclave AC-02 stopped with alarm E-22, what now?"
@@ -78,6 +79,25 @@ def test_uncited_answer_falls_back_to_verbatim_quotes(demo_copilot):
     quoted = [line[2:] for line in answer.text.splitlines() if line.startswith("> ")]
     assert quoted and all(any(q in c.quote for c in answer.citations) for q in quoted)
     assert any("E-22" in q for q in quoted)
+
+
+INVENTED = ("Open the door at once. Wipe the chamber with ethanol. Call the vendor hotline. "
+            "Re-run the load at 134 °C. Sign the form for your colleague. Leave early today.")
+
+
+def test_generation_stops_after_three_unverifiable_sentences(demo_copilot):
+    answer = pipeline_saying(demo_copilot.kb, INVENTED,
+                             AnswerPolicy(abandon_after_failures=3)).answer(QUESTION, "operator")
+    assert answer.status == "quoted" and "abandoned_at" in answer.timings
+    assert "Re-run the load" in answer.draft or "Call the vendor" in answer.draft
+    assert "Leave early today" not in answer.draft  # the model was stopped before
+
+
+def test_generation_runs_to_the_end_when_abandoning_is_off(demo_copilot):
+    answer = pipeline_saying(demo_copilot.kb, INVENTED,
+                             AnswerPolicy(abandon_after_failures=0)).answer(QUESTION, "operator")
+    assert answer.status == "quoted" and "abandoned_at" not in answer.timings
+    assert "Leave early today" in answer.draft
 
 
 def test_unknown_code_is_declined_without_calling_the_model(demo_copilot):

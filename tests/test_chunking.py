@@ -61,3 +61,11 @@ def test_chunks_fit_the_embedder(demo_copy, embedder):
         for chunk in chunk_document(doc, 220, embedder.count_tokens):
             assert embedder.count_tokens(chunk.text) <= 220 * 1.5
             assert doc.text[chunk.start:chunk.end] == chunk.text
+
+
+def test_token_count_is_not_capped_by_the_embedders_padding(embedder):
+    # sentence-transformers leaves padding/truncation on in its tokenizer after encoding;
+    # counts made with it came out as 128 for every text, long or short.
+    embedder.embed(["short", "a somewhat longer text to pad the batch to"])
+    assert embedder.count_tokens("hello world") == 2
+    assert embedder.count_tokens(" ".join(f"step {i}" for i in range(300))) >= 600

@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import math
 import threading
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +33,16 @@ class ChatBackend:
     # One in-process llama.cpp context must not generate for two threads at once (the UI
     # serves several sessions); remote servers schedule their own requests.
     in_process: bool = False
+    # Counts tokens as this model does (prompt budgets); None: an estimate from characters.
+    tokenizer: Callable[[str], int] | None = field(default=None, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def count_tokens(self, text: str) -> int:
+        if self.tokenizer is not None:
+            return self.tokenizer(text)
+        # Remote servers do not expose their tokenizer offline; English technical text runs
+        # at 3-4 characters per token, so 3 over-counts a little and keeps prompts in budget.
+        return math.ceil(len(text) / 3)
 
     def exclusive(self):
         """Hold while streaming from the model."""
@@ -59,8 +70,13 @@ def make_chat_model(spec: str, *, context: int, max_tokens: int, threads: int,
         raise ModelUnavailableError(spec, "unknown COPILOT_LLM; use 'embedded', a path to a "
                                           ".gguf file, 'ollama:MODEL' or 'openai:MODEL'")
     model = load_llamacpp(path, context=context, max_tokens=max_tokens, threads=threads)
+    llama = model.client  # the llama_cpp.Llama under LangChain's ChatLlamaCpp
+
+    def count(text: str) -> int:
+        return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
     return ChatBackend(model=model, name=f"llama.cpp:{path.name}", context=context,
-                       in_process=True)
+                       in_process=True, tokenizer=count)
 
 
 __all__ = ["ChatBackend", "bundled_gguf_path", "make_chat_model"]
