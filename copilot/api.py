@@ -154,7 +154,8 @@ class Copilot:
                     if answer.status == "grounded":
                         updates["text"] = scrubber.scrub(answer.text, session=session).text
                     answer = answer.model_copy(update=updates)
-                answer = answer.model_copy(update={"guards": verdicts})
+                answer = answer.model_copy(update={"guards": verdicts,
+                                                   **_training_record_pointer(answer, verdicts)})
                 event = Event("answer", answer=answer)
                 self.audit.append(user.name, user.role, "ask", _ask_record(answer))
             yield event
@@ -310,3 +311,20 @@ def _ask_record(answer: Answer) -> dict:
                       for s in answer.sentences],
         "guards": answer.guards,
     }
+
+
+TRAINING_RECORD_POINTER = ("Training records are not part of the controlled documents: see the "
+                           "Training matrix tab (or `copilot training matrix`).")
+
+
+def _training_record_pointer(answer: Answer, verdicts: dict) -> dict:
+    """A trainer, supervisor or QA may ask about a colleague's training status (site policy),
+    but the documents hold no training records: point to where they are instead of only
+    declining."""
+    policy = verdicts.get("policy") or {}
+    if (answer.status != "declined" or not policy.get("allowed_for_role")
+            or policy.get("rule") != "disclose_training_record"):
+        return {}
+    return {"text": f"{answer.text}\n\n{TRAINING_RECORD_POINTER}",
+            "decline_reason": f"{answer.decline_reason}; training records are kept by the "
+                              f"training assistant"}

@@ -102,6 +102,7 @@ def test_a_trainer_may_ask_what_an_operator_is_refused(demo_home, tmp_path):
     # Past the gate the pipeline decides; the demo documents hold no training records, so it
     # declines honestly (without needing the model) rather than refusing by policy.
     assert "site policy" not in (trainer.decline_reason or "")
+    assert trainer.status == "declined" and "Training matrix" in trainer.text  # where they are
     reached_model = len(calls)
 
     operator = copilot.ask(TRAINING_STATUS, user=demo_user("operator"))
