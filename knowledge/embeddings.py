@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import importlib.util
 import os
+import threading
+from collections import OrderedDict
 from abc import ABC, abstractmethod
 from pathlib import Path
 
@@ -71,18 +73,42 @@ class SentenceTransformerEmbedder(Embedder):
             raise ModelLoadError(str(path), f"{type(exc).__name__}: {exc}") from exc
         self.batch_size = batch_size
         self.max_tokens = int(self._model.max_seq_length or 256)
+        self.cache_size = 4096  # vectors of 384 floats: about 6 MB
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
         self._tokenizer = self._model.tokenizer
 
     def embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors of `texts`; recently embedded texts come from a small cache (one question
+        embeds the question and its passages' sentences several times over: for retrieval,
+        the support check, the verifier and the quote picker; popular passages recur)."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                     convert_to_numpy=True, show_progress_bar=False)
-        return vectors.astype(np.float32)
+        with self._cache_lock:
+            known = {}
+            for text in texts:
+                vector = self._cache.get(text)
+                if vector is not None:
+                    self._cache.move_to_end(text)
+                    known[text] = vector
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            vectors = self._model.encode(missing, batch_size=self.batch_size,
+                                         normalize_embeddings=True, convert_to_numpy=True,
+                                         show_progress_bar=False).astype(np.float32)
+            with self._cache_lock:
+                for text, vector in zip(missing, vectors, strict=True):
+                    known[text] = self._cache[text] = vector
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return np.stack([known[t] for t in texts])
 
     @property
     def dimension(self) -> int:
-        return int(self._model.get_sentence_embedding_dimension())
+        model = self._model  # sentence-transformers 6 renamed the method
+        getter = getattr(model, "get_embedding_dimension", None) or \
+            model.get_sentence_embedding_dimension
+        return int(getter())
 
     def count_tokens(self, text: str) -> int:
         if self._counter is None:  # a slow (Python) tokenizer: ask for no padding explicitly

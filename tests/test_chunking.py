@@ -69,3 +69,14 @@ def test_token_count_is_not_capped_by_the_embedders_padding(embedder):
     embedder.embed(["short", "a somewhat longer text to pad the batch to"])
     assert embedder.count_tokens("hello world") == 2
     assert embedder.count_tokens(" ".join(f"step {i}" for i in range(300))) >= 600
+
+
+def test_embedding_cache_returns_the_same_vectors_as_a_fresh_encode(embedder):
+    texts = ["Leave the load in the chamber.", "Inform the shift supervisor.",
+             "Leave the load in the chamber."]  # a repeat within one call
+    first = embedder.embed(texts)
+    again = embedder.embed(list(reversed(texts)))  # now from the cache
+    fresh = embedder._model.encode(texts, normalize_embeddings=True)
+    assert first.shape == (3, embedder.dimension)
+    assert abs(first - fresh).max() < 1e-5
+    assert (again == first[::-1]).all()
