@@ -103,9 +103,7 @@ class AnswerPipeline:
         shown = passed = failed = 0
         first_token = None
         lc_messages = [SystemMessage(messages[0][1]), HumanMessage(messages[1][1])]
-        # The verifier's passage vectors are made when the first sentence needs them, not
-        # before the model starts: they cost ~0.4 s on 2 cores, all of it time to first token.
-        prepared: PreparedPassages | None = None
+        prepared = self.verifier.prepare([h.text for h in used])  # embeds only when needed
         with self.backend.exclusive():
             for chunk in self.backend.model.stream(lc_messages, stop=STOP_SEQUENCES):
                 piece = chunk.content if isinstance(chunk, AIMessageChunk) else str(chunk.content)
@@ -117,7 +115,6 @@ class AnswerPipeline:
                 # Verify each sentence once complete; only supported ones stream out.
                 complete = split_sentences(draft)[:-1]
                 for sentence in complete[shown:]:
-                    prepared = prepared or self.verifier.prepare([h.text for h in used])
                     verdict = self.verifier.verify(sentence, prepared)
                     if verdict and verdict[0].supported:
                         passed += 1
@@ -130,7 +127,6 @@ class AnswerPipeline:
                     break
         timings["ttft"] = first_token if first_token is not None else time.perf_counter() - started
         timings["generate"] = time.perf_counter() - started - timings["retrieve"]
-        prepared = prepared or self.verifier.prepare([h.text for h in used])
         answer = self._verified_or_quoted(question, draft, used, prepared, timings)
         timings["total"] = time.perf_counter() - started
         yield Event("answer", answer=answer)

@@ -22,6 +22,7 @@ are marked as such: they are not claims, so they are not shown and not counted.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -128,11 +129,22 @@ class SentenceVerdict:
         return self.text
 
 
-@dataclass
 class PreparedPassages:
-    passages: list[str]
-    vectors: np.ndarray
-    bounds: list[tuple[int, int]]
+    """One answer's passages; each one's sentence vectors are made the first time a sentence
+    cites it. A sentence without a citation needs no vector at all, and small models leave
+    most sentences uncited, so verifying their drafts costs almost nothing."""
+
+    def __init__(self, passages: list[str], embed: Callable[[list[str]], np.ndarray]) -> None:
+        self.passages = passages
+        self._embed = embed
+        self._vectors: dict[int, np.ndarray] = {}
+
+    def vectors(self, n: int) -> np.ndarray:
+        """Vectors of passage n (1-based) as a whole and of its longer sentences and cells."""
+        if n not in self._vectors:
+            passage = self.passages[n - 1]
+            self._vectors[n] = self._embed([passage] + [u for u in _units(passage) if len(u) > 20])
+        return self._vectors[n]
 
 
 @dataclass
@@ -144,32 +156,19 @@ class GroundingVerifier:
     min_repair_words: int = 4  # shorter uncited fragments are never repaired
 
     def prepare(self, passages: list[str]) -> PreparedPassages:
-        """Embed the passages' units once per answer; each sentence then costs one embedding."""
-        units = [[p] + [u for u in _units(p) if len(u) > 20] for p in passages]
-        flat = [u for group in units for u in group]
-        vectors = self.embedder.embed(flat) if flat else np.zeros((0, 1), dtype=np.float32)
-        bounds, offset = [], 0
-        for group in units:
-            bounds.append((offset, offset + len(group)))
-            offset += len(group)
-        return PreparedPassages(passages, vectors, bounds)
+        """The passages to verify one answer's sentences against (embedded lazily)."""
+        return PreparedPassages(passages, self.embedder.embed)
 
     def verify(self, answer: str, passages: list[str] | PreparedPassages) -> list[SentenceVerdict]:
         """Judge each sentence of `answer` against the passages it cites (1-based)."""
         prepared = passages if isinstance(passages, PreparedPassages) else self.prepare(passages)
-        sentences = split_sentences(answer)
-        if not sentences:
-            return []
-        cleaned = [strip_citations(s) for s in sentences]
-        sentence_vectors = self.embedder.embed(cleaned)
-        return [self._judge(sentence, clean, vector,
+        return [self._judge(sentence, strip_citations(sentence),
                             sorted({int(n) for n in CITATION.findall(sentence)}), prepared)
-                for sentence, clean, vector in zip(sentences, cleaned, sentence_vectors,
-                                                   strict=True)]
+                for sentence in split_sentences(answer)]
 
-    def _judge(self, sentence: str, clean: str, vector: np.ndarray, cited: list[int],
+    def _judge(self, sentence: str, clean: str, cited: list[int],
                prepared: PreparedPassages) -> SentenceVerdict:
-        passages, bounds, unit_vectors = prepared.passages, prepared.bounds, prepared.vectors
+        passages = prepared.passages
         verdict = SentenceVerdict(text=sentence, citations=cited, supported=False)
         if _SCAFFOLD.match(sentence):
             verdict.scaffold = True
@@ -189,8 +188,8 @@ class GroundingVerifier:
             verdict.reason = "empty sentence"
             return verdict
         cited_text = "\n".join(passages[n - 1] for n in cited)
-        sims = [float(unit_vectors[i] @ vector) for n in cited for i in range(*bounds[n - 1])]
-        verdict.similarity = max(sims) if sims else 0.0
+        vector = self.embedder.embed([clean])[0]
+        verdict.similarity = max(float((prepared.vectors(n) @ vector).max()) for n in cited)
         words = content_words(clean)
         present = content_words(cited_text)
         verdict.coverage = len(words & present) / len(words) if words else 1.0
