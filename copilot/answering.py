@@ -33,6 +33,7 @@ DECLINE_TEXT = ("Not found in the effective documents. I cannot answer this from
 # The model starting to write the prompt's next part is the end of its answer (the bundled
 # 135M model otherwise repeats "Question: ..." and the sources until max_tokens).
 STOP_SEQUENCES = ["Question:", "Sources:"]
+RUNAWAY_SENTENCE_CHARS = 300
 QUOTED_INTRO = ("The model's own wording could not be verified against the sources, so here are "
                 "the relevant passages, quoted verbatim:")
 
@@ -113,16 +114,19 @@ class AnswerPipeline:
                     first_token = time.perf_counter() - started
                 draft += piece
                 # Verify each sentence once complete; only supported ones stream out.
-                complete = split_sentences(draft)[:-1]
+                sentences = split_sentences(draft)
+                complete, tail = sentences[:-1], (sentences[-1] if sentences else "")
                 for sentence in complete[shown:]:
                     verdict = self.verifier.verify(sentence, prepared)
                     if verdict and verdict[0].supported:
                         passed += 1
                         yield Event("sentence", text=verdict[0].shown_text)
-                    elif verdict and not verdict[0].scaffold:
+                    elif verdict:  # echoes of the prompt count too: invented source lists
                         failed += 1
                 shown = max(shown, len(complete))
-                if passed == 0 and 0 < self.policy.abandon_after_failures <= failed:
+                # A "sentence" running on past any step's length is a model stuck in a loop.
+                runaway = len(tail) // RUNAWAY_SENTENCE_CHARS
+                if passed == 0 and 0 < self.policy.abandon_after_failures <= failed + runaway:
                     timings["abandoned_at"] = time.perf_counter() - started
                     break
         timings["ttft"] = first_token if first_token is not None else time.perf_counter() - started

@@ -93,6 +93,21 @@ def test_generation_stops_after_three_unverifiable_sentences(demo_copilot):
     assert "Leave early today" not in answer.draft  # the model was stopped before
 
 
+def test_generation_stops_when_the_model_loops_without_ending_a_sentence(demo_copilot):
+    looping = "Check all water is in the system, " * 60 + "and finally stop [1]."
+    answer = pipeline_saying(demo_copilot.kb, looping,
+                             AnswerPolicy(abandon_after_failures=3)).answer(QUESTION, "operator")
+    assert answer.status == "quoted" and "abandoned_at" in answer.timings
+    assert "finally stop" not in answer.draft and len(answer.draft) < 1300
+
+
+def test_invented_source_lists_count_as_failures(demo_copilot):
+    invented = "\n".join(f"[{n}] SOP-WAT-007 rev {n}, 6 Procedure" for n in range(1, 9))
+    answer = pipeline_saying(demo_copilot.kb, invented,
+                             AnswerPolicy(abandon_after_failures=3)).answer(QUESTION, "operator")
+    assert "abandoned_at" in answer.timings and "rev 8" not in answer.draft
+
+
 def test_generation_runs_to_the_end_when_abandoning_is_off(demo_copilot):
     answer = pipeline_saying(demo_copilot.kb, INVENTED,
                              AnswerPolicy(abandon_after_failures=0)).answer(QUESTION, "operator")
