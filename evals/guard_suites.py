@@ -120,6 +120,7 @@ def policy_suite(checker: PolicyChecker, cases: list[dict]) -> dict:
 # ---- PII (the figures of evals/bench_pii.py under the suite's keys) ---------------------
 def pii_suite(scrubber: Scrubber, dataset: Path = bench_pii.DEFAULT_DATASET) -> dict:
     cases = bench_pii.load_cases(dataset)
+    scrubber.clear_recent()  # time the analysis of each case, never a kept result
     times, found = [], {}
     for case in cases:
         started = time.perf_counter()
@@ -138,6 +139,8 @@ def guard_latency(embed: Embed, scrubber: Scrubber | None, questions: list[str])
     shared = CachedEmbed(embed)  # one embedding per question for both checks
     detector, checker = InjectionDetector(embed=shared), PolicyChecker(embed=shared)
     detector.check("warm up"), checker.check("warm up")
+    if scrubber:
+        scrubber.clear_recent()
     times = []
     for question in questions:
         started = time.perf_counter()

@@ -206,6 +206,16 @@ def test_scrub_replaces_values_and_reports_spans_in_the_original_text(scrubber):
     assert all(0 < s.score <= 1 and s.type in ENTITY_TYPES for s in result.spans)
 
 
+def test_recently_analysed_text_gives_the_same_spans_and_survives_callers_edits(scrubber):
+    text = "Operator Ines Brandt (badge 52310) stopped TP-07 at 09:48."
+    first = scrubber.analyze(text)
+    first.clear()  # a caller changing its list must not change what the next caller gets
+    again = scrubber.analyze(text)
+    assert [(text[s.start:s.end], s.type) for s in again] == [("Ines Brandt", "PERSON"),
+                                                               ("52310", "EMPLOYEE_ID")]
+    assert again == scrubber._analyze(text)  # the kept spans equal a fresh analysis
+
+
 def test_placeholders_are_stable_within_one_session(scrubber):
     session = ScrubSession("conv-1")
     first = scrubber.scrub("Maria Kowalski and Tom Okafor saw E-22 on AC-02.", session=session)
