@@ -15,8 +15,10 @@ of its content words occur there (`min_repair_coverage`, stricter than for cited
 its meaning matches, and every number and code is in that source; its verdict says that the
 citation was added. This is off by default: with SmolLM2-135M the sentences it let through were
 mostly copies of the wrong passage (scope sections, revision tables), and key-fact recall fell
-from 0.78 to 0.61, so quoting the relevant passages serves the operator better. Echoes of the prompt's own scaffolding ("Question: ...", a source header)
-are marked as such: they are not claims, so they are not shown and not counted.
+from 0.78 to 0.61, so quoting the relevant passages serves the operator better.
+
+Echoes of the prompt's own scaffolding ("Question: ...", a source header) are marked as such:
+they are not claims, so they are never shown and do not count against the kept share.
 """
 
 from __future__ import annotations
