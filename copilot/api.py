@@ -326,5 +326,5 @@ def _training_record_pointer(answer: Answer, verdicts: dict) -> dict:
             or policy.get("rule") != "disclose_training_record"):
         return {}
     return {"text": f"{answer.text}\n\n{TRAINING_RECORD_POINTER}",
-            "decline_reason": f"{answer.decline_reason}; training records are kept by the "
-                              f"training assistant"}
+            "decline_reason": "; ".join(filter(None, [
+                answer.decline_reason, "training records are kept by the training assistant"]))}
