@@ -155,7 +155,7 @@ class Copilot:
                         updates["text"] = scrubber.scrub(answer.text, session=session).text
                     answer = answer.model_copy(update=updates)
                 answer = answer.model_copy(update={"guards": verdicts,
-                                                   **_training_record_pointer(answer, verdicts)})
+                                                   **_policy_note(answer, verdicts)})
                 event = Event("answer", answer=answer)
                 self.audit.append(user.name, user.role, "ask", _ask_record(answer))
             yield event
@@ -313,18 +313,11 @@ def _ask_record(answer: Answer) -> dict:
     }
 
 
-TRAINING_RECORD_POINTER = ("Training records are not part of the controlled documents: see the "
-                           "Training matrix tab (or `copilot training matrix`).")
-
-
-def _training_record_pointer(answer: Answer, verdicts: dict) -> dict:
-    """A trainer, supervisor or QA may ask about a colleague's training status (site policy),
-    but the documents hold no training records: point to where they are instead of only
-    declining."""
-    policy = verdicts.get("policy") or {}
-    if (answer.status != "declined" or not policy.get("allowed_for_role")
-            or policy.get("rule") != "disclose_training_record"):
+def _policy_note(answer: Answer, verdicts: dict) -> dict:
+    """A question the site policy allows for this role (a trainer asking about a colleague's
+    training status) that the documents cannot answer: add the policy's note on where the
+    answer is kept to the decline."""
+    note = (verdicts.get("policy") or {}).get("note")
+    if answer.status != "declined" or not note:
         return {}
-    return {"text": f"{answer.text}\n\n{TRAINING_RECORD_POINTER}",
-            "decline_reason": "; ".join(filter(None, [
-                answer.decline_reason, "training records are kept by the training assistant"]))}
+    return {"text": f"{answer.text}\n\n{note}"}

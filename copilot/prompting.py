@@ -11,8 +11,9 @@ import yaml
 
 from knowledge import Hit, codes_in
 
+from .grounding import split_sentences
+
 _WORD = re.compile(r"[a-z0-9][a-z0-9-]{2,}")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'])")
 # Each source keeps at least this many tokens of text, however many sources there are.
 MIN_SOURCE_TOKENS = 40
 
@@ -63,7 +64,7 @@ def focus_lines(question: str, passage: str, budget: int, count: Callable[[str],
     if count("\n".join(lines)) <= budget:
         return "\n".join(lines)
     lines = [piece for line in lines
-             for piece in (_SENTENCE_END.split(line) if count(line) > budget else [line])]
+             for piece in (split_sentences(line) if count(line) > budget else [line])]
     words = set(_WORD.findall(question.lower()))
     codes = codes_in(question)
     scored = sorted(range(len(lines)), key=lambda i: (

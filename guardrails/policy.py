@@ -51,6 +51,7 @@ class Intent:
     exemplars: tuple[str, ...]
     rules: tuple[str, ...]
     roles: Mapping[str, RoleOutcome] = field(default_factory=dict)
+    allowed_note: str = ""  # for a role allowed to ask: where the answer is kept, if elsewhere
 
     def outcome(self, role: str | None) -> tuple[Action, str, str]:
         """(action, why, contact) for a request by this role; the intent's own for None or
@@ -73,6 +74,7 @@ class PolicyVerdict:
     role: str | None = None  # the asking role the verdict considered; None: no role given
     # The request matched `rule`, whose refusal or routing this role's entry lifts ("answer").
     allowed_for_role: bool = False
+    note: str = ""  # the intent's allowed_note, for an allowed role
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -94,7 +96,8 @@ class PolicyChecker:
                                " ".join(i["why"].split()), i["contact"],
                                tuple(string_list(path, i, "exemplars")),
                                tuple(string_list(path, i, "rules")),
-                               _role_outcomes(path, i))
+                               _role_outcomes(path, i),
+                               " ".join(str(i.get("allowed_note") or "").split()))
                         for i in config["intents"]]
         macros = config.get("macros", {})
         self._rules = {intent.id: list(compile_patterns(
@@ -141,7 +144,8 @@ class PolicyChecker:
         action, why, contact = intent.outcome(role)
         allowed = action == "answer"
         return PolicyVerdict(action, intent.id, why, "" if allowed else contact,
-                             round(score, 4), matched_by, role, allowed)
+                             round(score, 4), matched_by, role, allowed,
+                             intent.allowed_note if allowed else "")
 
     def _nearest_intent(self, text: str) -> tuple[Intent | None, float]:
         """The intent whose exemplar is nearest to the text or one of its sentences, if that

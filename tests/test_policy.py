@@ -262,3 +262,11 @@ def test_a_malformed_roles_entry_names_the_file_and_the_place(tmp_path, roles, m
     with pytest.raises(RuleFileError, match=re.escape(message)) as caught:
         PolicyChecker(policy_path=policy)
     assert str(policy) in str(caught.value)
+
+
+def test_an_allowed_role_gets_the_intents_note_on_where_the_answer_is_kept(checker):
+    question = "Is <PERSON_1> current on SOP-STE-001 rev 5?"
+    trainer, operator = checker.check(question, role="trainer"), checker.check(question,
+                                                                              role="operator")
+    assert trainer.allowed_for_role and "Training matrix" in trainer.note
+    assert operator.action == "refuse" and operator.note == ""
