@@ -80,7 +80,12 @@ def wait_for_http(url: str, process, timeout: float = 240, log: Path | None = No
 
 UI_PASSWORD = "correct-horse-battery"
 UI_USERS = {"olga": "operator", "tina": "trainer", "quinn": "qa", "adam": "admin",
-            "sam": "supervisor"}
+            "sam": "supervisor",
+            # Accounts only the login-throttling tests use: locking them out harms no other test.
+            "lena": "operator", "luke": "operator"}
+# Attack documents from the security review, ingested into the served home: a QA-only SOP
+# (SOP-SEC-900), a manual with HTML and Markdown in its text (MAN-XSS-901), a draft (SOP-DRF-777).
+SECURITY_DOCS = Path(__file__).resolve().parent / "data" / "security"
 
 
 @pytest.fixture(scope="session")
@@ -95,6 +100,8 @@ def ui_server(demo_home, tmp_path_factory):
 
     home = tmp_path_factory.mktemp("ui_home") / "home"
     shutil.copytree(demo_home, home)
+    report = Copilot.from_settings(Settings(home=home)).ingest([SECURITY_DOCS])
+    assert not report.failed and report.count("added") == 3, report.files
     store = UserStore(home / "users.sqlite")
     for name, role in UI_USERS.items():
         store.add(name, role, UI_PASSWORD)
