@@ -47,7 +47,7 @@ except ImportError:  # pragma: no cover - Windows: checkpoint writers are not se
 log = logging.getLogger(__name__)
 
 AUDIT_ACTIONS = ("ask", "search", "ingest", "delete", "login", "login_failed", "quiz_submit",
-                 "user_change", "config_change", "export", "feedback")
+                 "user_change", "config_change", "export", "feedback", "access_denied")
 GENESIS_HASH = "0" * 64
 FIELDS = ("seq", "ts", "user", "role", "action", "details", "prev_hash", "hash")
 
