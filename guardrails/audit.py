@@ -47,7 +47,8 @@ except ImportError:  # pragma: no cover - Windows: checkpoint writers are not se
 log = logging.getLogger(__name__)
 
 AUDIT_ACTIONS = ("ask", "search", "ingest", "delete", "login", "login_failed", "quiz_submit",
-                 "user_change", "config_change", "export", "feedback", "access_denied")
+                 "user_change", "config_change", "export", "feedback", "access_denied",
+                 "answer_part")
 GENESIS_HASH = "0" * 64
 FIELDS = ("seq", "ts", "user", "role", "action", "details", "prev_hash", "hash")
 
