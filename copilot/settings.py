@@ -83,6 +83,20 @@ class Settings(BaseSettings):
     min_kept_share: float = 0.5
     abandon_after_failures: int = Field(default=3, description="stop generating after this many "
                                         "unverifiable sentences with none verified; 0: never")
+    # Login throttling and sessions (security review F8, F18; guardrails/login_throttle.py).
+    login_lockout_after: int = Field(default=10, description="failed logins in a row that lock "
+                                     "an account until an admin unlocks it; 0: never")
+    login_backoff_after: int = Field(default=3, description="failed logins in a row before "
+                                     "each further attempt must wait")
+    login_backoff_seconds: float = Field(default=1.0, description="the first wait; it doubles "
+                                         "with each further failure")
+    login_backoff_max_seconds: float = 900.0
+    login_audit_timeout_seconds: float = Field(default=2.0, description="a login whose audit "
+                                               "record cannot be written in time is refused")
+    session_idle_minutes: float = Field(default=30.0, description="log out a UI session after "
+                                        "this long without any action; 0: never")
+    session_max_hours: float = Field(default=12.0, description="log out a UI session this long "
+                                     "after its login, however active; 0: never")
 
     @property
     def home_dir(self) -> Path:

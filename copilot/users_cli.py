@@ -21,7 +21,7 @@ from rich.table import Table
 
 from guardrails import AuditTrail, GuardrailError, User, UserStore
 
-from .accounts import Accounts
+from .accounts import Accounts, login_policy
 from .errors import CopilotError
 from .settings import Settings
 
@@ -39,7 +39,8 @@ PasswordStdin = Annotated[bool, typer.Option(
 def _accounts() -> Accounts:
     settings = Settings()
     return Accounts(UserStore(settings.home_dir / "users.sqlite"),
-                    AuditTrail(settings.home_dir / "audit" / "audit.sqlite"))
+                    AuditTrail(settings.home_dir / "audit" / "audit.sqlite"),
+                    policy=login_policy(settings))
 
 
 def _fail(exc: Exception) -> None:
@@ -109,9 +110,19 @@ def enable(name: Annotated[str, typer.Argument()]) -> None:
     out.print(f"{name} enabled", markup=False, highlight=False)
 
 
+@users_app.command("unlock")
+def unlock(name: Annotated[str, typer.Argument()]) -> None:
+    """Let an account locked by repeated failed logins log in again."""
+    try:
+        account = _accounts().unlock(CLI_ADMIN, name)
+    except (GuardrailError, CopilotError) as exc:
+        _fail(exc)
+    out.print(f"{account.name} unlocked", markup=False, highlight=False)
+
+
 @users_app.command("list")
 def list_users(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """List accounts: name, role, disabled, created, updated (never password hashes)."""
+    """List accounts: name, role, disabled, locked, created, updated (never password hashes)."""
     try:
         accounts = _accounts().list_users(CLI_ADMIN)
     except (GuardrailError, CopilotError) as exc:
@@ -121,6 +132,7 @@ def list_users(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
         return
     table = Table("name", "role", "status", "created", "updated")
     for a in accounts:
-        table.add_row(escape(a.name), a.role, "[red]disabled[/]" if a.disabled else "enabled",
-                      a.created[:19], a.updated[:19])
+        status = ("[red]disabled[/]" if a.disabled else "enabled") + (
+            ", [red]locked[/]" if a.locked else "")
+        table.add_row(escape(a.name), a.role, status, a.created[:19], a.updated[:19])
     out.print(table)

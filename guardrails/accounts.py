@@ -9,6 +9,7 @@ taken, because audit records name them and a new person must never inherit that 
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import time
@@ -21,15 +22,28 @@ from typing import TypeVar
 
 from .errors import (AccountStoreError, AuthenticationError, InvalidUserNameError,
                      UnknownRoleError, UnknownUserError, UserExistsError)
+from .login_throttle import Backoff, Gate
 from .passwords import check_password_rules, dummy_hash, hash_password, verify_password
 from .users import ROLES, User
 
 MAX_NAME_LENGTH = 64
 
-_SCHEMA = """CREATE TABLE IF NOT EXISTS users (
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL,
-    disabled INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL, updated TEXT NOT NULL)"""
-_COLUMNS = "name, role, disabled, created, updated"
+    disabled INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL, updated TEXT NOT NULL)""",
+    # Added in 2026-12 (security review F8). Separate tables rather than new `users` columns,
+    # so that creating them if missing is the whole migration of an existing home. A row
+    # exists only while an account has failures in a row: a successful login deletes it.
+    # last_failure is Unix time (it must survive restarts); locked is the UTC time of the
+    # lockout, NULL while the account is only being slowed down.
+    """CREATE TABLE IF NOT EXISTS login_failures (
+    name TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_failure REAL NOT NULL, locked TEXT)""",
+    # Per-home secrets, e.g. the key for hashing unknown login names in the audit trail.
+    "CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
+)
+_COLUMNS = ("users.name, role, disabled, created, updated, locked IS NOT NULL "
+            "FROM users LEFT JOIN login_failures USING (name)")
 
 T = TypeVar("T")
 
@@ -43,6 +57,7 @@ class Account:
     disabled: bool
     created: str  # UTC, ISO-8601
     updated: str
+    locked: bool = False  # by repeated failed logins, until an admin unlocks it
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -80,7 +95,16 @@ class UserStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise AccountStoreError(self.path, f"cannot create its folder: {exc}") from exc
-        self._write(lambda conn: conn.execute(_SCHEMA))
+        self._name_key: bytes | None = None
+
+        def create(conn: sqlite3.Connection) -> None:
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            # Made here, with the tables, so that a login only ever reads it.
+            conn.execute("INSERT OR IGNORE INTO secrets VALUES ('login_name_key', ?)",
+                         (os.urandom(32),))
+
+        self._write(create)
 
     # -- administration ---------------------------------------------------------------------
 
@@ -94,8 +118,8 @@ class UserStore:
         def insert(conn: sqlite3.Connection) -> None:
             if conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
                 raise UserExistsError(name)
-            conn.execute("INSERT INTO users VALUES (?, ?, ?, 0, ?, ?)",
-                         (name, role, stored, now, now))
+            conn.execute("INSERT INTO users (name, role, password_hash, disabled, created, "
+                         "updated) VALUES (?, ?, ?, 0, ?, ?)", (name, role, stored, now, now))
 
         self._write(insert)
         return Account(name, role, False, now, now)
@@ -134,14 +158,14 @@ class UserStore:
 
     def get(self, name: str) -> Account:
         row = self._read(lambda conn: conn.execute(
-            f"SELECT {_COLUMNS} FROM users WHERE name = ?", (name,)).fetchone())
+            f"SELECT {_COLUMNS} WHERE users.name = ?", (name,)).fetchone())
         if row is None:
             raise UnknownUserError(name)
         return _account(row)
 
     def list(self) -> list[Account]:
         rows = self._read(lambda conn: conn.execute(
-            f"SELECT {_COLUMNS} FROM users ORDER BY name").fetchall())
+            f"SELECT {_COLUMNS} ORDER BY users.name").fetchall())
         return [_account(row) for row in rows]
 
     def authenticate(self, name: str, password: str) -> User:
@@ -155,23 +179,97 @@ class UserStore:
         row = None
         if isinstance(name, str) and 0 < len(name) <= MAX_NAME_LENGTH:
             row = self._read(lambda conn: conn.execute(
-                "SELECT role, password_hash, disabled FROM users WHERE name = ?",
-                (name,)).fetchone())
+                "SELECT role, password_hash, disabled, locked IS NOT NULL FROM users "
+                "LEFT JOIN login_failures USING (name) WHERE name = ?", (name,)).fetchone())
         if row is None:
             verify_password(password if isinstance(password, str) else "", dummy)
             raise AuthenticationError("unknown_user")
-        role, stored, disabled = row
+        role, stored, disabled, locked = row
         if not verify_password(password, stored):
             raise AuthenticationError("wrong_password")
         if disabled:
             raise AuthenticationError("disabled")
+        # Normally refused earlier, without a check, by `begin_login`; this keeps a caller
+        # that skips the throttle from logging in to a locked account.
+        if locked:
+            raise AuthenticationError("locked")
         return User(name=name, role=role)
+
+    # -- throttling and lockout (see login_throttle.py) -------------------------------------
+
+    def begin_login(self, name: str, policy: Backoff, now: float, *,
+                    timeout: float | None = None) -> Gate | None:
+        """Claim one login attempt for an account; None when no account has that name.
+
+        The attempt is counted as a failure at once, in the same write transaction that reads
+        the count, so parallel attempts cannot all slip through one back-off window; a
+        successful login then deletes the count (`login_succeeded`)."""
+        if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_LENGTH:
+            return None
+
+        def claim(conn: sqlite3.Connection) -> Gate | None:
+            if not conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
+                return None
+            row = conn.execute("SELECT failures, last_failure, locked FROM login_failures "
+                               "WHERE name = ?", (name,)).fetchone()
+            failures, last, locked = row if row else (0, 0.0, None)
+            if locked is not None:
+                return Gate("locked", failures)
+            verdict = policy.verdict(failures, last, now)
+            # A lowered lock_after locks an account already past it at its next attempt.
+            locked_now = verdict == "locked" or (verdict == "backoff"
+                                                 and policy.locks(failures + 1))
+            if verdict != "locked":
+                failures += 1
+            conn.execute("INSERT OR REPLACE INTO login_failures VALUES (?, ?, ?, ?)",
+                         (name, failures, now, _now() if locked_now else None))
+            return Gate("locked" if locked_now else verdict, failures, locked_now)
+
+        return self._write(claim, timeout)
+
+    def login_failed(self, name: str, policy: Backoff, *,
+                     timeout: float | None = None) -> bool:
+        """After a wrong password for a claimed attempt: lock the account if this failure
+        reaches the limit. Returns whether it locked it."""
+        def lock(conn: sqlite3.Connection) -> bool:
+            row = conn.execute("SELECT failures FROM login_failures WHERE name = ? AND "
+                               "locked IS NULL", (name,)).fetchone()
+            if row is None or not policy.locks(row[0]):
+                return False
+            conn.execute("UPDATE login_failures SET locked = ? WHERE name = ?", (_now(), name))
+            return True
+
+        return self._write(lock, timeout)
+
+    def login_succeeded(self, name: str, *, timeout: float | None = None) -> None:
+        """Forget the failures in a row (never a lock: a locked account cannot succeed)."""
+        self._write(lambda conn: conn.execute(
+            "DELETE FROM login_failures WHERE name = ? AND locked IS NULL", (name,)), timeout)
+
+    def unlock(self, name: str) -> bool:
+        """Clear a lockout and the failure count; returns whether the account was locked."""
+        def clear(conn: sqlite3.Connection) -> bool:
+            if not conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
+                raise UnknownUserError(name)
+            row = conn.execute("SELECT locked FROM login_failures WHERE name = ?",
+                               (name,)).fetchone()
+            conn.execute("DELETE FROM login_failures WHERE name = ?", (name,))
+            return row is not None and row[0] is not None
+
+        return self._write(clear)
+
+    def name_key(self) -> bytes:
+        """This home's secret for keyed hashes of login names (made with the store)."""
+        if self._name_key is None:
+            self._name_key = bytes(self._read(lambda conn: conn.execute(
+                "SELECT value FROM secrets WHERE name = 'login_name_key'").fetchone()[0]))
+        return self._name_key
 
     # -- connections ------------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, timeout: float) -> sqlite3.Connection:
         # A connection per operation: cheap next to scrypt, and safe across fork and threads.
-        conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
+        conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         try:
             mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         except sqlite3.Error:
@@ -183,9 +281,14 @@ class UserStore:
         conn.execute("PRAGMA synchronous=FULL")  # an added user survives a power cut
         return conn
 
-    def _write(self, operation: Callable[[sqlite3.Connection], T]) -> T:
+    def _write(self, operation: Callable[[sqlite3.Connection], T],
+               timeout: float | None = None) -> T:
+        # A shorter timeout for login's writes: a busy store must refuse a login in a
+        # second or two, not hold the login request for the full 30 s.
+        timeout = self.timeout if timeout is None else timeout
+
         def transaction() -> T:
-            conn = self._connect()
+            conn = self._connect(timeout)
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -199,22 +302,22 @@ class UserStore:
             finally:
                 conn.close()
 
-        return self._retrying(transaction)
+        return self._retrying(transaction, timeout)
 
     def _read(self, operation: Callable[[sqlite3.Connection], T]) -> T:
         def read() -> T:
-            conn = self._connect()
+            conn = self._connect(self.timeout)
             try:
                 return operation(conn)
             finally:
                 conn.close()
 
-        return self._retrying(read)
+        return self._retrying(read, self.timeout)
 
-    def _retrying(self, operation: Callable[[], T]) -> T:
+    def _retrying(self, operation: Callable[[], T], timeout: float) -> T:
         # The busy timeout covers most waits, but SQLite answers SQLITE_BUSY at once in a few
         # cases (e.g. several processes switching a brand-new file to WAL together).
-        deadline = time.monotonic() + self.timeout
+        deadline = time.monotonic() + timeout
         while True:
             try:
                 return operation()
@@ -224,14 +327,14 @@ class UserStore:
                     raise AccountStoreError(self.path, f"database error: {exc}") from exc
                 if time.monotonic() >= deadline:
                     raise AccountStoreError(self.path, f"stayed locked for more than "
-                                                       f"{self.timeout:g} s") from exc
+                                                       f"{timeout:g} s") from exc
                 time.sleep(random.uniform(0.001, 0.02))
 
 
 def _account(row: tuple) -> Account:
-    name, role, disabled, created, updated = row
+    name, role, disabled, created, updated, locked = row
     return Account(name=name, role=role, disabled=bool(disabled), created=created,
-                   updated=updated)
+                   updated=updated, locked=bool(locked))
 
 
 __all__ = ["Account", "MAX_NAME_LENGTH", "UserStore", "check_password_rules", "validate_name",

@@ -97,6 +97,6 @@ def launch(copilot: Copilot, host: str, port: int) -> None:
     # workers keep search, source viewer and admin pages responsive meanwhile.
     app.queue(default_concurrency_limit=4).launch(
         server_name=host, server_port=port, show_error=True, share=False,
-        auth=None if demo_mode else identity.check_login,
+        **identity.launch_options(),  # auth (async, off the event loop) + client address
         auth_message="Operator Copilot — log in with your plant account.",
         css=CSS, theme=gr.themes.Default(text_size="lg"))
