@@ -1,5 +1,10 @@
 """`copilot quiz ...` and `copilot training ...`: the training assistant on the command line.
-Errors become messages and exit codes here, nowhere deeper."""
+Errors become messages and exit codes here, nowhere deeper.
+
+Every command acts as the `--user` it is given: the service filters modules, items, records
+and gaps by that role exactly as it does for the UI (the default is a demo trainer, who does
+not see QA-only documents).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from .api import Copilot
 from .errors import CopilotError
 from .settings import Settings
 from .training import STATES, QuizItem, TrainingService
+from .training.csv_safe import csv_row
 from .training.generator import LETTERS
 
 quiz_app = typer.Typer(help="Quiz modules generated from SOPs: build, approve, take.",
@@ -30,6 +36,7 @@ out = Console()
 err = Console(stderr=True)
 
 UserOption = Annotated[str, typer.Option("--user", help="NAME or NAME:ROLE")]
+TRAINER = "demo-trainer:trainer"
 _STATE_COLOUR = {"current": "green", "due": "yellow", "overdue": "red",
                  "retraining_needed": "magenta", "never_trained": "dim"}
 
@@ -65,8 +72,9 @@ def build(doc_id: Annotated[str, typer.Argument(help="document id, e.g. SOP-STE-
           section: Annotated[str | None, typer.Option(help="one section, e.g. 6.4")] = None,
           as_json: Annotated[bool, typer.Option("--json",
                                                 help="items and rejects as JSON")] = False,
-          user: UserOption = "demo-trainer:trainer") -> None:
-    """Generate a module of draft items from a document's effective revision."""
+          user: UserOption = TRAINER) -> None:
+    """Generate a module of draft items from a document's effective revision (refused when
+    the user's role may not see the document)."""
     try:
         result = _service().build_module(doc_id, section, _user(user, "trainer"))
     except _ERRORS as exc:
@@ -88,7 +96,7 @@ def build(doc_id: Annotated[str, typer.Argument(help="document id, e.g. SOP-STE-
 
 @quiz_app.command("approve")
 def approve(module_id: Annotated[str, typer.Argument(help="module id (see quiz list)")],
-            user: UserOption = "demo-trainer:trainer",
+            user: UserOption = TRAINER,
             item: Annotated[list[str] | None, typer.Option(help="only these item ids")] = None
             ) -> None:
     """Approve a module's draft items (trainer, QA or admin only)."""
@@ -102,7 +110,7 @@ def approve(module_id: Annotated[str, typer.Argument(help="module id (see quiz l
 @quiz_app.command("retire")
 def retire(item_ids: Annotated[list[str], typer.Argument(help="item ids")],
            reason: Annotated[str, typer.Option(help="why the items are retired")],
-           user: UserOption = "demo-trainer:trainer") -> None:
+           user: UserOption = TRAINER) -> None:
     """Retire items (trainer, QA or admin only)."""
     try:
         count = _service().retire(item_ids, _user(user, "trainer"), reason)
@@ -112,10 +120,11 @@ def retire(item_ids: Annotated[list[str], typer.Argument(help="item ids")],
 
 
 @quiz_app.command("list")
-def list_modules(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Modules with their item counts and review flags."""
+def list_modules(as_json: Annotated[bool, typer.Option("--json")] = False,
+                 user: UserOption = TRAINER) -> None:
+    """Modules the user may see, with their item counts and review flags."""
     try:
-        modules = _service().modules()
+        modules = _service().modules(_user(user, "trainer"))
     except _ERRORS as exc:
         _fail(exc)
     if as_json:
@@ -131,10 +140,11 @@ def list_modules(as_json: Annotated[bool, typer.Option("--json")] = False) -> No
 
 @quiz_app.command("show")
 def show(module_id: str, status: Annotated[str | None, typer.Option()] = None,
-         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+         as_json: Annotated[bool, typer.Option("--json")] = False,
+         user: UserOption = TRAINER) -> None:
     """Items of a module with keys and quotes (for review)."""
     try:
-        items = _service().items(module_id, status)
+        items = _service().items(module_id, _user(user, "trainer"), status)
     except _ERRORS as exc:
         _fail(exc)
     if as_json:
@@ -166,7 +176,7 @@ def take(module_id: str, user: UserOption,
     try:
         service = _service()
         learner = _user(user)
-        items = service.questions(module_id, limit)
+        items = service.questions(module_id, learner, limit)
     except _ERRORS as exc:
         _fail(exc)
     answers, seconds = {}, {}
@@ -213,22 +223,25 @@ def _prompt(item: QuizItem) -> str:
 def matrix(as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout")] = False,
            user: Annotated[list[str] | None, typer.Option(
                "--user", help="NAME:ROLE (repeatable); default: learners on record plus one "
-                              "demo user per role")] = None) -> None:
+                              "demo user per role")] = None,
+           viewer: Annotated[str, typer.Option(
+               help="NAME:ROLE of who reads the matrix: titles of documents this role may "
+                    "not see are left blank")] = TRAINER) -> None:
     """Per user and required document: current, due, overdue, retraining needed, never trained."""
     try:
         service = _service()
         users = [_user(u) for u in user] if user else service.known_users()
-        rows = service.matrix(users)
+        rows = service.matrix(users, _user(viewer, "trainer"))
     except _ERRORS as exc:
         _fail(exc)
     fields = ["user", "role", "doc_id", "state", "effective_revision", "trained_revision",
               "last_passed", "due_date", "note"]
     if as_csv:
         buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore",
-                                lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(r.model_dump() for r in rows)
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(fields)
+        # User names and notes are user-chosen text: a spreadsheet must not run them.
+        writer.writerows(csv_row(r.model_dump()[f] for f in fields) for r in rows)
         print(buffer.getvalue(), end="")
         return
     table = Table(*fields[:-1])
@@ -242,10 +255,12 @@ def matrix(as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout")] 
 
 @training_app.command("gaps")
 def gaps(limit: Annotated[int, typer.Option(help="how many to show")] = 10,
-         as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """Documents and sections operators ask about or fail most: candidates for a module."""
+         as_json: Annotated[bool, typer.Option("--json")] = False,
+         user: UserOption = TRAINER) -> None:
+    """Documents and sections operators ask about or fail most: candidates for a module
+    (only documents the user's role may see)."""
     try:
-        found = _service().gaps(limit)
+        found = _service().gaps(_user(user, "trainer"), limit)
     except _ERRORS as exc:
         _fail(exc)
     if as_json:

@@ -74,26 +74,26 @@ def test_only_trainer_qa_or_admin_may_approve(service):
     with pytest.raises(NotAuthorisedError, match="olga \\(role operator\\) may not approve"):
         service.approve(module, OPERATOR)
     with pytest.raises(NoApprovedItemsError, match="drafts await approval"):
-        service.questions(module)
-    drafts = len(service.items(module, "draft"))
+        service.questions(module, OPERATOR)
+    drafts = len(service.items(module, TRAINER, "draft"))
     assert drafts > 0 and service.approve(module, User("quinn", "qa")) == drafts
-    assert service.items(module, "draft") == []
+    assert service.items(module, TRAINER, "draft") == []
     assert service.approve(module, TRAINER) == 0  # nothing left to approve
 
 
 def test_retire_takes_an_item_out_of_quizzes(service, approved):
-    first = service.questions(approved)[0]
+    first = service.questions(approved, OPERATOR)[0]
     with pytest.raises(NotAuthorisedError):
         service.retire([first.item_id], OPERATOR, "wrong")
     assert service.retire([first.item_id], TRAINER, "ambiguous wording") == 1
-    assert first.item_id not in {i.item_id for i in service.questions(approved)}
-    assert service.item(first.item_id).status == "retired"
+    assert first.item_id not in {i.item_id for i in service.questions(approved, OPERATOR)}
+    assert service.item(first.item_id, TRAINER).status == "retired"
 
 
 # -- learner records ---------------------------------------------------------------------------
 
 def test_submission_is_graded_recorded_and_audited(service, approved, demo_copilot):
-    items = service.questions(approved)
+    items = service.questions(approved, OPERATOR)
     answers = {i.item_id: (_right(i) if n % 5 else _wrong(i)) for n, i in enumerate(items)}
     expected_correct = sum(1 for n, _ in enumerate(items) if n % 5)
     result = service.submit(OPERATOR, approved, answers, {i.item_id: 12.0 for i in items})
@@ -118,7 +118,7 @@ def test_submission_is_graded_recorded_and_audited(service, approved, demo_copil
 
 
 def test_records_are_append_only(service, approved):
-    item = service.questions(approved)[0]
+    item = service.questions(approved, OPERATOR)[0]
     service.submit(OPERATOR, approved, {item.item_id: item.key})
     with sqlite3.connect(service.store.path) as conn:
         for sql in ("UPDATE attempts SET correct=0", "DELETE FROM module_results",
@@ -129,7 +129,7 @@ def test_records_are_append_only(service, approved):
 
 
 def test_concurrent_submissions_all_land(service, approved):
-    items = service.questions(approved)
+    items = service.questions(approved, OPERATOR)
     errors = []
 
     def learner(n: int) -> None:
@@ -162,7 +162,7 @@ def test_answers_map_to_fsrs_ratings():
 
 
 def test_wrong_answers_come_back_today_and_easy_ones_later(service, approved):
-    items = service.questions(approved)
+    items = service.questions(approved, OPERATOR)
     wrong, easy = items[0], items[1]
     service.submit(OPERATOR, approved, {wrong.item_id: _wrong(wrong), easy.item_id: easy.key},
                    {wrong.item_id: 3.0, easy.item_id: 3.0})
@@ -202,10 +202,10 @@ def test_gaps_rank_sections_from_questions_and_failed_items(service, approved, d
                                              "closest": []})
     module = gaps_service.build_module("SOP-QA-010").module_id
     gaps_service.approve(module, TRAINER)
-    failed = gaps_service.questions(module)[0]
+    failed = gaps_service.questions(module, OPERATOR)[0]
     gaps_service.submit(OPERATOR, module, {failed.item_id: _wrong(failed)})
 
-    gaps = gaps_service.gaps()
+    gaps = gaps_service.gaps(TRAINER)
     top = gaps[0]
     assert (top.doc_id, top.unanswered, top.questions) == (hits[0].doc_id, 3, 3)
     assert top.section == hits[0].section

@@ -41,7 +41,7 @@ def test_new_revision_retires_changed_items_and_flags_learners(fresh_copilot,
     built = service.build_module("SOP-STE-001")
     assert built.revision == "4"
     service.approve("SOP-STE-001", TRAINER)
-    items = service.questions("SOP-STE-001")
+    items = service.questions("SOP-STE-001", OLGA)
     passed = service.submit(OLGA, "SOP-STE-001", {i.item_id: i.key for i in items})
     assert passed.passed and passed.revision == "4"
     assert _state(service, OLGA) == "current"
@@ -67,10 +67,10 @@ def test_new_revision_retires_changed_items_and_flags_learners(fresh_copilot,
     assert len(report.carried_forward) == len(items) - len(retired)
     assert report.flagged_modules == ["SOP-STE-001"]
 
-    module = service.module("SOP-STE-001")
+    module = service.module("SOP-STE-001", TRAINER)
     assert module.needs_review and module.revision == "5"
     assert module.counts["retired"] == len(items)  # every rev 4 item is out of use
-    live = service.questions("SOP-STE-001")
+    live = service.questions("SOP-STE-001", OLGA)
     assert {i.revision for i in live} == {"5"} and len(live) == len(report.carried_forward)
     assert all(i.quote in rev5.text for i in live)
     assert "retired" in [row["status"] for row in
@@ -84,8 +84,8 @@ def test_new_revision_retires_changed_items_and_flags_learners(fresh_copilot,
     rebuilt = service.build_module("SOP-STE-001")
     assert any("| Exposure time | 20 min |" in i.quote for i in rebuilt.items)
     service.approve("SOP-STE-001", TRAINER)
-    assert not service.module("SOP-STE-001").needs_review
-    fresh = service.questions("SOP-STE-001")
+    assert not service.module("SOP-STE-001", TRAINER).needs_review
+    fresh = service.questions("SOP-STE-001", OLGA)
     service.submit(OLGA, "SOP-STE-001", {i.item_id: i.key for i in fresh})
     assert _state(service, OLGA) == "current"
     audit = copilot.audit.records(action="config_change")
@@ -93,7 +93,7 @@ def test_new_revision_retires_changed_items_and_flags_learners(fresh_copilot,
 
 
 def _state(service: TrainingService, user: User) -> str:
-    rows = [r for r in service.matrix([user]) if r.doc_id == "SOP-STE-001"]
+    rows = [r for r in service.matrix([user], viewer=TRAINER) if r.doc_id == "SOP-STE-001"]
     assert len(rows) == 1
     return rows[0].state
 
@@ -198,7 +198,7 @@ def test_cli_bad_input_gets_a_clear_message(cli_home):
     runner = CliRunner()
     unknown = runner.invoke(app, ["quiz", "build", "SOP-NOPE-1"])
     assert unknown.exit_code == 2 and "unknown document 'SOP-NOPE-1'" in unknown.output
-    deviation = runner.invoke(app, ["quiz", "build", "DEV-2025-014"])
+    deviation = runner.invoke(app, ["quiz", "build", "DEV-2025-014", "--user", "quinn:qa"])
     assert deviation.exit_code == 2 and "deviation report" in deviation.output
     assert "DEV-2025-014" in deviation.output
     missing = runner.invoke(app, ["quiz", "take", "NOPE", "--user", "olga"])

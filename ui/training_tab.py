@@ -1,7 +1,11 @@
 """Training tabs. Learner: my modules and status, due reviews, taking a quiz with immediate
 feedback that shows the cited source, my history. Trainer: build a module from a document,
 review and approve its items, the training matrix with status colours and a CSV export,
-knowledge gaps."""
+knowledge gaps.
+
+Every handler passes the logged-in user to the training service, which filters modules, items,
+records and gaps by the user's role: a hidden dropdown entry is not a control, the service is.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,8 @@ import pandas as pd
 
 from copilot import Copilot
 from copilot.training import QuizItem
+from copilot.training.csv_safe import csv_row
+from guardrails import User
 
 from .ask_tab import EXPECTED_ERRORS
 from .identity import Identity
@@ -30,9 +36,9 @@ STATE_COLOURS = {"current": "#dcfce7", "due": "#fef9c3", "overdue": "#fee2e2",
                  "retraining_needed": "#fecaca", "never_trained": "#e5e7eb"}
 
 
-def _module_choices(copilot: Copilot, approved_only: bool) -> list[tuple[str, str]]:
+def _module_choices(copilot: Copilot, user: User, approved_only: bool) -> list[tuple[str, str]]:
     choices = []
-    for m in copilot.training.modules():
+    for m in copilot.training.modules(user):
         if approved_only and not m.counts.get("approved"):
             continue
         flag = " — under review" if m.needs_review else ""
@@ -132,10 +138,10 @@ def build_learner(copilot: Copilot, identity: Identity, role) -> list[tuple]:
 
     def my_page(demo_role, request: gr.Request):
         user = identity.require(request, demo_role, "training")
-        rows = [r for r in copilot.training.matrix([user])]
+        rows = copilot.training.matrix([user], viewer=user)
         queue = copilot.training.review_queue(user)
         results = copilot.training.history(user)
-        choices = _module_choices(copilot, approved_only=True)
+        choices = _module_choices(copilot, user, approved_only=True)
         return ([[r.doc_id, r.title, r.state.replace("_", " "), r.trained_revision, r.due_date]
                  for r in rows],
                 f"**Reviews due today:** {len(queue)} item(s)" + "".join(
@@ -147,10 +153,10 @@ def build_learner(copilot: Copilot, identity: Identity, role) -> list[tuple]:
 
     def start_quiz(module_id, demo_role, request: gr.Request):
         try:
-            identity.require(request, demo_role, "training")
+            user = identity.require(request, demo_role, "training")
             if not module_id:
                 raise gr.Error("Choose a module first.")
-            items = copilot.training.questions(module_id)
+            items = copilot.training.questions(module_id, user)
         except EXPECTED_ERRORS as exc:
             raise gr.Error(str(exc))
         # A quiz is a sample of the module (a fresh one each attempt), in document order.
@@ -192,10 +198,9 @@ def build_trainer(copilot: Copilot, identity: Identity, role) -> list[tuple]:
         return identity.require(request, demo_role, "trainer")
 
     def page(demo_role, request: gr.Request):
-        trainer(request, demo_role)
-        sops = sorted({d.doc_id for d, _ in copilot.kb.documents()
-                       if d.doc_type == "sop" and d.status == "effective"})
-        modules = _module_choices(copilot, approved_only=False)
+        user = trainer(request, demo_role)
+        sops = copilot.training.trainable_documents(user, doc_types=("sop",))
+        modules = _module_choices(copilot, user, approved_only=False)
         return gr.Dropdown(choices=sops, value=sops[0] if sops else None), \
             gr.Dropdown(choices=modules, value=modules[0][1] if modules else None)
 
@@ -210,16 +215,20 @@ def build_trainer(copilot: Copilot, identity: Identity, role) -> list[tuple]:
                  f"({result.pass_rate:.0%} passed). Items are drafts until approved."]
         lines += [f"- rejected: {html.escape(r.item.stem[:100])} — {html.escape(r.reason)}"
                   for r in result.rejected[:10]]
-        modules = _module_choices(copilot, approved_only=False)
+        modules = _module_choices(copilot, user, approved_only=False)
         return "\n".join(lines), gr.Dropdown(choices=modules, value=result.module_id)
 
     def module_items(module_id, demo_role, request: gr.Request):
-        trainer(request, demo_role)
+        user = trainer(request, demo_role)
         if not module_id:
             return []
+        try:
+            items = copilot.training.items(module_id, user)
+        except EXPECTED_ERRORS as exc:
+            raise gr.Error(str(exc))
         return [[i.item_id, i.type, i.stem + ("\n" + " | ".join(_options(i)) if i.options else ""),
                  i.key, i.status, f"{i.doc_id} rev {i.revision} § {i.section}"]
-                for i in copilot.training.items(module_id)]
+                for i in items]
 
     def approve_all(module_id, demo_role, request: gr.Request):
         user = trainer(request, demo_role)
@@ -231,8 +240,8 @@ def build_trainer(copilot: Copilot, identity: Identity, role) -> list[tuple]:
                 module_items(module_id, demo_role, request))
 
     def matrix_rows(demo_role, request: gr.Request):
-        trainer(request, demo_role)
-        rows = copilot.training.matrix(copilot.training_users())
+        user = trainer(request, demo_role)
+        rows = copilot.training.matrix(copilot.training_users(), viewer=user)
         frame = pd.DataFrame([[r.user, r.role, r.doc_id, r.title, r.state, r.effective_revision,
                                r.trained_revision, r.last_passed, r.due_date] for r in rows],
                              columns=MATRIX_HEADERS)
@@ -240,22 +249,23 @@ def build_trainer(copilot: Copilot, identity: Identity, role) -> list[tuple]:
                                subset=["state"])
 
     def matrix_csv(demo_role, request: gr.Request):
-        trainer(request, demo_role)
-        rows = copilot.training.matrix(copilot.training_users())
+        user = trainer(request, demo_role)
+        rows = copilot.training.matrix(copilot.training_users(), viewer=user)
         out = Path(tempfile.mkdtemp(prefix="training-matrix-")) / "training-matrix.csv"
         with out.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow(MATRIX_HEADERS)
-            for r in rows:
-                writer.writerow([r.user, r.role, r.doc_id, r.title, r.state, r.effective_revision,
-                                 r.trained_revision, r.last_passed, r.due_date])
+            for r in rows:  # names and titles are user-chosen text: never formulas
+                writer.writerow(csv_row([r.user, r.role, r.doc_id, r.title, r.state,
+                                         r.effective_revision, r.trained_revision,
+                                         r.last_passed, r.due_date]))
         return str(out)
 
     def gap_rows(demo_role, request: gr.Request):
-        trainer(request, demo_role)
+        user = trainer(request, demo_role)
         return [[g.doc_id, g.section, g.questions, g.unanswered, g.failed_items,
                  round(g.score, 2), (g.example_questions or [""])[0]]
-                for g in copilot.training.gaps()]
+                for g in copilot.training.gaps(user)]
 
     build.click(build_module, [document, section, role], [built, module])
     module.change(module_items, [module, role], items)

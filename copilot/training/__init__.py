@@ -1,12 +1,14 @@
 """Training assistant: quiz modules generated from SOPs with citations, change control,
-learner records, spaced repetition (FSRS), a training matrix and knowledge gaps.
+learner records, spaced repetition (FSRS), a training matrix and knowledge gaps. Everything a
+user reads is filtered by their role's document access (`access.py`).
 
 Entry point: `TrainingService(kb, audit, db_path)`.
 """
 
 from .errors import (MatrixConfigError, NoApprovedItemsError, NotAuthorisedError,
-                     NotTrainableError, TrainingError, UnknownDocumentError, UnknownItemError,
-                     UnknownModuleError, UnknownSectionError)
+                     NotTrainableError, RestrictedDocumentError, TrainingError,
+                     UnknownDocumentError, UnknownItemError, UnknownModuleError,
+                     UnknownSectionError)
 from .gaps import Gap
 from .generator import DeterministicGenerator, ItemGenerator
 from .grading import grade
@@ -21,7 +23,8 @@ __all__ = [
     "APPROVER_ROLES", "Attempt", "BuildResult", "DEFAULT_PASS_MARK", "DeterministicGenerator",
     "Gap", "GradedAnswer", "ItemGenerator", "MatrixConfig", "MatrixConfigError", "MatrixRow",
     "ModuleInfo", "ModuleResult", "NoApprovedItemsError", "NotAuthorisedError",
-    "NotTrainableError", "QuizItem", "ReconcileReport", "RejectedItem", "STATES",
+    "NotTrainableError", "QuizItem", "ReconcileReport", "RejectedItem",
+    "RestrictedDocumentError", "STATES",
     "TrainingError", "TrainingService", "UnknownDocumentError", "UnknownItemError",
     "UnknownModuleError", "UnknownSectionError", "grade", "load_matrix", "rating_for",
     "validate",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import CopilotError
+from ..errors import AccessDeniedError, CopilotError
 
 
 class TrainingError(CopilotError):
@@ -51,6 +51,16 @@ class NotAuthorisedError(TrainingError):
         self.user, self.role, self.action = user, role, action
         super().__init__(f"{user} (role {role}) may not {action}: only roles "
                          f"{', '.join(allowed)} may")
+
+
+class RestrictedDocumentError(TrainingError, AccessDeniedError):
+    """The user's role may not see the document a module, item or record comes from. It is an
+    `AccessDeniedError`, so handlers that audit denied access treat it like any other."""
+
+    def __init__(self, user: str, role: str, doc_id: str, action: str) -> None:
+        self.user, self.role, self.doc_id, self.action = user, role, doc_id, action
+        super().__init__(f"{user} (role {role}) may not {action}: {doc_id} is a restricted "
+                         f"document and role {role} is not in its access list")
 
 
 class NoApprovedItemsError(TrainingError):

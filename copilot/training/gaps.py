@@ -5,11 +5,16 @@ sections it cited, or, when it went unanswered, for the closest sources it was p
 (an unanswered question counts double: the knowledge was wanted and not found). Failed quiz
 items count for the section they cite. The ranking says which documents and sections deserve
 a module or a refresher.
+
+Gaps are shown to trainers, who may see fewer documents than the QA users whose questions
+they are built from. With `may_see` (the viewer's access rule) a gap on a document the viewer
+may not see is left out, and a question is never quoted as an example when its record cited
+(or was pointed to) any such document: the question itself can carry restricted content.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from pydantic import BaseModel, Field
 
@@ -36,7 +41,11 @@ class Gap(BaseModel):
 
 def knowledge_gaps(kb: KnowledgeBase, ask_records: Iterable[AuditRecord],
                    attempts: Iterable[Attempt], items: dict[str, QuizItem],
-                   limit: int = 10) -> list[Gap]:
+                   limit: int = 10, *, may_see: Callable[[str], bool]) -> list[Gap]:
+    """The top `limit` gaps of documents `may_see(doc_id)` admits. It is required, so no
+    caller can forget the viewer; it filters before ranking, so the viewer still gets up to
+    `limit` rows."""
+    visible = may_see
     gaps: dict[tuple[str, str], Gap] = {}
 
     def gap(doc_id: str, section: str) -> Gap:
@@ -47,23 +56,24 @@ def knowledge_gaps(kb: KnowledgeBase, ask_records: Iterable[AuditRecord],
     sections = kb.catalog.chunks_by_id({cid for _, found in refs for cid, _ in found if cid})
     for record, found in refs:
         answered = record.details.get("status") == "grounded"
+        quotable = all(visible(doc_id) for _, doc_id in found if doc_id)
         seen = set()
         for chunk_id, doc_id in found:
             row = sections.get(chunk_id)
             key = (doc_id, row["section"] if row is not None else "")
-            if key in seen or not doc_id:
+            if key in seen or not doc_id or not visible(doc_id):
                 continue
             seen.add(key)
             target = gap(*key)
             target.questions += 1
             target.unanswered += 0 if answered else 1
             question = str(record.details.get("question", ""))
-            if question and len(target.example_questions) < 3 \
+            if quotable and question and len(target.example_questions) < 3 \
                     and question not in target.example_questions:
                 target.example_questions.append(question)
     for attempt in attempts:
         item = items.get(attempt.item_id)
-        if item is None:
+        if item is None or not visible(item.doc_id):
             continue
         target = gap(item.doc_id, item.section)
         target.attempts += 1

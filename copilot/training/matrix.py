@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, ValidationError
 from guardrails import ROLES, User
 from knowledge import KnowledgeBase
 
+from .access import DocumentAccess
 from .errors import MatrixConfigError
 from .items import TRAINING_TYPES, ModuleResult
 
@@ -90,7 +91,11 @@ def training_state(config: MatrixConfig, results: list[ModuleResult], effective_
 
 
 def matrix_rows(config: MatrixConfig, kb: KnowledgeBase, users: Iterable[User],
-                results: list[ModuleResult], today: date | None = None) -> list[MatrixRow]:
+                results: list[ModuleResult], today: date | None,
+                viewer: DocumentAccess) -> list[MatrixRow]:
+    """One row per user and required document. Titles are shown only where the `viewer`'s
+    role may see the document: a trainer tracks QA's training on a QA-only SOP by its id
+    (which the site's matrix file already names) without learning what it is about."""
     today = today or date.today()
     rows = []
     docs = {}
@@ -104,7 +109,7 @@ def matrix_rows(config: MatrixConfig, kb: KnowledgeBase, users: Iterable[User],
             state, last, due = training_state(config, mine, effective, today)
             rows.append(MatrixRow(
                 user=user.name, role=user.role, doc_id=doc_id,
-                title=doc.title if doc else "", state=state, effective_revision=effective,
+                title=viewer.title(doc_id), state=state, effective_revision=effective,
                 trained_revision=last.revision if last else "",
                 last_passed=last.at[:10] if last else "", due_date=due.isoformat() if due else "",
                 note="" if doc else "not in the knowledge base"))

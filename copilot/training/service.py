@@ -1,5 +1,10 @@
 """`TrainingService`: the Python API of the training assistant (used by the CLI and the UI).
 
+Access: a quiz item quotes its document and carries the answer, so everything that lists,
+shows, grades or schedules items (and the gaps and matrix built from them) is filtered by the
+asking user's role with the catalog's access rule (see `access.py`). Asking for a restricted
+module or document by name raises `RestrictedDocumentError` and is audited as access_denied.
+
 Change control: generated items are drafts until a trainer, QA or admin user approves them;
 `reconcile()` (call it after every ingest) retires items whose cited text changed in a newer
 effective revision, carries the others forward, and flags their modules for review. Every
@@ -9,18 +14,21 @@ approval, retirement and quiz submission also goes to the audit trail.
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
+from typing import NoReturn
 
 from pydantic import BaseModel, Field
 
 from guardrails import AuditSink, User, demo_user
 from knowledge import Document, KnowledgeBase, section_spans
 
+from .access import DocumentAccess, admits
 from .errors import (NoApprovedItemsError, NotAuthorisedError, NotTrainableError,
-                     TrainingError, UnknownDocumentError, UnknownItemError, UnknownModuleError,
-                     UnknownSectionError)
+                     RestrictedDocumentError, TrainingError, UnknownDocumentError,
+                     UnknownItemError, UnknownModuleError, UnknownSectionError)
 from .gaps import Gap, knowledge_gaps
 from .generator import DeterministicGenerator, ItemGenerator
 from .grading import grade, option_text
@@ -64,7 +72,7 @@ class TrainingService:
         """Generate and validate items for a document (or one section) and store them as
         drafts in a module. Rebuilding is safe: known items keep their status."""
         user = user or demo_user("trainer")
-        doc = self._trainable_document(doc_id)
+        doc = self._trainable_document(doc_id, user, "build a quiz from")
         items = self.generator.generate(doc)
         module_id = doc.doc_id
         if section:
@@ -95,10 +103,12 @@ class TrainingService:
     def approve(self, module_id: str, user: User, item_ids: Iterable[str] | None = None) -> int:
         """Approve the module's drafts (or the given ones); also clears a review flag."""
         self._require_approver(user, "approve quiz items")
-        drafts = self._module_items(module_id, status="draft")
+        self._require_module(module_id, user, "approve")
+        drafts = self._visible(user, self._module_items(module_id, status="draft"))
         if item_ids is not None:
             wanted = set(item_ids)
-            unknown = wanted - {i.item_id for i in self._module_items(module_id)}
+            unknown = wanted - {i.item_id for i in self._visible(user,
+                                                                  self._module_items(module_id))}
             if unknown:
                 raise UnknownItemError(sorted(unknown)[0])
             drafts = [i for i in drafts if i.item_id in wanted]
@@ -115,10 +125,12 @@ class TrainingService:
     def retire(self, item_ids: Iterable[str], user: User, reason: str) -> int:
         self._require_approver(user, "retire quiz items")
         ids = list(item_ids)
-        live = {i.item_id for i in self.store.items(item_ids=ids) if i.status != "retired"}
-        missing = set(ids) - {i.item_id for i in self.store.items(item_ids=ids)}
+        found = self.store.items(item_ids=ids)
+        missing = set(ids) - {i.item_id for i in found}
         if missing:
             raise UnknownItemError(sorted(missing)[0])
+        self._require_items(found, user, "retire quiz items")
+        live = {i.item_id for i in found if i.status != "retired"}
         if live:
             self.store.set_status(sorted(live), "retired", reason, user.name, user.role)
             self.audit.append(user.name, user.role, "config_change", {
@@ -176,13 +188,18 @@ class TrainingService:
 
     # -- reading modules and items --------------------------------------------------------
 
-    def modules(self) -> list[ModuleInfo]:
-        return [self.module(row["module_id"]) for row in self.store.modules()]
+    def modules(self, user: User) -> list[ModuleInfo]:
+        """The modules of documents the user's role may see (others are left out silently:
+        even a title or module id would say what a restricted document is about)."""
+        access = DocumentAccess(self.kb, user.role)
+        return [self._module_info(row) for row in self.store.modules()
+                if access.may_see(row["doc_id"])]
 
-    def module(self, module_id: str) -> ModuleInfo:
-        row = self.store.module(module_id)
-        if row is None:
-            raise UnknownModuleError(module_id)
+    def module(self, module_id: str, user: User) -> ModuleInfo:
+        return self._module_info(self._require_module(module_id, user, "open"))
+
+    def _module_info(self, row: sqlite3.Row) -> ModuleInfo:
+        module_id = row["module_id"]
         items = self.store.items(module_id=module_id)
         counts = {s: sum(1 for i in items if i.status == s) for s in ("draft", "approved",
                                                                        "retired")}
@@ -192,18 +209,20 @@ class TrainingService:
                           title=row["title"], revision=live[-1].revision if live else "",
                           counts=counts, needs_review=flagged, review_reason=reason)
 
-    def items(self, module_id: str, status: str | None = None) -> list[QuizItem]:
-        return self._module_items(module_id, status)
+    def items(self, module_id: str, user: User, status: str | None = None) -> list[QuizItem]:
+        """A module's items with keys and quotes (for review), for a role that may see them."""
+        self._require_module(module_id, user, "see the items of")
+        return self._visible(user, self._module_items(module_id, status))
 
-    def item(self, item_id: str) -> QuizItem:
-        found = self.store.items(item_ids=[item_id])
-        if not found:
-            raise UnknownItemError(item_id)
-        return found[0]
+    def item(self, item_id: str, user: User) -> QuizItem:
+        item = self._item(item_id)
+        self._require_items([item], user, f"see quiz item {item_id}")
+        return item
 
-    def questions(self, module_id: str, limit: int | None = None) -> list[QuizItem]:
+    def questions(self, module_id: str, user: User, limit: int | None = None) -> list[QuizItem]:
         """The approved items a learner answers, in document order (a quiz)."""
-        items = self._module_items(module_id)
+        self._require_module(module_id, user, "take")
+        items = self._visible(user, self._module_items(module_id))
         approved = [i for i in items if i.status == "approved"]
         if not approved:
             raise NoApprovedItemsError(module_id, sum(1 for i in items if i.status == "draft"))
@@ -220,7 +239,7 @@ class TrainingService:
                                 f"types: quiz, review")
         if not 0 < pass_mark <= 1:
             raise TrainingError(f"pass mark must be in (0, 1], got {pass_mark}")
-        approved = {i.item_id: i for i in self.questions(module_id)}
+        approved = {i.item_id: i for i in self.questions(module_id, user)}
         if not answers:
             raise TrainingError(f"no answers submitted for module {module_id}")
         unknown = [i for i in answers if i not in approved]
@@ -254,7 +273,7 @@ class TrainingService:
 
     def record_read_and_understand(self, user: User, doc_id: str) -> ModuleResult:
         """A read-and-understand sign-off on the effective revision (no score)."""
-        doc = self._trainable_document(doc_id)
+        doc = self._trainable_document(doc_id, user, "sign off as read and understood")
         result = self.store.add_result(ModuleResult(
             user=user.name, role=user.role, module_id=doc.doc_id, doc_id=doc.doc_id,
             revision=doc.revision, training_type="read-and-understand", score=None,
@@ -267,13 +286,14 @@ class TrainingService:
     def review_queue(self, user: User, now: datetime | None = None) -> list[QuizItem]:
         """Approved items whose FSRS card is due by the end of today."""
         due = self.scheduler.due_today(user.name, now)
-        by_id = {i.item_id: i for i in self.store.items(item_ids=due, status="approved")}
+        by_id = {i.item_id: i for i in self._visible(
+            user, self.store.items(item_ids=due, status="approved"))}
         return [by_id[i] for i in due if i in by_id]
 
     def submit_review(self, user: User, item_id: str, answer: str,
                       response_seconds: float | None = None,
                       at: datetime | None = None) -> GradedAnswer:
-        item = self.item(item_id)
+        item = self.item(item_id, user)
         if item.status != "approved":
             raise TrainingError(f"item {item_id} is {item.status}, not approved")
         correct = grade(item, answer)
@@ -287,8 +307,12 @@ class TrainingService:
         return GradedAnswer(item_id=item_id, answer=attempt.answer, correct=correct,
                             key=item.key, response_seconds=response_seconds)
 
-    def history(self, user: User | None = None) -> list[ModuleResult]:
-        return self.store.results(user=user.name if user else None)
+    def history(self, user: User) -> list[ModuleResult]:
+        """The user's own results, on documents their role may see now (a record on a
+        document restricted since stays in the store and in an authorised viewer's matrix)."""
+        access = DocumentAccess(self.kb, user.role)
+        return [r for r in self.store.results(user=user.name)
+                if access.may_see(r.doc_id, r.revision)]
 
     # -- matrix and gaps ------------------------------------------------------------------
 
@@ -296,8 +320,12 @@ class TrainingService:
     def matrix_config(self) -> MatrixConfig:
         return load_matrix(self.matrix_path)
 
-    def matrix(self, users: Iterable[User], today: date | None = None) -> list[MatrixRow]:
-        return matrix_rows(self.matrix_config, self.kb, users, self.store.results(), today)
+    def matrix(self, users: Iterable[User], viewer: User,
+               today: date | None = None) -> list[MatrixRow]:
+        """Rows for `users`, as `viewer` may see them: titles of documents the viewer's role
+        may not see are left blank (the document ids come from the site's matrix file)."""
+        return matrix_rows(self.matrix_config, self.kb, users, self.store.results(), today,
+                           DocumentAccess(self.kb, viewer.role))
 
     def known_users(self) -> list[User]:
         """Everyone with a learner record plus one demo user per role in the matrix."""
@@ -306,20 +334,33 @@ class TrainingService:
             users.setdefault(f"demo-{role}", demo_user(role))
         return sorted(users.values(), key=lambda u: (u.role, u.name))
 
-    def gaps(self, limit: int = 10) -> list[Gap]:
+    def gaps(self, user: User, limit: int = 10) -> list[Gap]:
+        """Knowledge gaps over every user's questions and attempts, limited to the documents
+        `user`'s role may see (see `knowledge_gaps` for what that hides)."""
         records = getattr(self.audit, "records", None)
         asks = records(action="ask") if callable(records) else []
         attempts = self.store.attempts()
         items = {i.item_id: i for i in self.store.items(item_ids={a.item_id for a in attempts})}
-        return knowledge_gaps(self.kb, asks, attempts, items, limit)
+        return knowledge_gaps(self.kb, asks, attempts, items, limit,
+                              may_see=DocumentAccess(self.kb, user.role).may_see)
+
+    def trainable_documents(self, user: User, doc_types: Iterable[str] = ("sop",)) -> list[str]:
+        """Ids of effective documents of these types the user's role may build modules from."""
+        wanted = set(doc_types) - set(UNTRAINABLE_TYPES)
+        return sorted({d.doc_id for d, _ in self.kb.documents()
+                       if d.doc_type in wanted and d.status == "effective"
+                       and admits(d, user.role)})
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _trainable_document(self, doc_id: str) -> Document:
+    def _trainable_document(self, doc_id: str, user: User, action: str) -> Document:
         doc = self.kb.document(doc_id)
         if doc is None:
-            known = sorted({d.doc_id for d, _ in self.kb.documents()})
+            # The hint lists only what the user may see: it must not name restricted documents.
+            known = sorted({d.doc_id for d, _ in self.kb.documents() if admits(d, user.role)})
             raise UnknownDocumentError(doc_id, known)
+        if not admits(doc, user.role):  # before type and status: a reason would be content too
+            self._deny(user, doc.doc_id, f"{action} {doc.doc_id}")
         if doc.doc_type in UNTRAINABLE_TYPES:
             raise NotTrainableError(doc.doc_id, UNTRAINABLE_TYPES[doc.doc_type])
         if doc.status != "effective":
@@ -339,6 +380,39 @@ class TrainingService:
         if not found:
             raise UnknownSectionError(doc.doc_id, wanted, names)
         return found
+
+    def _require_module(self, module_id: str, user: User, verb: str) -> sqlite3.Row:
+        """The module's row, when the user's role may see its document."""
+        row = self.store.module(module_id)
+        if row is None:
+            raise UnknownModuleError(module_id)
+        if not DocumentAccess(self.kb, user.role).may_see(row["doc_id"]):
+            self._deny(user, row["doc_id"], f"{verb} module {module_id}")
+        return row
+
+    def _require_items(self, items: Iterable[QuizItem], user: User, action: str) -> None:
+        access = DocumentAccess(self.kb, user.role)
+        for item in items:
+            if not access.may_see(item.doc_id, item.revision):
+                self._deny(user, item.doc_id, action)
+
+    def _visible(self, user: User, items: list[QuizItem]) -> list[QuizItem]:
+        """Items whose document, and the revision they quote, the user's role may see."""
+        access = DocumentAccess(self.kb, user.role)
+        return [i for i in items if access.may_see(i.doc_id, i.revision)]
+
+    def _deny(self, user: User, doc_id: str, action: str) -> NoReturn:
+        """Refuse, and leave evidence: asking for a restricted module by name is either a
+        mistake or probing, and QA should be able to tell which from the trail."""
+        self.audit.append(user.name, user.role, "access_denied", {
+            "kind": "training", "doc_id": doc_id, "action": action})
+        raise RestrictedDocumentError(user.name, user.role, doc_id, action)
+
+    def _item(self, item_id: str) -> QuizItem:
+        found = self.store.items(item_ids=[item_id])
+        if not found:
+            raise UnknownItemError(item_id)
+        return found[0]
 
     def _module_items(self, module_id: str, status: str | None = None) -> list[QuizItem]:
         if self.store.module(module_id) is None:
