@@ -25,6 +25,8 @@ from .llm import ChatBackend
 from .prompting import PromptTemplate
 
 MAX_QUESTION_CHARS = 2000
+MAX_DESCRIPTION_CHARS = 4000  # a deviation description: a paragraph or two
+MAX_COMMENT_CHARS = 2000
 _LOT_NUMBER = re.compile(r"^[A-Z]+\d[A-Z0-9]*-")  # KT50-26-0142, HM1-26-0037
 NOT_FOUND = "NOT FOUND"
 DECLINE_TEXT = ("Not found in the effective documents. I cannot answer this from the "
@@ -245,9 +247,24 @@ def _quotable_lines(passage: str) -> list[str]:
     return [line for line in lines if not re.fullmatch(r"[\s|:-]+", line)]
 
 
+def validate_text(text: str, name: str, limit: int, allow_empty: bool = False) -> str:
+    """A free-text input bounded before any regex, model or scrubber sees it."""
+    if not isinstance(text, str):
+        raise BadQuestionError(f"the {name} must be text, got {type(text).__name__}")
+    if len(text) > limit:
+        raise BadQuestionError(f"the {name} is {len(text)} characters long; the limit is {limit}")
+    if not allow_empty and not text.strip():
+        raise BadQuestionError(f"the {name} is empty")
+    return text
+
+
 def validate_question(question: str) -> str:
     if not isinstance(question, str) or not question.strip():
         raise BadQuestionError("the question is empty")
+    # Refused before anything walks the text: a megabyte question costs nothing.
+    if len(question) > 4 * MAX_QUESTION_CHARS:
+        raise BadQuestionError(f"the question is {len(question)} characters long; "
+                               f"the limit is {MAX_QUESTION_CHARS}")
     question = " ".join(question.split())
     if len(question) > MAX_QUESTION_CHARS:
         raise BadQuestionError(f"the question is {len(question)} characters long; "

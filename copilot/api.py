@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from importlib import resources
 from pathlib import Path
@@ -13,7 +14,8 @@ from guardrails import (AuditSink, AuditTrail, GuardrailError, PresidioScrubber,
 from knowledge import FileResult, Hit, IngestReport, KnowledgeBase, SearchFilter
 
 from .answer import Answer
-from .answering import AnswerPipeline, Event, validate_question
+from .answering import (MAX_COMMENT_CHARS, MAX_DESCRIPTION_CHARS, MAX_QUESTION_CHARS,
+                        AnswerPipeline, Event, validate_question, validate_text)
 from .conversation import Conversations, standalone
 from .deviations import DeviationMatch, similar_deviations
 from .accounts import Accounts
@@ -131,10 +133,10 @@ class Copilot:
         trail see it, and from the model's own words before they are shown or recorded.
         Quoted passages stay verbatim: they come from controlled documents the role may see.
         """
+        question = validate_question(question)  # bounded before anything else sees it
         user = user or demo_user()
         scrubber = self.scrubber
         session = self.vault.session(conversation_id or user.name) if scrubber else None
-        question = validate_question(question)
         if scrubber:
             question = scrubber.scrub(question, session=session).text
         verdicts, refusal = self.gate.screen(question, role=user.role)
@@ -142,9 +144,17 @@ class Copilot:
             self.audit.append(user.name, user.role, "ask", _ask_record(refusal))
             yield Event("answer", answer=refusal)
             return
+        # Nothing is shown before its record is committed: each streamed sentence gets an
+        # `answer_part` record first, and the final `ask` record names the parts it follows.
+        # A crash or a full disk mid-answer then never leaves shown text without a record.
+        answer_id, parts = uuid.uuid4().hex, 0
         for event in self.pipeline.stream(question, role=user.role):
-            if event.kind == "sentence" and scrubber:
-                event = Event("sentence", text=scrubber.scrub(event.text, session=session).text)
+            if event.kind == "sentence":
+                text = scrubber.scrub(event.text, session=session).text if scrubber else event.text
+                parts += 1
+                self.audit.append(user.name, user.role, "answer_part", {
+                    "answer_id": answer_id, "part": parts, "question": question, "text": text})
+                event = Event("sentence", text=text)
             if event.kind == "answer" and event.answer is not None:
                 answer = event.answer
                 if scrubber:
@@ -155,9 +165,12 @@ class Copilot:
                         updates["text"] = scrubber.scrub(answer.text, session=session).text
                     answer = answer.model_copy(update=updates)
                 answer = answer.model_copy(update={"guards": verdicts,
-                                                   **_policy_note(answer, verdicts)})
+                                                   **_policy_note(answer, verdicts),
+                                                   **_status_note(answer)})
                 event = Event("answer", answer=answer)
-                self.audit.append(user.name, user.role, "ask", _ask_record(answer))
+                self.audit.append(user.name, user.role, "ask",
+                                  {**_ask_record(answer), "answer_id": answer_id,
+                                   "parts_shown": parts})
             yield event
 
     def chat(self, session_id: str, message: str, user: User | None = None) -> Answer:
@@ -168,7 +181,8 @@ class Copilot:
     def chat_stream(self, session_id: str, message: str,
                     user: User | None = None) -> Iterator[Event]:
         previous = self.conversations.get(session_id).last_question
-        question = standalone(message, previous)
+        # Bounded before the follow-up rules' regexes see it (a 40 KB message froze them).
+        question = standalone(validate_question(message), previous)
         for event in self.ask_stream(question, user, conversation_id=session_id):
             if event.kind == "answer" and event.answer is not None:
                 self.conversations.record(session_id, event.answer.question, event.answer.text)
@@ -187,11 +201,13 @@ class Copilot:
         """Past deviation reports like this one, with root cause and CAPA, for roles that may
         see them (an operator sees none)."""
         user = user or demo_user("qa")
+        description = validate_text(description, "deviation description",
+                                    MAX_DESCRIPTION_CHARS)
         matches = similar_deviations(self.kb, description, user.role, k)
         if needs_redaction("deviation", user.role) and matches:
             matches = [self._redacted_match(m) for m in matches]
         self.audit.append(user.name, user.role, "search", {
-            "query": description, "kind": "similar_deviations",
+            "query": self._scrubbed(description), "kind": "similar_deviations",
             "hits": [{"doc_id": m.doc_id, "revision": m.revision} for m in matches]})
         return matches
 
@@ -214,7 +230,12 @@ class Copilot:
         again here, and personal data in deviation reports is redacted for roles without a
         need to know."""
         user = user or demo_user()
-        view = open_source(self.kb, chunk_id, user.role, self.scrubber)
+        try:
+            view = open_source(self.kb, chunk_id, user.role, self.scrubber)
+        except AccessDeniedError as exc:
+            self.audit.append(user.name, user.role, "access_denied", {
+                "kind": "source_view", "chunk_id": str(chunk_id)[:200], "reason": str(exc)})
+            raise
         self.audit.append(user.name, user.role, "search", {
             "kind": "source_view", "chunk_id": chunk_id, "doc_id": view.doc_id,
             "revision": view.revision})
@@ -223,12 +244,16 @@ class Copilot:
     def feedback(self, user: User, question: str, answer_status: str, helpful: bool,
                  comment: str = "") -> None:
         """Thumbs up or down on an answer, with an optional comment, into the audit trail."""
-        scrubber = self.scrubber
-        if scrubber:
-            comment = scrubber.scrub(comment).text
+        comment = validate_text(comment, "comment", MAX_COMMENT_CHARS, allow_empty=True)
+        question = validate_text(question, "question", MAX_QUESTION_CHARS)
         self.audit.append(user.name, user.role, "feedback", {
-            "question": question, "status": answer_status, "helpful": helpful,
-            "comment": comment[:2000]})
+            "question": self._scrubbed(question), "status": answer_status,
+            "helpful": helpful, "comment": self._scrubbed(comment)})
+
+    def _scrubbed(self, text: str) -> str:
+        """Free text as it may be recorded: personal data scrubbed (the trail is append-only
+        and cannot be erased later)."""
+        return self.scrubber.scrub(text).text if self.scrubber and text.strip() else text
 
     @staticmethod
     def _final(events: Iterator[Event]) -> Answer:
@@ -242,6 +267,7 @@ class Copilot:
     def search(self, query: str, k: int = 5, user: User | None = None,
                doc_types: Iterable[str] = (), mode: str = "hybrid") -> list[Hit]:
         user = user or demo_user()
+        query = validate_text(query, "query", MAX_QUESTION_CHARS)
         hits = self.kb.search(query, k=k, mode=mode,
                               filters=SearchFilter(role=user.role, doc_types=tuple(doc_types)))
         if any(needs_redaction(h.doc_type, user.role) for h in hits):
@@ -250,7 +276,7 @@ class Copilot:
             hits = [dataclasses.replace(h, text=scrubber.scrub(h.text, session=session).text)
                     if needs_redaction(h.doc_type, user.role) else h for h in hits]
         self.audit.append(user.name, user.role, "search", {
-            "query": query, "mode": mode, "hits": [_hit_ref(h) for h in hits]})
+            "query": self._scrubbed(query), "mode": mode, "hits": [_hit_ref(h) for h in hits]})
         return hits
 
     def ingest(self, paths: Iterable[Path | str], sync: bool = False,
@@ -311,6 +337,18 @@ def _ask_record(answer: Answer) -> dict:
                       for s in answer.sentences],
         "guards": answer.guards,
     }
+
+
+def _status_note(answer: Answer) -> dict:
+    """An answer that cites a revision other than the effective one says so in its text, not
+    only on the citation card: a draft is not approved, a superseded revision no longer
+    applies."""
+    others = [c for c in answer.citations if c.status != "effective"]
+    if not others:
+        return {}
+    named = ", ".join(dict.fromkeys(f"{c.doc_id} rev {c.revision} ({c.status.upper()})"
+                                    for c in others))
+    return {"text": f"Not the effective revision: this answer cites {named}.\n\n{answer.text}"}
 
 
 def _policy_note(answer: Answer, verdicts: dict) -> dict:

@@ -13,7 +13,7 @@ from .guarding import QuestionGate
 from .grounding import GroundingVerifier
 from .llm import ChatBackend, make_chat_model
 from .prompting import PromptTemplate
-from .settings import Settings, disable_telemetry_and_hub
+from .settings import Settings, disable_telemetry_and_hub, private_folder
 
 
 @lru_cache(maxsize=4)
@@ -43,9 +43,11 @@ def build_knowledge_base(settings: Settings) -> KnowledgeBase:
     # Every chunk is screened for hidden instructions at ingest: rules on all of it, the
     # embedder only on the few sentences that talk to or about a model.
     screen = build_injection_detector(settings.embedder).score_document
-    return KnowledgeBase(settings.home_dir, build_embedder(settings.embedder),
+    token = settings.chroma_token.get_secret_value() if settings.chroma_token else None
+    return KnowledgeBase(private_folder(settings.home_dir), build_embedder(settings.embedder),
                          chroma_url=settings.chroma_url, collection=settings.chroma_collection,
-                         screen=screen)
+                         screen=screen, chroma_token=token,
+                         chroma_ca_file=settings.chroma_ca_file)
 
 
 def build_chat_backend(settings: Settings) -> ChatBackend:

@@ -1,7 +1,8 @@
 """Settings: the only reader of COPILOT_* environment variables.
 
-Data lives in `COPILOT_HOME`, by default `.copilot` in the current working directory (the
-checkout when started through `make run`), so one checkout is one self-contained plant.
+Data lives in `COPILOT_HOME`, by default `.copilot` in the current working directory, so one
+checkout is one self-contained plant. Demo mode (`make run`) has a home of its own,
+`COPILOT_DEMO_HOME` (`.copilot-demo`), so it never opens a plant's data without login.
 """
 
 from __future__ import annotations
@@ -33,10 +34,26 @@ def disable_telemetry_and_hub() -> None:
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")
 
 
+def private_folder(path: Path) -> Path:
+    """The data home holds restricted document text, password hashes and the audit trail:
+    only its owner may enter it (0700), whatever the umask; an existing open home is closed."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if path.stat().st_mode & 0o077:
+        try:
+            path.chmod(0o700)
+        except OSError:  # not ours (a shared mount): the deployment decides
+            pass
+    return path
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="COPILOT_", extra="ignore")
 
     home: Path = Field(default=Path(".copilot"), description="data directory")
+    audit_key_file: Path | None = Field(
+        default=None, description="Ed25519 key signing the audit trail's head; must be outside "
+                                  "the home. Default: ~/.config/operator-copilot/audit-<hash of "
+                                  "the trail's path>.key, created 0600 on first use")
     llm: str = Field(default="embedded",
                      description="'embedded' (bundled SmolLM2 GGUF), a path to a .gguf file, "
                                  "'ollama:MODEL' or 'openai:MODEL'")
@@ -48,6 +65,10 @@ class Settings(BaseSettings):
     llm_threads: int = Field(default=0, description="0 = all cores")
     embedder: str = "minilm"
     chroma_url: str | None = Field(default=None, description="use a `chroma run` server")
+    chroma_token: SecretStr | None = Field(default=None, description="the Chroma server's auth "
+                                           "token (sent as Authorization: Bearer)")
+    chroma_ca_file: Path | None = Field(default=None, description="CA certificate that signed "
+                                        "the Chroma server's TLS certificate")
     chroma_collection: str = Field(
         default="copilot_chunks",
         description="processes sharing a server share one collection only with one COPILOT_HOME "
@@ -66,6 +87,10 @@ class Settings(BaseSettings):
                                          "YAML; default: the demo plant's copilot/training/matrix.yaml")
     demo_mode: bool = Field(default=False, description="UI without login, a role picker instead "
                                                        "(demo plant only; `serve --demo-mode`)")
+    demo_home: Path = Field(default=Path(".copilot-demo"),
+                            description="the data directory demo mode uses instead of `home`: "
+                                        "never a plant's home (it must hold no accounts and "
+                                        "only the demo plant)")
     eval_report_dir: Path | None = Field(default=Path("evals/reports/demo"),
                                          description="evaluation report shown in the admin tab")
     # Grounding thresholds (see copilot/grounding.py).

@@ -34,6 +34,16 @@ _REVISION_IN_QUERY = re.compile(
     r"\b(?i:rev(?:ision)?)(?:\.\s*|\s+|(?=\d))(\d+(?:\.\d+)?|[A-Z](?:\.\d+)?)\b")
 
 
+# A question that names a revision may see superseded revisions, never a draft: drafts are not
+# approved, so only the roles that approve them see them (and then labelled as drafts).
+DRAFT_ROLES = ("qa", "admin")
+
+
+def revision_statuses(role: str | None) -> tuple[str, ...]:
+    """The statuses a question naming a revision ("rev 2") may retrieve for this role."""
+    return ("effective", "superseded") + (("draft",) if role in DRAFT_ROLES else ())
+
+
 @dataclass(frozen=True)
 class SearchFilter:
     role: str | None = None  # only chunks this role may see
@@ -113,7 +123,8 @@ def discover(paths: Iterable[Path | str]) -> list[Path]:
 class KnowledgeBase:
     def __init__(self, home: Path, embedder: Embedder, chroma_url: str | None = None,
                  collection: str = "copilot_chunks", max_chunk_tokens: int = 220,
-                 screen: Callable[[str], float | None] | None = None) -> None:
+                 screen: Callable[[str], float | None] | None = None,
+                 chroma_token: str | None = None, chroma_ca_file: Path | None = None) -> None:
         """`screen(chunk_text)` runs on every chunk at ingest and returns a score for a
         suspicious chunk (stored as quarantined) or None for a clean one. It is a plain
         callable so this package needs nothing from the guardrails."""
@@ -121,7 +132,8 @@ class KnowledgeBase:
         self.screen = screen
         self.embedder = embedder
         self.catalog = Catalog(self.home / "catalog.sqlite")
-        self.vectors = VectorStore(self.home / "chroma", url=chroma_url, collection=collection)
+        self.vectors = VectorStore(self.home / "chroma", url=chroma_url, collection=collection,
+                                   token=chroma_token, ca_file=chroma_ca_file)
         # With a shared Chroma server each process still keeps its own BM25 beside its catalog.
         self.lexical = LexicalIndex(self.home / "bm25")
         self.max_chunk_tokens = max_chunk_tokens
@@ -241,7 +253,8 @@ class KnowledgeBase:
             raise KnowledgeError(f"unknown role {filters.role!r}; roles: {', '.join(ROLES)}")
         asked = _REVISION_IN_QUERY.search(query)
         if asked and filters.revision is None:
-            filters = SearchFilter(**{**filters.__dict__, "revision": asked.group(1), "statuses": ()})
+            filters = SearchFilter(**{**filters.__dict__, "revision": asked.group(1),
+                                      "statuses": revision_statuses(filters.role)})
         ranked: dict[str, dict[str, float]] = {}
         if mode in ("hybrid", "dense"):
             vector = self.embedder.embed_one(query)
@@ -356,7 +369,7 @@ def _dense_where(filters: SearchFilter) -> dict | None:
         conditions[f"eq_{filters.equipment}"] = True
     if filters.revision:
         conditions["revision"] = filters.revision
-    elif len(filters.statuses) == 1:
+    if len(filters.statuses) == 1:
         conditions["status"] = filters.statuses[0]
     elif filters.statuses:
         conditions["status"] = {"$in": list(filters.statuses)}
@@ -373,10 +386,9 @@ def _row_passes(row, filters: SearchFilter) -> bool:
         return False
     if filters.equipment and filters.equipment not in json.loads(row["equipment"]):
         return False
-    if filters.revision:
-        if row["revision"].lower() != filters.revision.lower():
-            return False
-    elif filters.statuses and row["status"] not in filters.statuses:
+    if filters.revision and row["revision"].lower() != filters.revision.lower():
+        return False
+    if filters.statuses and row["status"] not in filters.statuses:
         return False
     return not (filters.doc_id and row["doc_id"] != filters.doc_id)
 

@@ -18,9 +18,15 @@ from .errors import KnowledgeError, MissingDependencyError
 COLLECTION = "copilot_chunks"
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
 class VectorStore:
     def __init__(self, path: Path | None = None, url: str | None = None,
-                 collection: str = COLLECTION) -> None:
+                 collection: str = COLLECTION, token: str | None = None,
+                 ca_file: Path | None = None) -> None:
+        """`token` goes to the server as `Authorization: Bearer` (Chroma's token auth);
+        `ca_file` verifies the server's TLS certificate against a plant CA."""
         os.environ["ANONYMIZED_TELEMETRY"] = "False"
         try:
             import chromadb
@@ -32,10 +38,16 @@ class VectorStore:
         settings = Settings(anonymized_telemetry=False)
         if url:
             parsed = urlparse(url if "://" in url else f"http://{url}")
+            host = parsed.hostname or "127.0.0.1"
+            _refuse_unprotected(url, host, parsed.scheme, token)
+            if ca_file is not None:
+                settings = Settings(anonymized_telemetry=False,
+                                    chroma_server_ssl_verify=str(ca_file))
+            headers = {"Authorization": f"Bearer {token}"} if token else None
             try:
-                self._client = chromadb.HttpClient(host=parsed.hostname or "127.0.0.1",
-                                                   port=parsed.port or 8000,
-                                                   ssl=parsed.scheme == "https", settings=settings)
+                self._client = chromadb.HttpClient(host=host, port=parsed.port or 8000,
+                                                   ssl=parsed.scheme == "https", headers=headers,
+                                                   settings=settings)
                 self._client.heartbeat()
             except Exception as exc:
                 raise KnowledgeError(f"Chroma server at {url} is not reachable: {exc}") from exc
@@ -70,6 +82,18 @@ class VectorStore:
         ids = result["ids"][0]
         distances = result["distances"][0]
         return [(cid, 1.0 - float(d)) for cid, d in zip(ids, distances, strict=True)]
+
+
+def _refuse_unprotected(url: str, host: str, scheme: str, token: str | None) -> None:
+    """Anyone reaching the Chroma port can read the index's metadata (doc ids, sections,
+    access flags) and replace vectors: beyond this host it needs TLS and a token."""
+    if host in LOOPBACK_HOSTS:
+        return
+    if scheme != "https" or not token:
+        raise KnowledgeError(
+            f"Chroma server {url} is not on this host: use https:// and set "
+            "COPILOT_CHROMA_TOKEN (and COPILOT_CHROMA_CA_FILE for a plant CA), or run it on "
+            "127.0.0.1")
 
 
 def chroma_where(conditions: dict[str, object]) -> dict | None:
