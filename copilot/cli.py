@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Annotated
@@ -14,10 +13,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from guardrails import AuditTrail, GuardrailError, demo_user
+from guardrails import GuardrailError, demo_user
 from knowledge import KnowledgeError, discover
 
 from .api import Copilot, demo_plant_path
+from .audit_cli import audit_app
 from .errors import CopilotError
 from .guard_cli import guard_app
 from .settings import Settings
@@ -239,41 +239,11 @@ def _load_command_plugins() -> None:
 _load_command_plugins()
 
 
-audit_app = typer.Typer(help="The tamper-evident audit trail (there is no delete command).",
-                        no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(guard_app, name="guard")
 app.add_typer(quiz_app, name="quiz")
 app.add_typer(training_app, name="training")
 app.add_typer(users_app, name="users")
-
-
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the hash chain and the checkpoint; name the first bad record."""
-    result = AuditTrail(Settings().home_dir / "audit" / "audit.sqlite").verify()
-    if result.ok:
-        out.print(f"[green]audit trail OK[/]: {result.records} records")
-        return
-    err.print(f"[bold red]audit trail BROKEN[/] at record {result.first_bad_seq}: {result.reason}")
-    raise typer.Exit(1)
-
-
-@audit_app.command("export")
-def audit_export(
-    start: Annotated[datetime | None, typer.Option("--from", help="UTC start")] = None,
-    end: Annotated[datetime | None, typer.Option("--to", help="UTC end (exclusive)")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="csv | json")] = "json",
-) -> None:
-    """Export records in a time window as CSV or JSON on stdout (the export is audited too)."""
-    if fmt not in ("csv", "json"):
-        _fail(CopilotError(f"unknown format {fmt!r}; use csv or json"))
-    trail = AuditTrail(Settings().home_dir / "audit" / "audit.sqlite")
-    text = trail.export(start, end, fmt=fmt)  # type: ignore[arg-type]
-    user = demo_user("admin")
-    trail.append(user.name, user.role, "export", {"from": str(start), "to": str(end),
-                                                  "format": fmt})
-    sys.stdout.write(text)
 
 
 def main() -> None:  # pragma: no cover

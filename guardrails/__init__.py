@@ -6,6 +6,8 @@ A leaf package: it imports neither `knowledge` nor anything above it.
 from ._patterns import CachedEmbed
 from .accounts import Account, UserStore
 from .audit import AUDIT_ACTIONS, AuditRecord, AuditSink, AuditTrail, VerifyResult
+from .audit_head import SignedHead, parse_witness
+from .audit_keys import AuditKey, AuditSigner, default_key_file
 from .errors import (AccountError, AccountStoreError, AuditBusyError, AuditError,
                      AuthenticationError, GuardrailError, InvalidUserNameError, UnknownRoleError,
                      RuleFileError, UnknownUserError, UserExistsError,
@@ -37,7 +39,9 @@ __all__ = [
     "AUDIT_ACTIONS",
     "AuditBusyError",
     "AuditError",
+    "AuditKey",
     "AuditRecord",
+    "AuditSigner",
     "AuditSink",
     "AuditTrail",
     "CachedEmbed",
@@ -55,10 +59,13 @@ __all__ = [
     "ScrubVault",
     "Scrubber",
     "ScrubberUnavailableError",
+    "SignedHead",
     "Span",
     "UnknownRoleError",
     "User",
     "VerifyResult",
+    "default_key_file",
     "demo_user",
+    "parse_witness",
     "refusal_message",
 ]

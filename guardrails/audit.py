@@ -3,8 +3,18 @@
 Every record carries the hash of the record before it, and its own hash is SHA-256 over the
 canonical JSON of all its other fields, so editing, deleting or reordering any record breaks
 the chain at that record. Deleting the *newest* records leaves a shorter chain that is still
-valid, so the head (seq and hash) is also checkpointed outside the database, in `<db>.head`;
-a checkpoint ahead of the trail means the trail was truncated.
+valid, so the head (the newest seq and hash) is signed with an Ed25519 key kept outside the
+data home (`audit_keys.py`) and stored in the `audit_head` table (`audit_head.py`). verify()
+demands that the head is signed by the trail's key and names exactly the newest record: a
+head ahead of the trail means truncation, one behind means records after it are unvouched,
+a missing, unsigned or wrongly signed head means forgery.
+
+The head is written in the same SQLite transaction as the records it names, so there is no
+crash window in which the two disagree, and verify() can be strict. (It used to be a file
+beside the database, written after the commit; verify() had to accept one behind the trail,
+and so accepted any older head.) What a signature cannot catch is a roll-back to an older,
+internally consistent copy of the trail and its head, or a rewrite re-signed by someone who
+holds the key: verify(witness=...) catches both when given heads that were kept elsewhere.
 
 An inspector can recompute a record's hash without this code:
 
@@ -30,19 +40,16 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timezone
 # The C string encoder that json.dumps(ensure_ascii=False) itself uses.
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from .audit_head import SignedHead, sign_head
+from .audit_keys import AuditKey, AuditKeyError, AuditSigner, default_key_file
 from .errors import AuditBusyError, AuditError
-
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - Windows: checkpoint writers are not serialised
-    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +69,15 @@ _SCHEMA = (
        BEGIN SELECT RAISE(ABORT, 'audit trail is append-only: records cannot be updated'); END""",
     """CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
        BEGIN SELECT RAISE(ABORT, 'audit trail is append-only: records cannot be deleted'); END""",
+    # One row: the signed head as JSON. It is replaced by every append, so only deleting it
+    # is refused here; a forged one fails its signature.
+    "CREATE TABLE IF NOT EXISTS audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), "
+    "head TEXT NOT NULL)",
+    """CREATE TRIGGER IF NOT EXISTS audit_head_no_delete BEFORE DELETE ON audit_head
+       BEGIN SELECT RAISE(ABORT, 'the audit head cannot be deleted'); END""",
 )
+_WRITE_HEAD = ("INSERT INTO audit_head (id, head) VALUES (1, ?) "
+               "ON CONFLICT (id) DO UPDATE SET head = excluded.head")
 _SELECT = "SELECT seq, ts, user, role, action, details, prev_hash, hash FROM audit"
 # The canonical JSON of a record, keys in sorted order. `details` is stored as canonical JSON
 # text, so filling this template equals json.dumps(record, sort_keys=True, ...) without
@@ -105,6 +120,7 @@ class VerifyResult:
     records: int  # records found intact before the first bad one (all of them when ok)
     first_bad_seq: int | None  # None when ok, or when the fault is not one record's
     reason: str
+    head: SignedHead | None = None  # the signed head that was verified (when ok)
 
 
 class AuditSink(ABC):
@@ -117,16 +133,30 @@ class AuditSink(ABC):
 
 
 class AuditTrail(AuditSink):
-    """The SQLite audit trail; safe for several threads and several processes at once."""
+    """The SQLite audit trail; safe for several threads and several processes at once.
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+    `key_file` is the Ed25519 key that signs the head (default: `default_key_file(path)`, in
+    the user's config folder); `signer` gives the key directly instead. The key is read, or
+    created with mode 0600, on the first append; reading and verifying never create one.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0,
+                 key_file: str | os.PathLike[str] | None = None,
+                 signer: AuditSigner | None = None) -> None:
         self.path = Path(path)
-        self.head_path = self.path.with_name(self.path.name + ".head")
+        self.key_file = Path(key_file).expanduser() if key_file else default_key_file(self.path)
+        self.public_key_path = self.path.with_name(self.path.name + ".pub")
         self.timeout = timeout
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._conn_pid = 0
+        self._signer = signer
+        self._last_head = ""  # the head this process wrote last: no need to check its signature
         self._warned = False
+        if signer is None and self.key_file.resolve().is_relative_to(self.path.parent.resolve()):
+            # Beside the trail, the key is readable by whoever can rewrite the trail.
+            raise AuditError(self.path, f"the audit key file {self.key_file} is inside the "
+                                        f"trail's folder; keep it outside the data home")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -134,11 +164,6 @@ class AuditTrail(AuditSink):
         with self._lock:
             conn = self._connection()
             self._retrying(lambda: _create_schema(conn))
-            # A fresh trail gets a genesis checkpoint; a trail that has records but no
-            # checkpoint keeps lacking one, so that verify() reports it.
-            with self._checkpoint_lock():
-                if not self.head_path.exists() and self._head(conn)[0] == 0:
-                    self._write_checkpoint(0, GENESIS_HASH)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -154,13 +179,12 @@ class AuditTrail(AuditSink):
             return []
         with self._lock:
             conn = self._connection()
-            records, checkpoint_ok = self._retrying(lambda: self._insert(conn, prepared))
-            if checkpoint_ok:
-                self._advance_checkpoint(records[-1])
-            elif not self._warned:
+            signer = self._signer_for(conn)
+            records, head_ok = self._retrying(lambda: self._insert(conn, prepared, signer))
+            if not head_ok and not self._warned:
                 self._warned = True
-                log.error("audit trail %s: checkpoint %s does not match the trail; it is left "
-                          "as it is as evidence (run verify)", self.path, self.head_path)
+                log.error("audit trail %s: its signed head does not match the trail; it is left "
+                          "as it is as evidence (run verify)", self.path)
         return records
 
     def _prepare(self, user: str, role: str, action: str,
@@ -183,14 +207,14 @@ class AuditTrail(AuditSink):
                                         f"JSON-serialisable: {exc}") from exc
         return user, role, action, details_json, stored
 
-    def _insert(self, conn: sqlite3.Connection, prepared: list[tuple[str, str, str, str, dict]]
-                ) -> tuple[list[AuditRecord], bool]:
+    def _insert(self, conn: sqlite3.Connection, prepared: list[tuple[str, str, str, str, dict]],
+                signer: AuditSigner) -> tuple[list[AuditRecord], bool]:
         # IMMEDIATE takes the write lock first, so reading the head and inserting the next
         # record cannot interleave with another writer.
         conn.execute("BEGIN IMMEDIATE")
         try:
             seq, prev = self._head(conn)
-            checkpoint_ok = self._checkpoint_matches(conn, seq)
+            head_ok = self._head_continues(_stored_head(conn), seq, prev, signer)
             records, rows = [], []
             for user, role, action, details_json, details in prepared:
                 seq += 1
@@ -200,63 +224,117 @@ class AuditTrail(AuditSink):
                 rows.append((seq, ts, user, role, action, details_json, prev, digest))
                 prev = digest
             conn.executemany("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            head = sign_head(signer, seq, prev).to_json() if head_ok else ""
+            if head_ok:
+                # Same transaction as the records: the head never lags or leads the trail,
+                # not even after a crash, which is what lets verify() be strict.
+                conn.execute(_WRITE_HEAD, (head,))
             conn.execute("COMMIT")  # synchronous=FULL: on disk when this returns
         except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        return records, checkpoint_ok
+        if head_ok:
+            self._last_head = head
+        return records, head_ok
 
-    # -- the checkpoint outside the trail -----------------------------------------------------
+    # -- the signed head ----------------------------------------------------------------------
 
-    def _checkpoint_matches(self, conn: sqlite3.Connection, head_seq: int) -> bool:
-        """Whether the checkpoint names a record of this trail (called under the write lock)."""
+    def _head_continues(self, stored: str | None, seq: int, digest: str,
+                        signer: AuditSigner) -> bool:
+        """Whether the stored head is a genuine head of this trail as it is (write lock held).
+
+        If not, new records are still appended but the head is left alone: signing on from
+        a forged or stale head would launder a truncation (review F3: an append after the
+        cut moved the checkpoint forward and verify() said OK).
+        """
+        if stored is None:
+            return seq == 0  # a fresh trail; records without a head stay without one
         try:
-            checkpoint = _read_checkpoint(self.head_path)
+            head = SignedHead.parse(stored)
         except ValueError:
             return False
-        if checkpoint is None or checkpoint[0] > head_seq:
+        if head.key != signer.key.fingerprint:
+            # Fail closed: heads signed on with another key would verify under neither.
+            raise AuditError(self.path, f"its head is signed by key {head.key[:16]}, but this "
+                                        f"process signs with key {signer.key.fingerprint[:16]} "
+                                        f"from {self.key_file}: point the audit key file "
+                                        f"setting at the trail's key")
+        if (head.seq, head.hash) != (seq, digest):
             return False
-        seq, digest = checkpoint
-        if seq == 0:
-            return digest == GENESIS_HASH
-        row = conn.execute("SELECT hash FROM audit WHERE seq = ?", (seq,)).fetchone()
-        return row is not None and row[0] == digest
+        return stored == self._last_head or head.signed_by(signer.key)
 
-    def _advance_checkpoint(self, record: AuditRecord) -> None:
-        # Written after the commit: a crash in between leaves the checkpoint behind the
-        # trail, which verify() accepts; written before, it could name a record that never
-        # committed. Concurrent writers finish in any order, so it only ever moves forward.
+    def _signer_for(self, conn: sqlite3.Connection) -> AuditSigner:
+        if self._signer is None:
+            self._signer = self._load_signer(conn)
+        return self._signer
+
+    def _load_signer(self, conn: sqlite3.Connection) -> AuditSigner:
+        """The key from the key file; a new one only for a trail that names no key yet."""
         try:
-            with self._checkpoint_lock():
-                current = _read_checkpoint(self.head_path)
-                if current is not None and current[0] < record.seq:
-                    self._write_checkpoint(record.seq, record.hash)
-        except (OSError, ValueError) as exc:
-            # The record is committed; failing here would invite a duplicate retry.
-            log.error("audit trail %s: checkpoint not updated to record %d: %s",
-                      self.path, record.seq, exc)
-
-    @contextmanager
-    def _checkpoint_lock(self):
-        if fcntl is None:  # pragma: no cover
-            yield
-            return
-        with open(self.path.with_name(self.path.name + ".head.lock"), "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
             try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+                signer = AuditSigner.from_file(self.key_file)
+            except FileNotFoundError:
+                if self.public_key_path.exists() or _stored_head(conn) is not None:
+                    # A new key would sign heads nobody should trust: the key was lost or
+                    # the setting points elsewhere; either way a person must look.
+                    raise AuditError(self.path, f"the key file {self.key_file} does not exist "
+                                                f"but the trail is already signed (see "
+                                                f"{self.public_key_path.name}): restore the key "
+                                                f"or set the audit key file to it") from None
+                signer = AuditSigner.create_file(self.key_file)
+        except AuditKeyError as exc:
+            raise AuditError(self.path, str(exc)) from exc
+        self._pin_public_key(conn, signer)
+        return signer
 
-    def _write_checkpoint(self, seq: int, digest: str) -> None:
-        tmp = self.head_path.with_name(self.head_path.name + ".tmp")  # under the lock
-        with open(tmp, "w", encoding="utf-8") as handle:
-            handle.write(json.dumps({"seq": seq, "hash": digest}))
-            handle.flush()
-            os.fsync(handle.fileno())  # never a half-written checkpoint after a power cut
-        os.replace(tmp, self.head_path)
-        # No directory fsync: losing the rename leaves the old checkpoint, which is behind.
+    def _pin_public_key(self, conn: sqlite3.Connection, signer: AuditSigner) -> None:
+        """Write `<db>.pub` for a new trail; refuse a key that is not the one it names."""
+        try:
+            pinned = AuditKey.from_pem(self.public_key_path.read_bytes()).fingerprint
+        except FileNotFoundError:
+            pinned = None
+        except (OSError, AuditKeyError):
+            return  # left as evidence for verify()
+        if pinned is None:
+            if _stored_head(conn) is None:  # a trail with a head but no .pub keeps lacking one
+                tmp = self.public_key_path.with_name(f"{self.public_key_path.name}."
+                                                     f"{os.getpid()}.tmp")
+                try:
+                    tmp.write_bytes(signer.key.to_pem())
+                    os.replace(tmp, self.public_key_path)
+                except OSError as exc:
+                    raise AuditError(self.path, f"cannot write the public key: {exc}") from exc
+        elif pinned != signer.key.fingerprint:
+            raise AuditError(self.path, f"{self.public_key_path.name} holds key {pinned[:16]}, "
+                                        f"but this process signs with key "
+                                        f"{signer.key.fingerprint[:16]} from {self.key_file}")
+
+    def _trusted_key(self, witness: list[SignedHead]) -> tuple[AuditKey | None, str]:
+        """The key heads must be signed with and where it came from; (None, why) if unknown."""
+        if self._signer is not None:
+            return self._signer.key, f"the key file {self.key_file}"
+        try:
+            return AuditSigner.from_file(self.key_file).key, f"the key file {self.key_file}"
+        except FileNotFoundError:
+            pass
+        except AuditKeyError as exc:
+            return None, str(exc)
+        # Without the private key, only the public copy in the data home is left, and whoever
+        # rewrote the trail could have swapped it: it counts only if a witness vouches for it.
+        try:
+            public = AuditKey.from_pem(self.public_key_path.read_bytes())
+        except (OSError, AuditKeyError) as exc:
+            return None, (f"cannot check the head's signature: the key file {self.key_file} "
+                          f"does not exist and the public key is unusable: {exc}")
+        if any(w.key == public.fingerprint for w in witness):
+            return public, f"{self.public_key_path.name}, vouched for by the witness"
+        named = {w.key[:16] for w in witness}
+        return None, (f"cannot trust {self.public_key_path.name} (key {public.fingerprint[:16]}): "
+                      f"the key file {self.key_file} does not exist here and "
+                      + (f"the witness names another key ({', '.join(sorted(named))}): the "
+                         f"public key was swapped" if named else
+                         "no witness names it; give one with --witness"))
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -265,21 +343,51 @@ class AuditTrail(AuditSink):
         with self._reader() as conn:
             return self._head(conn)
 
-    def verify(self) -> VerifyResult:
-        """Walk the whole chain and check the checkpoint; report the first bad record."""
-        # The checkpoint is read before the snapshot is taken: it is written after a commit,
-        # so every record it names is in the snapshot even while others keep appending.
-        try:
-            checkpoint, checkpoint_error = _read_checkpoint(self.head_path), ""
-        except ValueError as exc:
-            checkpoint, checkpoint_error = None, f"checkpoint {self.head_path} is unreadable: {exc}"
+    def verify(self, witness: Iterable[SignedHead] = ()) -> VerifyResult:
+        """Walk the whole chain and check the signed head; report the first bad record.
+
+        `witness` holds heads printed earlier and kept off the host: each must still be in
+        the chain (same seq, same hash), which catches a roll-back to an older copy and a
+        rewrite re-signed with the key.
+        """
+        witness = list(witness)
+        key, key_source = self._trusted_key(witness)
         with self._reader() as conn:
-            conn.execute("BEGIN")  # one snapshot for the whole walk
+            conn.execute("BEGIN")  # one snapshot for the walk, the head and the witness
             try:
-                return _walk(conn.execute(_SELECT + " ORDER BY seq"), checkpoint,
-                             checkpoint_error, self.head_path)
+                stored = _stored_head(conn)
+                try:
+                    head, head_error = (SignedHead.parse(stored) if stored else None), ""
+                except ValueError as exc:
+                    head, head_error = None, f"the audit head is not a signed head: {exc}"
+                walked = _walk(conn.execute(_SELECT + " ORDER BY seq"), head)
+                if not walked.ok:
+                    return walked
+                if head_error:
+                    return VerifyResult(False, walked.records, None, head_error)
+                verdict = _judge_head(walked.records, head, key, key_source)
+                if verdict.ok and key is not None and walked.records:
+                    verdict = self._judge_public_key_file(verdict, key, key_source)
+                if verdict.ok and key is not None:
+                    verdict = _judge_witness(conn, verdict, witness, key)
+                return verdict
             finally:
                 conn.execute("COMMIT")
+
+    def _judge_public_key_file(self, verdict: VerifyResult, key: AuditKey,
+                               key_source: str) -> VerifyResult:
+        try:
+            pinned = AuditKey.from_pem(self.public_key_path.read_bytes()).fingerprint
+        except (OSError, AuditKeyError) as exc:
+            return replace(verdict, ok=False, head=None,
+                           reason=f"the public key {self.public_key_path.name} is missing or "
+                                  f"unreadable: {exc}")
+        if pinned != key.fingerprint:
+            return replace(verdict, ok=False, head=None,
+                           reason=f"{self.public_key_path.name} holds key {pinned[:16]}, not "
+                                  f"the trail's key {key.fingerprint[:16]} ({key_source}): the "
+                                  f"public key was swapped")
+        return verdict
 
     def records(self, start: datetime | None = None, end: datetime | None = None,
                 user: str | None = None, action: str | None = None, limit: int | None = None,
@@ -306,7 +414,12 @@ class AuditTrail(AuditSink):
                fmt: Literal["json", "csv"] = "json") -> str:
         """A complete copy of the records in [start, end) that still verifies record by record.
 
-        CSV holds `details` as its canonical JSON text, exactly as it was hashed.
+        JSON holds every field exactly as it was hashed. CSV holds `details` as its canonical
+        JSON text, but is meant to be opened in a spreadsheet, where a cell starting with
+        = + - @ tab or CR runs as a formula and a failed login's user name can be anything
+        (review F11): such cells, and cells starting with a quote, get one leading `'`. To
+        recompute a hash from the CSV, strip one leading `'` from every cell that has one.
+        (details always starts with `{`, and the hashes and times never need the quote.)
         """
         if fmt not in ("json", "csv"):
             raise AuditError(self.path, f"unknown export format {fmt!r}; formats: json, csv")
@@ -314,11 +427,13 @@ class AuditTrail(AuditSink):
         if fmt == "json":
             return json.dumps([r.to_dict() for r in records], ensure_ascii=False, indent=2)
         out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
+        # CRLF (RFC 4180), not "\n": the writer quotes only cells holding a line terminator
+        # character, and a user name with a bare CR would otherwise start a forged row.
+        writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow(FIELDS)
         for r in records:
-            writer.writerow((r.seq, r.ts, r.user, r.role, r.action, _canonical(r.details),
-                             r.prev_hash, r.hash))
+            writer.writerow((r.seq, *map(_csv_cell, (r.ts, r.user, r.role, r.action,
+                                                     _canonical(r.details), r.prev_hash, r.hash))))
         return out.getvalue()
 
     # -- connections --------------------------------------------------------------------------
@@ -400,22 +515,15 @@ def _create_schema(conn: sqlite3.Connection) -> None:
         raise
 
 
-def _read_checkpoint(path: Path) -> tuple[int, str] | None:
-    """(seq, hash) from the checkpoint file; None if there is none; ValueError if unreadable."""
+def _stored_head(conn: sqlite3.Connection) -> str | None:
+    """The stored head's JSON text; None if there is none."""
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise ValueError(str(exc)) from exc
-    try:
-        data = json.loads(text)
-        seq, digest = data["seq"], data["hash"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ValueError(f"not a checkpoint: {text[:80]!r}") from exc
-    if type(seq) is not int or seq < 0 or not isinstance(digest, str) or len(digest) != 64:
-        raise ValueError(f"not a checkpoint: {text[:80]!r}")
-    return seq, digest
+        row = conn.execute("SELECT head FROM audit_head WHERE id = 1").fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):  # dropped by hand: as good as missing
+            return None
+        raise
+    return row[0] if row else None
 
 
 def _ts_bound(moment: datetime | None) -> str | None:
@@ -427,12 +535,21 @@ def _ts_bound(moment: datetime | None) -> str | None:
     return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
-def _walk(rows: Iterable[tuple], checkpoint: tuple[int, str] | None, checkpoint_error: str,
-          head_path: Path) -> VerifyResult:
+# Cells a spreadsheet would run as a formula (review F11), and the quote itself, so that
+# "strip one leading quote" undoes the neutralising for every cell without ambiguity.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def _csv_cell(text: str) -> str:
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def _walk(rows: Iterable[tuple], head: SignedHead | None) -> VerifyResult:
+    """The chain itself, record by record; ok with the number of records, or the first bad one."""
     def bad(seq: int, reason: str) -> VerifyResult:
         return VerifyResult(False, seq - 1, seq, reason)
 
-    cp_seq, cp_hash = checkpoint if checkpoint else (-1, "")
+    cp_seq, cp_hash = (head.seq, head.hash) if head else (-1, "")
     actions = frozenset(AUDIT_ACTIONS)
     sha256, enc, line = hashlib.sha256, encode_basestring, _LINE
     expected, prev = 1, GENESIS_HASH
@@ -459,22 +576,68 @@ def _walk(rows: Iterable[tuple], checkpoint: tuple[int, str] | None, checkpoint_
         if action not in actions:
             return bad(seq, f"record {seq} has an unknown action {action!r}")
         if seq == cp_seq and digest != cp_hash:
-            return bad(seq, f"record {seq} differs from the checkpoint in {head_path.name}: the "
-                            f"trail was rewritten at or before record {seq}")
+            return bad(seq, f"record {seq} differs from the signed head: the trail was rewritten "
+                            f"at or before record {seq}")
         prev = digest
         expected += 1
-    head = expected - 1
-    if checkpoint_error:
-        return VerifyResult(False, head, None, checkpoint_error)
-    if checkpoint is None:
-        if head == 0:
+    return VerifyResult(True, expected - 1, None, "chain intact")
+
+
+def _judge_head(tip: int, head: SignedHead | None, key: AuditKey | None,
+                key_source: str) -> VerifyResult:
+    """Whether a signed head by the trail's key names exactly the newest of `tip` records."""
+    if head is None:
+        if tip == 0:
             return VerifyResult(True, 0, None, "empty trail")
-        return VerifyResult(False, head, None, f"checkpoint {head_path.name} is missing")
-    if cp_seq > head:
-        return bad(head + 1, f"trail truncated: the checkpoint names record {cp_seq} but the "
-                             f"trail ends at record {head}")
-    if cp_seq == 0 and cp_hash != GENESIS_HASH:
-        return VerifyResult(False, head, None, f"checkpoint {head_path.name} names record 0 "
-                                               f"with a hash other than the genesis hash")
-    behind = f" (checkpoint at record {cp_seq})" if cp_seq < head else ""
-    return VerifyResult(True, head, None, f"{head} records verified{behind}")
+        return VerifyResult(False, tip, None, "the signed head is missing: nothing shows whether "
+                                              "records were cut off the end")
+    if head.seq > tip:
+        return VerifyResult(False, tip, tip + 1, f"trail truncated: the signed head names record "
+                                                 f"{head.seq} but the trail ends at record {tip}")
+    if head.seq < tip:
+        # Never a crash: the head commits with its records. An older head put back (over a
+        # truncation, say), or appends made while the head did not match the trail.
+        return VerifyResult(False, head.seq, head.seq + 1,
+                            f"records {head.seq + 1}-{tip} are not covered by the signed head, "
+                            f"which names record {head.seq}: an older head was put back, or "
+                            f"records were added while the head was wrong")
+    if key is None:
+        return VerifyResult(False, tip, None, key_source)
+    if head.key != key.fingerprint:
+        return VerifyResult(False, tip, None, f"the head is signed by key {head.key[:16]}, not by "
+                                              f"the trail's key {key.fingerprint[:16]} "
+                                              f"({key_source}): a forged head, or the audit key "
+                                              f"file setting names another key")
+    if not head.signed_by(key):
+        return VerifyResult(False, tip, None, "the head's signature is invalid: the head was "
+                                              "forged or edited")
+    return VerifyResult(True, tip, None, f"{tip} records verified, head signed by key "
+                                         f"{key.fingerprint[:16]}", head)
+
+
+def _judge_witness(conn: sqlite3.Connection, verdict: VerifyResult,
+                   witness: list[SignedHead], key: AuditKey) -> VerifyResult:
+    """Whether every witnessed head is still in the (already verified) chain."""
+    tip = verdict.records
+    for w in witness:
+        if not w.signed_by(key):
+            why = ("its signature is invalid" if w.key == key.fingerprint
+                   else f"it is signed by key {w.key[:16]}")
+            return replace(verdict, ok=False, head=None,
+                           reason=f"witness head {w.seq} ({w.time}) is not a head of this trail's "
+                                  f"key {key.fingerprint[:16]}: {why}")
+        row = conn.execute("SELECT hash FROM audit WHERE seq = ?", (w.seq,)).fetchone()
+        if row is None:
+            return VerifyResult(False, tip, tip + 1,
+                                f"the trail ends at record {tip}, but a witness saw record "
+                                f"{w.seq} (head signed {w.time}): the trail was cut short or "
+                                f"rolled back to an older copy")
+        if row[0] != w.hash:
+            return VerifyResult(False, tip, None,
+                                f"record {w.seq} is not the one a witness saw (head signed "
+                                f"{w.time}): the trail was rewritten at or before record "
+                                f"{w.seq} and re-signed, or rolled back and continued")
+    if not witness:
+        return verdict
+    return replace(verdict, reason=f"{verdict.reason}; {len(witness)} witnessed head(s) found in "
+                                   f"the chain")

@@ -1,4 +1,7 @@
-"""The hash-chained audit trail: append, verify, tamper detection, crashes and concurrency."""
+"""The hash-chained audit trail: append, verify, tamper detection, crashes and concurrency.
+
+The signed head's own attack cases (the security review's F3) are in test_audit_signing.py.
+"""
 
 from __future__ import annotations
 
@@ -52,6 +55,27 @@ def raw_rows(db: Path) -> dict[int, tuple]:
     return {row[0]: row for row in rows}
 
 
+@pytest.fixture(autouse=True)
+def config_home(tmp_path_factory, monkeypatch) -> Path:
+    """Default key files go to a temporary config folder (writer subprocesses inherit it),
+    apart from the trails: a key inside a trail's folder is refused."""
+    config = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(config))
+    return config
+
+
+def stored_head(db: Path) -> dict | None:
+    conn = sqlite3.connect(db)
+    row = conn.execute("SELECT head FROM audit_head").fetchone()
+    conn.close()
+    return json.loads(row[0]) if row else None
+
+
+def put_head(db: Path, head: dict | str) -> None:
+    text = head if isinstance(head, str) else json.dumps(head)
+    tamper(db, ("UPDATE audit_head SET head = ?", (text,)))
+
+
 @pytest.fixture()
 def trail(tmp_path) -> AuditTrail:
     with AuditTrail(tmp_path / "audit.db") as t:
@@ -77,7 +101,9 @@ def test_append_builds_a_chain_that_verifies(trail):
     result = trail.verify()
     assert (result.ok, result.records, result.first_bad_seq) == (True, 4, None)
     assert trail.head() == (4, records[-1].hash)
-    assert json.loads(trail.head_path.read_text()) == {"seq": 4, "hash": records[-1].hash}
+    head = stored_head(trail.path)
+    assert (head["seq"], head["hash"]) == (4, records[-1].hash)
+    assert result.head.to_json() == json.dumps(head, sort_keys=True, separators=(",", ":"))
 
 
 def test_hash_is_sha256_of_the_canonical_json_of_the_other_fields(trail):
@@ -211,7 +237,7 @@ def test_swapped_records_are_detected(trail):
     assert (result.ok, result.first_bad_seq) == (False, 2)
 
 
-def test_truncated_tail_is_detected_by_the_checkpoint(trail):
+def test_truncated_tail_is_detected_by_the_signed_head(trail):
     fill(trail, 8)
     tamper(trail.path, ("DELETE FROM audit WHERE seq > 6", ()))
     result = trail.verify()
@@ -221,15 +247,15 @@ def test_truncated_tail_is_detected_by_the_checkpoint(trail):
 
 def test_truncation_stays_detected_after_new_appends(trail):
     fill(trail, 8)
-    checkpoint = trail.head_path.read_text()
+    head = stored_head(trail.path)
     tamper(trail.path, ("DELETE FROM audit WHERE seq > 5", ()))
     fill(trail, 5)  # seq 6..10 again, with different contents
-    assert trail.head_path.read_text() == checkpoint  # the evidence is not overwritten
+    assert stored_head(trail.path) == head  # the evidence is not overwritten
     result = trail.verify()
     assert (result.ok, result.first_bad_seq) == (False, 8)
 
 
-def test_consistently_rewritten_chain_is_detected_by_the_checkpoint(trail):
+def test_consistently_rewritten_chain_is_detected_by_the_signed_head(trail):
     records = fill(trail, 6)
     prev, statements = records[1].hash, []
     for r in records[2:]:  # forge record 3, then re-chain everything after it
@@ -247,36 +273,49 @@ def test_consistently_rewritten_chain_is_detected_by_the_checkpoint(trail):
     assert "rewritten" in result.reason
 
 
-# -- the checkpoint -----------------------------------------------------------------------------
+# -- the signed head ---------------------------------------------------------------------------
 
-def test_checkpoint_behind_the_head_is_accepted(trail):
-    records = fill(trail, 5)
-    # As after a crash between the commit of records 4-5 and the checkpoint update.
-    trail.head_path.write_text(json.dumps({"seq": 3, "hash": records[2].hash}))
+def test_head_behind_the_trail_is_a_failure_and_is_not_moved_on(trail):
+    fill(trail, 3)
+    older = stored_head(trail.path)  # a genuine signed head, as an intruder could keep a copy
+    fill(trail, 2)
+    put_head(trail.path, older)
+    # The head commits with its records, so this is never a crash: no tolerance is needed.
     result = trail.verify()
-    assert (result.ok, result.records) == (True, 5)
+    assert (result.ok, result.first_bad_seq, result.records) == (False, 4, 3)
+    assert "not covered by the signed head" in result.reason
     trail.append("u", "operator", "ask", {})
-    assert json.loads(trail.head_path.read_text())["seq"] == 6
+    assert stored_head(trail.path) == older  # appending does not paper over it
+    assert not trail.verify().ok
 
 
-def test_checkpoint_with_a_foreign_hash_is_flagged(trail):
+def test_head_with_a_foreign_hash_is_flagged(trail):
     fill(trail, 5)
-    trail.head_path.write_text(json.dumps({"seq": 3, "hash": "f" * 64}))
+    put_head(trail.path, stored_head(trail.path) | {"seq": 3, "hash": "f" * 64})
     result = trail.verify()
     assert (result.ok, result.first_bad_seq) == (False, 3)
 
 
-@pytest.mark.parametrize("damage, reason", [("delete", "missing"), ("garble", "unreadable")])
-def test_missing_or_garbled_checkpoint_is_flagged(trail, damage, reason):
+@pytest.mark.parametrize("damage, reason", [("delete", "missing"), ("garble", "not a signed head")])
+def test_missing_or_garbled_head_is_flagged(trail, damage, reason):
     fill(trail, 3)
     if damage == "delete":
-        trail.head_path.unlink()
+        tamper(trail.path, ("DELETE FROM audit_head", ()))
     else:
-        trail.head_path.write_text("{not json")
+        put_head(trail.path, "{not json")
     result = trail.verify()
     assert not result.ok and reason in result.reason
     trail.append("u", "operator", "ask", {})  # appending does not paper over it
     assert not trail.verify().ok
+
+
+def test_the_default_key_is_outside_the_trail_and_private(trail, config_home):
+    fill(trail, 1)
+    keys = list((config_home / "operator-copilot").glob("audit-*.key"))
+    assert keys == [trail.key_file]
+    assert (keys[0].stat().st_mode & 0o777, keys[0].parent.stat().st_mode & 0o777) == (0o600,
+                                                                                        0o700)
+    assert not any(p.suffix == ".key" for p in trail.path.parent.iterdir())
 
 
 # -- reading ------------------------------------------------------------------------------------

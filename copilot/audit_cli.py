@@ -1,0 +1,117 @@
+"""`copilot audit`: verify the tamper-evident trail, print its signed head, export records.
+
+There is deliberately no command that deletes or edits records.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from guardrails import AuditTrail, GuardrailError, SignedHead, demo_user, parse_witness
+
+from .errors import CopilotError
+from .settings import Settings
+
+audit_app = typer.Typer(help="The tamper-evident audit trail (there is no delete command).",
+                        no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+
+def audit_trail(settings: Settings) -> AuditTrail:
+    """The trail of `settings`' home, signed with the configured key (kept outside the home)."""
+    home = settings.home_dir
+    key_file = settings.audit_key_file.expanduser().resolve() if settings.audit_key_file else None
+    if key_file is not None and key_file.is_relative_to(home):
+        # Whoever can rewrite the home could then also read the key and re-sign a forged head.
+        raise CopilotError(f"COPILOT_AUDIT_KEY_FILE {key_file} is inside COPILOT_HOME {home}; "
+                           "keep the audit key outside the data home")
+    return AuditTrail(home / "audit" / "audit.sqlite", key_file=key_file)
+
+
+def _fail(exc: Exception, code: int = 2) -> NoReturn:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _read_witness(path: Path) -> list[SignedHead]:
+    try:
+        return parse_witness(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        _fail(CopilotError(f"witness file {path}: {exc}"))
+
+
+@audit_app.command("verify")
+def audit_verify(
+    witness: Annotated[list[Path] | None, typer.Option(
+        "--witness", help="file of heads printed earlier by `copilot audit head --json` (one "
+                          "per line, or a JSON list); each must still be in the chain")] = None,
+) -> None:
+    """Check the hash chain and the signed head; name the first bad record. Exit 1 if broken."""
+    heads = [head for path in witness or () for head in _read_witness(path)]
+    try:
+        result = audit_trail(Settings()).verify(heads)
+    except (CopilotError, GuardrailError) as exc:
+        _fail(exc)
+    if result.ok:
+        out.print(f"[green]audit trail OK[/]: {result.reason}", highlight=False)
+        return
+    where = f" at record {result.first_bad_seq}" if result.first_bad_seq is not None else ""
+    err.print(f"[bold red]audit trail BROKEN[/]{where}: {result.reason}", highlight=False)
+    raise typer.Exit(1)
+
+
+@audit_app.command("head")
+def audit_head(as_json: Annotated[bool, typer.Option(
+        "--json", help="one line of JSON, to append to a witness file kept off this host")] = False
+               ) -> None:
+    """Verify the trail, then print its signed head (seq, hash, time, key, signature).
+
+    Keep the printed heads somewhere this host cannot write (QA's records, a WORM store):
+    `verify --witness` with them catches a roll-back to an older copy of the trail and a
+    rewrite re-signed by someone holding the key.
+    """
+    try:
+        result = audit_trail(Settings()).verify()
+    except (CopilotError, GuardrailError) as exc:
+        _fail(exc)
+    if not result.ok:
+        # A witness of a broken trail would vouch for the tampering.
+        _fail(CopilotError(f"audit trail BROKEN, no head printed: {result.reason}"), code=1)
+    if result.head is None:
+        _fail(CopilotError("the audit trail is empty: there is no head to witness yet"), code=1)
+    head = result.head
+    if as_json:
+        print(head.to_json())
+        return
+    out.print(f"record {head.seq}\nhash {head.hash}\nsigned {head.time}\nkey {head.key}\n"
+              f"signature {head.signature}", highlight=False)
+
+
+@audit_app.command("export")
+def audit_export(
+    start: Annotated[datetime | None, typer.Option("--from", help="UTC start")] = None,
+    end: Annotated[datetime | None, typer.Option("--to", help="UTC end (exclusive)")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv | json")] = "json",
+) -> None:
+    """Export records in a time window as CSV or JSON on stdout (the export is audited too).
+
+    In CSV, cells a spreadsheet would run as formulas start with an added `'`; JSON is exact.
+    """
+    if fmt not in ("csv", "json"):
+        _fail(CopilotError(f"unknown format {fmt!r}; use csv or json"))
+    try:
+        trail = audit_trail(Settings())
+        text = trail.export(start, end, fmt=fmt)  # type: ignore[arg-type]
+        user = demo_user("admin")
+        trail.append(user.name, user.role, "export", {"from": str(start), "to": str(end),
+                                                      "format": fmt})
+    except (CopilotError, GuardrailError) as exc:
+        _fail(exc)
+    sys.stdout.write(text)
