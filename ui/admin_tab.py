@@ -3,23 +3,47 @@ users and roles, the configured models and the latest evaluation report."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+import html
 from datetime import datetime
 from pathlib import Path
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from copilot import Copilot
 from guardrails import AUDIT_ACTIONS, ROLES
+from guardrails.accounts import MAX_NAME_LENGTH
+from guardrails.passwords import MAX_PASSWORD_LENGTH
+from knowledge import SUPPORTED_SUFFIXES
 
-from .ask_tab import EXPECTED_ERRORS
+from . import uploads
+from .errors import message_for, scrub_paths, shown_as_gr_error
 from .identity import Identity
+from .render import error_markdown
+from .safe_text import md_text
 
 DOC_HEADERS = ["doc id", "title", "type", "revision", "status", "effective", "chunks", "access"]
 INGEST_HEADERS = ["file", "result", "doc id", "revision", "chunks", "reason"]
 AUDIT_HEADERS = ["seq", "time (UTC)", "user", "role", "action", "details"]
 USER_HEADERS = ["name", "role", "disabled", "updated"]
+DATE_CHARS = 32  # "YYYY-MM-DD HH:MM" with room to spare
+EXPORT_NAME = "audit-trail.csv"
+# The audit export never becomes a file on the server: Gradio serves files to any logged-in
+# user who has the URL (review F14), and the trail holds every user's questions. The CSV goes
+# to the admin's own browser session as text; this saves it there and clears the text.
+SAVE_EXPORT_JS = f"""(text) => {{
+  if (text) {{
+    const url = URL.createObjectURL(new Blob([text], {{type: "text/csv;charset=utf-8"}}));
+    const link = document.createElement("a");
+    link.href = url;
+    link.download = "{EXPORT_NAME}";
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  }}
+  return "";
+}}"""
 
 
 def documents_table(copilot: Copilot) -> list[list]:
@@ -34,7 +58,9 @@ def _date(text: str, name: str) -> datetime | None:
     try:
         return datetime.fromisoformat(text)
     except ValueError:
-        raise gr.Error(f"{name}: {text!r} is not a date (use YYYY-MM-DD or YYYY-MM-DD HH:MM)")
+        # Toasts render HTML: the typed text is escaped.
+        raise gr.Error(f"{name}: {html.escape(repr(text))} is not a date (use YYYY-MM-DD or "
+                       "YYYY-MM-DD HH:MM)")
 
 
 def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
@@ -42,8 +68,11 @@ def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
         return identity.require(request, demo_role, "admin")
 
     with gr.Tab("Documents"):
-        files = gr.File(label="Upload documents (md, txt, pdf, docx, html)", file_count="multiple",
-                        type="filepath", elem_id="upload")
+        files = gr.File(label=f"Upload documents (md, txt, pdf, docx, html; at most "
+                              f"{uploads.MAX_UPLOAD_FILES} files of "
+                              f"{uploads.MAX_UPLOAD_BYTES // 2**20} MB)",
+                        file_count="multiple", type="filepath", elem_id="upload",
+                        file_types=list(SUPPORTED_SUFFIXES))
         ingest_button = gr.Button("Ingest uploaded files", variant="primary", elem_id="ingest")
         ingest_result = gr.Dataframe(headers=INGEST_HEADERS, label="Result per file",
                                      interactive=False, elem_id="ingest-result")
@@ -53,16 +82,16 @@ def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
 
     with gr.Tab("Audit trail"):
         with gr.Row():
-            who = gr.Textbox(label="User", scale=1)
+            who = gr.Textbox(label="User", scale=1, max_length=MAX_NAME_LENGTH)
             action = gr.Dropdown(["any", *AUDIT_ACTIONS], value="any", label="Action", scale=1)
-            start = gr.Textbox(label="From (UTC, YYYY-MM-DD)", scale=1)
-            end = gr.Textbox(label="To (UTC, exclusive)", scale=1)
+            start = gr.Textbox(label="From (UTC, YYYY-MM-DD)", scale=1, max_length=DATE_CHARS)
+            end = gr.Textbox(label="To (UTC, exclusive)", scale=1, max_length=DATE_CHARS)
         with gr.Row():
             show = gr.Button("Show records", variant="primary", elem_id="audit-show")
             verify = gr.Button("Verify chain", elem_id="audit-verify")
             export = gr.Button("Export CSV", elem_id="audit-export")
         verdict = gr.Markdown(elem_id="audit-verdict")
-        exported = gr.File(label="Export", interactive=False)
+        export_data = gr.Textbox(visible=False, elem_id="audit-export-data")
         records = gr.Dataframe(headers=AUDIT_HEADERS, interactive=False, wrap=True,
                                elem_id="audit-records",
                                column_widths=["6%", "22%", "10%", "10%", "10%", "42%"])
@@ -70,9 +99,10 @@ def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
     with gr.Tab("Users"):
         users = gr.Dataframe(headers=USER_HEADERS, interactive=False, elem_id="users")
         with gr.Row():
-            new_name = gr.Textbox(label="User name")
+            new_name = gr.Textbox(label="User name", max_length=MAX_NAME_LENGTH)
             new_role = gr.Dropdown(list(ROLES), value="operator", label="Role")
-            new_password = gr.Textbox(label="Initial password (min. 8)", type="password")
+            new_password = gr.Textbox(label="Initial password (min. 8)", type="password",
+                                      max_length=MAX_PASSWORD_LENGTH)
         with gr.Row():
             add_user = gr.Button("Add user", variant="primary")
             set_role = gr.Button("Set role")
@@ -89,29 +119,39 @@ def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
         user = admin(request, demo_role)
         if not paths:
             raise gr.Error("Choose files to upload first.")
-        # Uploads are kept in the home folder: the catalog points to its sources, and Gradio's
-        # temporary copies are cleaned up behind its back.
-        target = copilot.settings.home_dir / "uploads"
-        target.mkdir(parents=True, exist_ok=True)
-        kept = []
-        for p in paths:
-            destination = target / Path(p).name
-            shutil.copyfile(p, destination)
-            kept.append(destination)
+        home = copilot.settings.home_dir
+        try:
+            uploads.check_batch(paths)
+            # Kept in the home folder: the catalog points to its sources.
+            kept = uploads.store(paths, home / "uploads")
+        except uploads.UploadRefused as exc:
+            raise gr.Error(html.escape(str(exc)))
+        finally:
+            uploads.forget_cached(paths, get_upload_folder())
+        names = {str(s.path): s.upload_name for s in kept}
+        before = _indexed(copilot)
         done = []
 
         def on_file(result):
             done.append(result)
-            progress((len(done), len(kept)), desc=f"ingested {Path(result.path).name}")
+            progress((len(done), len(kept)), desc=f"ingested {names.get(result.path, '')}")
 
         progress((0, len(kept)), desc="ingesting")
         try:
-            result = copilot.ingest(kept, on_file=on_file, user=user)
-        except EXPECTED_ERRORS as exc:
-            raise gr.Error(str(exc))
-        rows = [[Path(r.path).name, r.status, r.doc_id, r.revision, r.chunks, r.reason]
-                for r in result.files]
-        return rows, documents_table(copilot)
+            result = copilot.ingest([s.path for s in kept], on_file=on_file, user=user)
+        except BaseException:
+            uploads.discard(kept, {str(s.path) for s in kept})
+            raise  # shown_as_gr_error gives the admin a safe message
+        uploads.discard(kept, {r.path for r in result.files if r.status == "failed"})
+        rows = [[names.get(r.path, Path(r.path).name), r.status, r.doc_id, r.revision, r.chunks,
+                 scrub_paths(r.reason, home)] for r in result.files]
+        # Stored names make a replacement impossible through this page; should a document
+        # still drop out of the index, the admin is told, not left to find out.
+        for doc_id, revision in sorted(before - _indexed(copilot)):
+            rows.append(["", "no longer indexed", doc_id, revision, 0,
+                         "this document was replaced or removed by the upload"])
+            gr.Warning(f"{html.escape(doc_id)} rev {html.escape(revision)} is no longer indexed")
+        return rows, documents_table(copilot), None
 
     def list_documents(demo_role, request: gr.Request):
         admin(request, demo_role)
@@ -130,7 +170,8 @@ def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
         result = copilot.audit.verify()
         if result.ok:
             return f"✔ **Audit trail intact**: {result.records} records, chain and checkpoint verified."
-        return f"✖ **Audit trail BROKEN** at record {result.first_bad_seq}: {result.reason}"
+        return (f"✖ **Audit trail BROKEN** at record {result.first_bad_seq}: "
+                f"{md_text(scrub_paths(result.reason, copilot.settings.home_dir))}")
 
     def export_csv(since, until, demo_role, request: gr.Request):
         user = admin(request, demo_role)
@@ -138,9 +179,7 @@ def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
         text = copilot.audit.export(first, last, fmt="csv")
         copilot.audit.append(user.name, user.role, "export",
                              {"from": str(first), "to": str(last), "format": "csv"})
-        out = Path(tempfile.mkdtemp(prefix="audit-export-")) / "audit-trail.csv"
-        out.write_text(text, encoding="utf-8")
-        return str(out)
+        return text, f"Exported the audit trail as {EXPORT_NAME} ({len(text):,} characters)."
 
     def list_users(demo_role, request: gr.Request):
         admin(request, demo_role)
@@ -152,15 +191,16 @@ def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
             try:
                 if kind == "add":
                     copilot.accounts.add_user(user, name, new, password)
-                    message = f"Added {name} as {new}."
+                    message = f"Added {md_text(name)} as {md_text(new)}."
                 elif kind == "role":
                     copilot.accounts.set_role(user, name, new)
-                    message = f"{name} is now {new}."
+                    message = f"{md_text(name)} is now {md_text(new)}."
                 else:
                     copilot.accounts.disable(user, name)
-                    message = f"{name} is disabled."
-            except EXPECTED_ERRORS as exc:
-                return gr.skip(), f"⚠️ {exc}", gr.skip()
+                    message = f"{md_text(name)} is disabled."
+            except Exception as exc:  # noqa: BLE001 - shown as a generic message, logged
+                return (gr.skip(), error_markdown(message_for(exc, copilot.settings.home_dir,
+                                                              f"user_{kind}")), gr.skip())
             return list_users(demo_role, request), message, ""
         return change
 
@@ -168,16 +208,25 @@ def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
         admin(request, demo_role)
         return _models_markdown(copilot), *_latest_report(copilot)
 
-    ingest_button.click(ingest, [files, role], [ingest_result, docs])
-    refresh.click(list_documents, [role], docs)
-    show.click(show_records, [who, action, start, end, role], records)
-    verify.click(verify_chain, [role], verdict)
-    export.click(export_csv, [start, end, role], exported)
+    home = copilot.settings.home_dir
+    ingest_button.click(shown_as_gr_error(ingest, home), [files, role],
+                        [ingest_result, docs, files], api_name="ingest")
+    refresh.click(shown_as_gr_error(list_documents, home), [role], docs)
+    show.click(shown_as_gr_error(show_records, home), [who, action, start, end, role], records)
+    verify.click(shown_as_gr_error(verify_chain, home), [role], verdict)
+    export.click(shown_as_gr_error(export_csv, home), [start, end, role], [export_data, verdict],
+                 api_name="audit_export").success(None, [export_data], [export_data],
+                                                  js=SAVE_EXPORT_JS)
     for button, kind in ((add_user, "add"), (set_role, "role"), (disable, "disable")):
-        button.click(change_user(kind), [new_name, new_role, new_password, role],
+        button.click(shown_as_gr_error(change_user(kind), home),
+                     [new_name, new_role, new_password, role],
                      [users, users_status, new_password], api_name=f"user_{kind}")
     # Filled when an admin opens the app (the app attaches these to its load event).
     return [(list_documents, docs), (list_users, users), (show_models, [models, report, plots])]
+
+
+def _indexed(copilot: Copilot) -> set[tuple[str, str]]:
+    return {(d.doc_id, d.revision) for d, _ in copilot.kb.documents()}
 
 
 def _summary(details: dict) -> str:

@@ -9,26 +9,37 @@ from __future__ import annotations
 
 import logging
 import os
+from pathlib import Path
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # before gradio is imported
 
 import gradio as gr  # noqa: E402
+from starlette.middleware import Middleware  # noqa: E402
 
 from copilot import AccessDeniedError, Copilot  # noqa: E402
 
 from . import admin_tab, ask_tab, training_tab  # noqa: E402
+from .errors import message_for  # noqa: E402
 from .identity import TAB_ROLES, Identity  # noqa: E402
-from .render import CSS  # noqa: E402
+from .limits import BodyLimit  # noqa: E402
+from .render import CSS, error_markdown  # noqa: E402
+from .uploads import MAX_UPLOAD_BYTES  # noqa: E402
 
 TITLE = "Operator Copilot"
 log = logging.getLogger(__name__)
+# Gradio's cache (uploads before ingest, files handed to the browser) lives in the data home,
+# readable by the service account only, not in the world-readable /tmp/gradio (F13, F14).
+GRADIO_CACHE_DIR = "gradio-cache"
+# Every 10 minutes, cached files older than an hour are deleted: an upload waits that long
+# for its "Ingest" click (ingest deletes its files at once), nothing else needs to stay.
+DELETE_CACHE = (600, 3600)
 
 
 def build_app(copilot: Copilot, demo_mode: bool | None = None):
     demo_mode = copilot.settings.demo_mode if demo_mode is None else demo_mode
     identity = Identity(copilot, demo_mode)
 
-    with gr.Blocks(title=TITLE) as app:
+    with gr.Blocks(title=TITLE, delete_cache=DELETE_CACHE) as app:
         with gr.Row():
             gr.Markdown(f"## {TITLE}")
             who = gr.Markdown(elem_id="who")
@@ -58,7 +69,8 @@ def build_app(copilot: Copilot, demo_mode: bool | None = None):
             try:
                 user = identity.user(request, demo_role)
             except Exception as exc:  # noqa: BLE001 - a disabled account sees nothing
-                return [f"⚠️ {exc}"] + [gr.Tab(visible=False) for _ in tabs]
+                message = error_markdown(message_for(exc, copilot.settings.home_dir, "page load"))
+                return [message] + [gr.Tab(visible=False) for _ in tabs]
             banner = (f"**{user.name}** · role **{user.role}**"
                       + (" · DEMO MODE" if demo_mode else ""))
             return [banner] + [gr.Tab(visible=user.role in TAB_ROLES[name]) for name in tabs]
@@ -89,14 +101,32 @@ def _only_if_allowed(fill, outputs):
     return run
 
 
+def private_gradio_cache(home: Path) -> Path:
+    """Point Gradio's cache into the home, mode 0700. Gradio reads GRADIO_TEMP_DIR when the
+    app and its components are built, so this runs before `build_app`."""
+    folder = Path(home) / GRADIO_CACHE_DIR
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder.chmod(0o700)  # mkdir's mode is filtered by the umask, and the folder may be older
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)
+    return folder
+
+
 def launch(copilot: Copilot, host: str, port: int) -> None:
     demo_mode = copilot.settings.demo_mode
+    private_gradio_cache(copilot.settings.home_dir)
     identity = Identity(copilot, demo_mode)
     app = build_app(copilot, demo_mode)
+    options = identity.launch_options()
+    # The login's middleware and the body limit share FastAPI's one middleware list.
+    app_kwargs = options.pop("app_kwargs", {})
+    app_kwargs["middleware"] = [Middleware(BodyLimit), *app_kwargs.get("middleware", [])]
     # One in-process model generates at a time (the backend holds a lock); a few more
     # workers keep search, source viewer and admin pages responsive meanwhile.
     app.queue(default_concurrency_limit=4).launch(
-        server_name=host, server_port=port, show_error=True, share=False,
-        **identity.launch_options(),  # auth (async, off the event loop) + client address
+        # show_error=False: an unexpected exception shows as a bare "Error", never its
+        # text; handlers turn the errors a user can act on into messages (ui/errors.py).
+        server_name=host, server_port=port, show_error=False, share=False,
+        max_file_size=MAX_UPLOAD_BYTES, app_kwargs=app_kwargs,
+        **options,  # auth (async, off the event loop) + client address
         auth_message="Operator Copilot — log in with your plant account.",
         css=CSS, theme=gr.themes.Default(text_size="lg"))

@@ -3,18 +3,26 @@ tab for QA roles."""
 
 from __future__ import annotations
 
+import html
 import uuid
 
 import gradio as gr
 
 from copilot import Answer, Copilot, CopilotError
+from copilot.answering import MAX_COMMENT_CHARS, MAX_DESCRIPTION_CHARS, MAX_QUESTION_CHARS
 from guardrails import GuardrailError
 from knowledge import KnowledgeError
 
+from .errors import message_for
 from .identity import Identity
-from .render import answer_markdown, citation_card_html, deviations_markdown, source_view_html
+from .render import (answer_markdown, citation_card_html, deviations_markdown, error_markdown,
+                     source_view_html, streaming_markdown)
+from .safe_text import md_text
 
 EXPECTED_ERRORS = (CopilotError, KnowledgeError, GuardrailError)
+# Handlers here catch every exception: ui.errors decides what the user may read (an internal
+# error becomes a generic message with a log reference), so no path or internal state leaks
+# through Gradio's own error display.
 EXAMPLES = [
     "Autoclave AC-02 stopped with alarm E-22, what now?",
     "What is the exposure time of the porous load cycle P1 on AC-02?",
@@ -23,13 +31,18 @@ EXAMPLES = [
 
 
 def build(copilot: Copilot, identity: Identity, role) -> None:
+    home = copilot.settings.home_dir
     session = gr.State(lambda: str(uuid.uuid4()))
     last_answer = gr.State(None)  # the final Answer as a dict: cards and feedback use it
     with gr.Row():
         with gr.Column(scale=3):
-            chat = gr.Chatbot(label="Answers", height=460, elem_id="chat")
+            # Messages are built by ui.render with document text made inert; on top of that
+            # no LaTeX and no custom tags, and Gradio's HTML sanitizer stays on.
+            chat = gr.Chatbot(label="Answers", height=460, elem_id="chat", sanitize_html=True,
+                              latex_delimiters=[], allow_tags=False)
+            # max_length is enforced by the browser only; the copilot checks the length again.
             question = gr.Textbox(label="Your question", placeholder=EXAMPLES[0], lines=2,
-                                  elem_id="question")
+                                  elem_id="question", max_length=MAX_QUESTION_CHARS)
             with gr.Row():
                 ask_button = gr.Button("Ask", variant="primary", elem_id="ask")
                 new_button = gr.Button("New conversation", elem_id="new")
@@ -38,7 +51,7 @@ def build(copilot: Copilot, identity: Identity, role) -> None:
                 up = gr.Button("✓ Helpful", elem_id="feedback-up", size="md")
                 down = gr.Button("✗ Not helpful", elem_id="feedback-down", size="md")
                 comment = gr.Textbox(label="Comment (optional)", lines=1, scale=2,
-                                     elem_id="feedback-comment")
+                                     elem_id="feedback-comment", max_length=MAX_COMMENT_CHARS)
             feedback_status = gr.Markdown(elem_id="feedback-status")
         with gr.Column(scale=2):
             gr.Markdown("### Sources")
@@ -66,7 +79,7 @@ def build(copilot: Copilot, identity: Identity, role) -> None:
             gr.Warning("Type a question first.")
             yield history, gr.skip(), text
             return
-        history.append({"role": "user", "content": text})
+        history.append({"role": "user", "content": md_text(text)})
         history.append({"role": "assistant", "content": "_Searching the effective documents…_"})
         yield history, gr.skip(), ""
         shown: list[str] = []
@@ -75,13 +88,13 @@ def build(copilot: Copilot, identity: Identity, role) -> None:
             for event in copilot.chat_stream(session_id, text, user=user):
                 if event.kind == "sentence":
                     shown.append(event.text)
-                    history[-1]["content"] = " ".join(shown) + " …"
+                    history[-1]["content"] = streaming_markdown(shown)
                     yield history, gr.skip(), gr.skip()
                 elif event.kind == "answer" and event.answer is not None:
                     history[-1]["content"] = answer_markdown(event.answer)
                     yield history, event.answer.model_dump(mode="json"), gr.skip()
-        except EXPECTED_ERRORS as exc:
-            history[-1]["content"] = f"⚠️ {exc}"
+        except Exception as exc:  # noqa: BLE001 - see EXPECTED_ERRORS
+            history[-1]["content"] = error_markdown(message_for(exc, home, "ask"))
             yield history, None, gr.skip()
 
     def new_conversation():
@@ -94,8 +107,8 @@ def build(copilot: Copilot, identity: Identity, role) -> None:
             try:
                 user = identity.require(request, demo_role, "ask")
                 copilot.feedback(user, answer["question"], answer["status"], helpful, note or "")
-            except EXPECTED_ERRORS as exc:
-                return f"⚠️ {exc}", note
+            except Exception as exc:  # noqa: BLE001 - see EXPECTED_ERRORS
+                return error_markdown(message_for(exc, home, "feedback")), note
             return ("Thank you: feedback recorded in the audit trail "
                     f"({'helpful' if helpful else 'not helpful'})."), ""
         return send
@@ -116,13 +129,15 @@ def _opener(copilot: Copilot, identity: Identity, chunk_id: str):
         try:
             user = identity.user(request, demo_role)
             return source_view_html(copilot.source_view(chunk_id, user=user))
-        except EXPECTED_ERRORS as exc:
-            return f"<p>⚠️ {exc}</p>"
+        except Exception as exc:  # noqa: BLE001 - see EXPECTED_ERRORS
+            message = message_for(exc, copilot.settings.home_dir, "source view")
+            return f"<p>⚠️ {html.escape(message)}</p>"
     return open_source
 
 
 def build_deviations(copilot: Copilot, identity: Identity, role) -> None:
-    description = gr.Textbox(label="Describe the event", lines=2, elem_id="deviation")
+    description = gr.Textbox(label="Describe the event", lines=2, elem_id="deviation",
+                             max_length=MAX_DESCRIPTION_CHARS)
     button = gr.Button("Find similar deviations", elem_id="find-deviations")
     results = gr.Markdown(elem_id="deviation-results")
 
@@ -130,7 +145,7 @@ def build_deviations(copilot: Copilot, identity: Identity, role) -> None:
         try:
             user = identity.require(request, demo_role, "deviations")
             return deviations_markdown(copilot.similar_deviations(text, user=user), user.role)
-        except EXPECTED_ERRORS as exc:
-            return f"⚠️ {exc}"
+        except Exception as exc:  # noqa: BLE001 - see EXPECTED_ERRORS
+            return error_markdown(message_for(exc, copilot.settings.home_dir, "deviations"))
 
     button.click(find, [description, role], results, api_name="similar_deviations")

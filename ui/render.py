@@ -1,11 +1,16 @@
 """Answer, citations, sources and deviations -> Markdown/HTML. Pure functions, testable without
-Gradio. Everything that comes from a document or a user is escaped before it is shown."""
+Gradio. Everything that comes from a document or a user is escaped before it is shown: for
+Markdown targets (Chatbot, gr.Markdown) with `md_text`, which neutralises HTML *and* Markdown;
+for HTML targets (gr.HTML) with `html.escape`. The app's own badges are added outside that
+text, so no document can show one (review F9)."""
 
 from __future__ import annotations
 
 import html
 
 from copilot import Answer, Citation, SourceView
+
+from .safe_text import md_text, quoted_md
 
 BADGES = {
     "grounded": ('<span class="badge badge-verified">✔ Verified against cited sources</span>'),
@@ -20,11 +25,23 @@ DECISION_SUPPORT_BADGE = ('<span class="badge badge-support">Decision support �
 
 
 def answer_markdown(answer: Answer) -> str:
-    parts = [f"{BADGES[answer.status]} {DECISION_SUPPORT_BADGE}", "", answer.text]
+    """Badges, then the answer as inert text (quoted document lines stay block quotes), the
+    decline reason and the decision-support notice."""
+    parts = [f"{BADGES[answer.status]} {DECISION_SUPPORT_BADGE}", "", quoted_md(answer.text)]
     if answer.declined and answer.decline_reason:
-        parts += ["", f"_Reason: {html.escape(answer.decline_reason)}_"]
-    parts += ["", f"> {answer.notice}"]
+        parts += ["", f"_Reason: {md_text(answer.decline_reason)}_"]
+    parts += ["", f"> {md_text(answer.notice)}"]
     return "\n".join(parts)
+
+
+def streaming_markdown(sentences: list[str]) -> str:
+    """The verified sentences shown so far, while the answer is still being written."""
+    return " ".join(md_text(s) for s in sentences) + " …"
+
+
+def error_markdown(message: str) -> str:
+    """A message for the user (see ui.errors) as inert Markdown, with a warning sign."""
+    return f"⚠️ {md_text(message)}"
 
 
 def _short(text: str, limit: int = 600) -> str:
@@ -51,8 +68,8 @@ def citations_markdown(answer: Answer) -> str:
         return ""
     title = "### Sources" if answer.citations else "### Closest sources"
     return "\n".join([title] + [
-        f"**[{c.n}] {html.escape(c.doc_id)} rev {html.escape(c.revision)}** — "
-        f"{html.escape(c.title)}, § {html.escape(c.section or '—')}" for c in listed])
+        f"**\\[{c.n}\\] {md_text(c.doc_id)} rev {md_text(c.revision)}** — "
+        f"{md_text(c.title)}, § {md_text(c.section or '—')}" for c in listed])
 
 
 def source_view_html(view: SourceView) -> str:
@@ -72,12 +89,12 @@ def source_view_html(view: SourceView) -> str:
 
 def deviations_markdown(matches, role: str) -> str:
     if not matches:
-        return f"No deviation reports visible to the role **{html.escape(role)}** match."
+        return f"No deviation reports visible to the role **{md_text(role)}** match."
     parts = []
     for m in matches:
-        parts.append(f"### {html.escape(m.doc_id)} — {html.escape(m.title)}\n"
-                     f"**Root cause**\n\n{html.escape(_short(m.root_cause))}\n\n"
-                     f"**CAPA**\n\n{html.escape(_short(m.capa, 1200))}\n")
+        parts.append(f"### {md_text(m.doc_id)} — {md_text(m.title)}\n"
+                     f"**Root cause**\n\n{md_text(_short(m.root_cause))}\n\n"
+                     f"**CAPA**\n\n{md_text(_short(m.capa, 1200))}\n")
     return "\n".join(parts)
 
 
