@@ -78,7 +78,7 @@ class FailureCounter:
             while len(self._keys) > self.max_keys:
                 self._keys.popitem(last=False)
             locked_now = verdict == "backoff" and self.policy.locks(failures + 1)
-            return Gate(verdict, failures + 1, locked_now)
+            return Gate("locked" if locked_now else verdict, failures + 1, locked_now)
 
 
 class AddressThrottle:

@@ -19,7 +19,8 @@ from collections.abc import Callable
 
 from copilot import AccessDeniedError
 
-EXPIRED = "your session has expired: log out and log in again"
+# One message for expired, swept and unknown tokens: all mean "log in again".
+ENDED = "your session has ended (idle too long, or too old): log in again"
 
 
 class Sessions:
@@ -44,19 +45,19 @@ class Sessions:
             return
         app, token = _app_and_token(request)
         if app is None or token is None or app.tokens.get(token) != request.username:
-            # Gradio accepted a login we cannot see: fail closed rather than never expire.
-            raise AccessDeniedError("your session is not known: log in again")
+            # Swept meanwhile, or a login we cannot see: fail closed rather than never expire.
+            raise AccessDeniedError(ENDED)
         now = self.clock()
         with self._lock:
             if now - self._last_sweep >= self.sweep_every:
                 self._sweep(app.tokens, now)
                 if token not in app.tokens:  # this very session was swept
-                    raise AccessDeniedError(EXPIRED)
+                    raise AccessDeniedError(ENDED)
             first, last = self._seen.get(token, (now, now))
             if self._expired(first, last, now):
                 self._seen.pop(token, None)
                 app.tokens.pop(token, None)
-                raise AccessDeniedError(EXPIRED)
+                raise AccessDeniedError(ENDED)
             self._seen[token] = (first, now)
 
     def _expired(self, first: float, last: float, now: float) -> bool:
@@ -86,4 +87,4 @@ def _app_and_token(request) -> tuple[object | None, str | None]:
                  or cookies.get(f"access-token-unsecure-{cookie_id}"))
 
 
-__all__ = ["EXPIRED", "Sessions"]
+__all__ = ["ENDED", "Sessions"]
