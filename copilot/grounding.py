@@ -31,18 +31,11 @@ import numpy as np
 
 from knowledge import CODE, Embedder, codes_in
 
+from .claim_checks import check_claim
+from .quantities import quantities_in
+from .quantities import unsupported as unsupported_quantities
+
 CITATION = re.compile(r"\[(\d{1,2})\]")
-NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?(?![\w])")
-UNITS = {
-    "°c": "°c", "degc": "°c", "min": "min", "mins": "min", "minute": "min", "minutes": "min",
-    "bar": "bar", "mbar": "mbar", "kpa": "kpa", "pa": "pa", "kn": "kn", "rpm": "rpm",
-    "mg": "mg", "g": "g", "kg": "kg", "ml": "ml", "l": "l", "h": "h", "hour": "h", "hours": "h",
-    "s": "s", "sec": "s", "seconds": "s", "%": "%", "ppb": "ppb", "cfu": "cfu",
-    "µs/cm": "µs/cm", "us/cm": "µs/cm", "eu/ml": "eu/ml", "days": "day", "day": "day",
-}
-_UNIT_AFTER_NUMBER = re.compile(
-    r"(?<![\w.])\d+(?:[.,]\d+)?\s*(°\s?C|µS/cm|uS/cm|EU/mL|mbar|kPa|Pa|bar|kN|rpm|mg|kg|g|mL|L|"
-    r"minutes?|mins?|hours?|h|seconds?|sec|s|%|ppb|CFU|days?)\b", re.IGNORECASE)
 _WORD = re.compile(r"[a-zA-Z][a-zA-Z0-9-]+")
 _STOP = frozenset(
     "a about above after again all also an and any are as at be been before being below both but "
@@ -88,15 +81,28 @@ def strip_citations(sentence: str) -> str:
 
 
 def critical_terms(text: str) -> set[str]:
-    """Numbers, units with their numbers, codes, tags and ids: what must not be invented."""
+    """Codes, tags, ids, numbers and (number, unit) pairs: what must not be invented.
+
+    A set, for callers that compare two texts by difference: "qty:20 h" is missing from a
+    passage with "20 min" and "15 h" even though both the number and the unit occur there.
+    Numbers are written in one form, so 121 and 121.0 are the same term."""
     text = strip_citations(text)
     terms = {f"code:{c}" for c in codes_in(text)}
-    without_codes = CODE.sub(" ", text)
-    terms |= {f"num:{n.replace(',', '.')}" for n in NUMBER.findall(without_codes)}
-    for match in _UNIT_AFTER_NUMBER.finditer(without_codes):
-        unit = match.group(1).lower().replace(" ", "")
-        terms.add(f"unit:{UNITS.get(unit, unit)}")
+    for q in quantities_in(CODE.sub(" ", text)):
+        terms.add(f"num:{q.value:g}")
+        if q.unit:
+            terms.add(f"qty:{q.value:g} {q.unit}")
     return terms
+
+
+def unsupported_terms(claim: str, cited: str) -> list[str]:
+    """The claim's codes and quantities that the cited text does not state: a code absent,
+    a number absent, or a number with another unit or the opposite bound ("at most 15 min"
+    against "at least 15 min")."""
+    claim, cited = strip_citations(claim), strip_citations(cited)
+    missing = sorted(codes_in(claim) - codes_in(cited))
+    missing += [str(q) for q in unsupported_quantities(CODE.sub(" ", claim), CODE.sub(" ", cited))]
+    return list(dict.fromkeys(missing))
 
 
 def content_words(text: str) -> set[str]:
@@ -195,10 +201,12 @@ class GroundingVerifier:
         words = content_words(clean)
         present = content_words(cited_text)
         verdict.coverage = len(words & present) / len(words) if words else 1.0
-        missing = critical_terms(clean) - critical_terms(cited_text)
-        verdict.missing_terms = sorted(t.split(":", 1)[1] for t in missing)
+        verdict.missing_terms = unsupported_terms(clean, cited_text)
+        mismatches = check_claim(clean, cited_text) if not verdict.missing_terms else []
         if verdict.missing_terms:
             verdict.reason = f"not in the cited passage: {', '.join(verdict.missing_terms)}"
+        elif mismatches:
+            verdict.reason = "; ".join(mismatches)
         elif verdict.similarity < self.min_similarity:
             verdict.reason = f"weak support (similarity {verdict.similarity:.2f})"
         elif verdict.coverage < self.min_coverage:
@@ -215,15 +223,14 @@ class GroundingVerifier:
         words = content_words(clean)
         if len(words) < self.min_repair_words:
             return None
-        terms = critical_terms(clean)
         best, best_coverage = None, 0.0
         for n, passage in enumerate(prepared.passages, start=1):
             coverage = len(words & content_words(passage)) / len(words)
             if (coverage >= self.min_repair_coverage and coverage > best_coverage
-                    and not terms - critical_terms(passage)):
+                    and not unsupported_terms(clean, passage)):
                 best, best_coverage = n, coverage
         return best
 
 
 __all__ = ["GroundingVerifier", "SentenceVerdict", "codes_in", "content_words", "critical_terms",
-           "split_sentences", "strip_citations"]
+           "split_sentences", "strip_citations", "unsupported_terms"]

@@ -1,0 +1,204 @@
+"""Quantities in text as (number, unit) pairs, with one shared unit vocabulary.
+
+Why pairs: a claim's "20 h" must be found as 20 *hours* in the passage; checking the numbers
+and the units as two separate sets lets "20 h" pass a passage holding "20 min" and "15 h".
+Why one vocabulary with prefixes: "20 N" and "20 kN", "50 µg" and "50 mg", "5 mm" and "5 min"
+are different quantities, while "121 °C", "121.0 °C" and "121 degrees Celsius" are the same.
+Units are compared by identity, never converted: a controlled document states a setpoint in
+one unit, and a claim that restates it in another is not what the document says.
+
+Each quantity also carries the bound it is stated with ("at least 15 min" is a lower bound,
+"48 h or less" an upper one), so "at most 15 min" does not pass "at least 15 min".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# canonical unit -> spellings. Short symbols are matched case-sensitively (m is metre, M is
+# molar; mm is millimetre, mM millimolar); words are matched in any case.
+_PREFIXED = {  # base symbol -> SI prefixes used on it in plants and labs
+    "g": ("µ", "u", "m", "", "k"), "L": ("µ", "u", "m", "d", ""), "m": ("µ", "u", "n", "m", "c", "", "k"),
+    "N": ("", "k"), "Pa": ("", "h", "k", "M"), "bar": ("m", ""), "V": ("m", "", "k"),
+    "W": ("", "k"), "M": ("µ", "u", "m", "n", ""), "S/cm": ("µ", "u", "m"), "Hz": ("", "k"),
+}
+_WORDS = {
+    "°C": ["°C", "° C", "ºC", "℃", "degC", "deg C", "degrees C", "degrees celsius", "degree celsius",
+           "degrees centigrade", "celsius", "celcius", "degrees celcius", "C"],
+    "°F": ["°F", "° F", "ºF", "degF", "deg F", "degrees F", "degrees fahrenheit", "fahrenheit", "F"],
+    "K": ["K", "kelvin"],
+    "bar(g)": ["bar(g)", "bar (g)", "barg", "bar g"], "mbar(g)": ["mbar(g)", "mbarg"],
+    "psi": ["psi", "psig", "psia"],
+    "%RH": ["% RH", "%RH", "% rh", "% relative humidity", "percent relative humidity"],
+    "%": ["%", "percent", "per cent", "% v/v", "% w/w", "% w/v", "%v/v", "%w/w", "%w/v"],
+    "ppm": ["ppm"], "ppb": ["ppb"], "ppt": ["ppt"],
+    "s": ["s", "sec", "secs", "second", "seconds"], "min": ["min", "mins", "minute", "minutes"],
+    "h": ["h", "hr", "hrs", "hour", "hours"], "day": ["day", "days", "d"],
+    "working day": ["working day", "working days", "business day", "business days"],
+    "week": ["week", "weeks", "wk", "wks"], "month": ["month", "months"],
+    "year": ["year", "years", "yr", "yrs"],
+    "rpm": ["rpm", "RPM", "rev/min"], "xg": ["x g", "xg", "× g", "×g"], "x": ["x", "×"],
+    "CFU": ["CFU", "cfu"], "EU": ["EU"], "log": ["log", "log10"],
+    "µm": ["micron", "microns", "micrometre", "micrometres", "micrometer", "micrometers"],
+    "mL": ["ml", "millilitre", "millilitres", "milliliter", "milliliters", "cc"],
+    "L": ["l", "litre", "litres", "liter", "liters"], "µL": ["ul"],
+    "g": ["gram", "grams"], "kg": ["kilogram", "kilograms"], "mg": ["milligram", "milligrams"],
+    "µg": ["mcg", "microgram", "micrograms"],
+    "mm": ["millimetre", "millimetres", "millimeter", "millimeters"],
+    "cm": ["centimetre", "centimetres", "centimeter", "centimeters"],
+    "m": ["metre", "metres", "meter", "meters"],
+    "cm²": ["cm²", "cm2", "sq cm"], "m²": ["m²", "m2"], "m³": ["m³", "m3"],
+    "lux": ["lux", "lx"], "dB": ["dB"], "A": ["A", "amp", "amps"], "mA": ["mA"],
+    "STU": ["STU"], "N": ["newton", "newtons"],
+}
+
+
+def _vocabulary() -> tuple[dict[str, str], dict[str, str]]:
+    exact: dict[str, str] = {}  # case-sensitive spellings
+    folded: dict[str, str] = {}  # lower-cased spellings of words
+    for base, prefixes in _PREFIXED.items():
+        for p in prefixes:
+            canonical = ("µ" if p == "u" else p) + base
+            exact[p + base] = canonical
+    exact["ml"] = exact["mL"] = "mL"
+    for canonical, spellings in _WORDS.items():
+        for s in spellings:
+            # Symbols of one or two letters stay case-sensitive; longer words fold.
+            if len(s) <= 2 and s.isalpha() or s in ("EU", "STU", "CFU", "RPM", "dB", "mA"):
+                exact.setdefault(s, canonical)
+            else:
+                folded.setdefault(s.lower(), canonical)
+    return exact, folded
+
+
+EXACT_UNITS, FOLDED_UNITS = _vocabulary()
+# Denominators after a unit: "mbar/min", "EU/mL", "µS/cm", "CFU/plate", "CFU/100 mL".
+_DENOMINATOR = r"(?:\s?/\s?(?:100\s?mL|25\s?cm²|[A-Za-zµ²³]{1,8}\d?))?"
+_ALTERNATIVES = sorted(set(EXACT_UNITS) | set(FOLDED_UNITS), key=len, reverse=True)
+# For other modules (training's value finder): every spelling, longest first, regex-escaped.
+UNIT_PATTERNS = [re.escape(u) for u in _ALTERNATIVES]
+_UNIT = "|".join(re.escape(u) if u in EXACT_UNITS else f"(?i:{re.escape(u)})"
+                 for u in _ALTERNATIVES)
+_NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?"
+# A number, an optional unit right after it (a space at most; "C"/"F" only when attached).
+_QUANTITY = re.compile(
+    rf"(?<![\w.,/])(?P<sign>(?<![\d)])[-−](?=\d))?(?P<num>{_NUM})"
+    rf"(?:(?P<sp>[ \u00a0\u202f]?)(?P<unit>{_UNIT})(?P<den>{_DENOMINATOR}))?(?![\w²³])")
+_RANGE_LINK = re.compile(r"^\s*(?:-|–|—|to|and|or|bis)\s*$", re.IGNORECASE)
+_NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+                 "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "twice": 2, "both": 2,
+                 "one": 1, "single": 1, "half": 0.5, "dozen": 12}
+_NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b(?!-)", re.IGNORECASE)
+# Words that make a stated value a lower or an upper bound, before or after it.
+_LOWER_BEFORE = re.compile(r"(?:at least|minimum(?: of)?|min\.|not less than|no less than|"
+                           r"more than|greater than|above|over|exceed(?:s|ing)?|higher than|"
+                           r"≥|>=|>|from)\s*$", re.IGNORECASE)
+_UPPER_BEFORE = re.compile(r"(?:at most|maximum(?: of)?|max\.?|not more than|no more than|"
+                           r"not exceed(?:ing)?|less than|lower than|below|under|up to|within|"
+                           r"≤|=<|<=|<)\s*$", re.IGNORECASE)
+_LOWER_AFTER = re.compile(r"^\s*(?:or more|or higher|or above|or greater|or longer|minimum|min\b)",
+                          re.IGNORECASE)
+_UPPER_AFTER = re.compile(r"^\s*(?:or less|or lower|or below|or fewer|or shorter|maximum|max\b)",
+                          re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    value: float
+    unit: str | None  # canonical unit; None for a bare number
+    bound: str | None = None  # "lower", "upper" or None (exact, or a range's end)
+    start: int = 0
+    end: int = 0
+    text: str = ""
+
+    def same_as(self, other: Quantity) -> bool:
+        """Same number (121 == 121.0) and the same unit; a bare claim number matches any."""
+        return abs(self.value - other.value) < 1e-9 and (self.unit is None or self.unit == other.unit)
+
+    def __str__(self) -> str:
+        return self.text or (f"{self.value:g} {self.unit}" if self.unit else f"{self.value:g}")
+
+
+def canonical_unit(spelling: str) -> str | None:
+    spelling = " ".join(spelling.split())
+    if spelling in EXACT_UNITS:
+        return EXACT_UNITS[spelling]
+    return FOLDED_UNITS.get(spelling.lower())
+
+
+def to_number(text: str) -> float:
+    """ "1,000" is a thousand, "0,5" a half: a comma before exactly 3 digits groups thousands."""
+    if re.fullmatch(r"\d{1,3}(,\d{3})+(\.\d+)?", text):
+        return float(text.replace(",", ""))
+    return float(text.replace(",", "."))
+
+
+def quantities_in(text: str) -> list[Quantity]:
+    """Every number in `text` with its unit and bound; a range's first end takes the unit of
+    its second ("3.0 to 3.8 bar(g)", "15–22 °C", "between 121.0 and 124.0 °C")."""
+    found: list[Quantity] = []
+    for m in _QUANTITY.finditer(text):
+        value = to_number(m.group("num")) * (-1 if m.group("sign") else 1)
+        unit = None
+        if m.group("unit"):
+            spelled = m.group("unit")
+            if spelled in ("C", "F") and m.group("sp"):
+                unit = None  # "Grade 4 C", "Figure 2 F": a lone letter after a space is no unit
+            else:
+                unit = canonical_unit(spelled)
+                den = (m.group("den") or "").replace(" ", "")
+                if unit and den:
+                    unit += "/" + (canonical_unit(den[1:]) or den[1:])
+        end = m.end() if unit else m.end("num")
+        found.append(Quantity(value, unit, _bound(text, m.start(), end), m.start(), end,
+                              text[m.start():end]))
+    for m in _NUMBER_WORD.finditer(text):
+        if not re.match(r"\s+(?:of|another|or|by)\b", text[m.end():]):
+            found.append(Quantity(float(_NUMBER_WORDS[m.group(1).lower()]), None, None,
+                                  m.start(), m.end(), m.group(0)))
+    found.sort(key=lambda q: q.start)
+    return _inherit_range_units(text, found)
+
+
+def _bound(text: str, start: int, end: int) -> str | None:
+    before, after = text[max(0, start - 24):start], text[end:end + 14]
+    if _UPPER_BEFORE.search(before) or _UPPER_AFTER.match(after):
+        return "upper"
+    if _LOWER_BEFORE.search(before) or _LOWER_AFTER.match(after):
+        return "lower"
+    return None
+
+
+def _inherit_range_units(text: str, found: list[Quantity]) -> list[Quantity]:
+    out = list(found)
+    for i in range(len(out) - 1, 0, -1):
+        first, second = out[i - 1], out[i]
+        if first.unit is None and second.unit and _RANGE_LINK.match(text[first.end:second.start]):
+            out[i - 1] = Quantity(first.value, second.unit, None, first.start, first.end,
+                                  f"{first.text} {second.unit}")
+        if _RANGE_LINK.match(text[first.end:second.start]) and (first.unit or second.unit):
+            # Ends of a range are not bounds of their own: "between 10 and 14 kN".
+            out[i - 1] = Quantity(out[i - 1].value, out[i - 1].unit, None, first.start,
+                                  first.end, out[i - 1].text)
+            out[i] = Quantity(second.value, second.unit, None, second.start, second.end,
+                              second.text)
+    return out
+
+
+def compatible(claim: Quantity, stated: Quantity) -> bool:
+    """`stated` (from a passage) supports `claim`: same value and unit, and no opposite bound
+    ("at most 15 min" is not "at least 15 min"; a claim that drops the bound is still true)."""
+    if not claim.same_as(stated):
+        return False
+    return not (claim.bound and stated.bound and claim.bound != stated.bound)
+
+
+def unsupported(claim_text: str, passage_text: str) -> list[Quantity]:
+    """The claim's quantities that the passage does not state, with the same unit and bound."""
+    stated = quantities_in(passage_text)
+    return [q for q in quantities_in(claim_text) if not any(compatible(q, s) for s in stated)]
+
+
+__all__ = ["EXACT_UNITS", "FOLDED_UNITS", "Quantity", "UNIT_PATTERNS", "canonical_unit",
+           "compatible", "quantities_in", "to_number", "unsupported"]
