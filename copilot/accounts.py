@@ -163,13 +163,20 @@ class Accounts:
         answers that must be recorded): it gets its own connection and a short timeout."""
         try:
             if self._login_audit is None:
-                self._login_audit = (AuditTrail(self.audit.path, timeout=self.login_timeout)
-                                     if isinstance(self.audit, AuditTrail) else self.audit)
+                self._login_audit = self._short_timeout_trail()
             self._login_audit.append(user, role, action, details)
             return True
         except AuditError as exc:
             log.error("login audit record not written (%s for %s): %s", action, user, exc)
             return False
+
+    def _short_timeout_trail(self) -> AuditSink:
+        if not isinstance(self.audit, AuditTrail):
+            return self.audit  # another sink (tests, a remote trail) has its own timing
+        # The same trail file, and the same signing key file where the trail has one.
+        key_file = getattr(self.audit, "key_file", None)
+        return AuditTrail(self.audit.path, timeout=self.login_timeout,
+                          **({"key_file": key_file} if key_file is not None else {}))
 
     def _name_digest(self, name: object) -> str:
         text = name[:4 * MAX_NAME_LENGTH] if isinstance(name, str) else repr(type(name))
