@@ -23,6 +23,10 @@ An inspector can recompute a record's hash without this code:
 
 The first record's prev_hash is 64 zeros. There is deliberately no method that updates or
 deletes records, and SQLite triggers refuse UPDATE and DELETE on the table.
+
+A trail written before heads were signed has records but no signed head (its `<db>.head`
+file is ignored): verify() reports it, and appends leave it so, since nothing shows that the
+unsigned head was genuine.
 """
 
 from __future__ import annotations
@@ -179,7 +183,7 @@ class AuditTrail(AuditSink):
             return []
         with self._lock:
             conn = self._connection()
-            signer = self._signer_for(conn)
+            signer = self._retrying(lambda: self._signer_for(conn))
             records, head_ok = self._retrying(lambda: self._insert(conn, prepared, signer))
             if not head_ok and not self._warned:
                 self._warned = True

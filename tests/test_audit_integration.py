@@ -9,9 +9,17 @@ from pathlib import Path
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
+import pytest
+
 from copilot import Copilot, Settings
 from copilot.llm import ChatBackend
 from guardrails import User
+
+
+@pytest.fixture(autouse=True)
+def config_home(tmp_path_factory, monkeypatch):
+    """The default audit key (~/.config) goes to a temporary folder, the CLI's included."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path_factory.mktemp("config")))
 
 
 def test_search_and_ingest_are_audited(fresh_copilot, demo_copy):
@@ -70,6 +78,9 @@ def test_cli_audit_verify_and_export(fresh_copilot, demo_copy):
     conn.close()
     broken = subprocess.run([copilot_bin, "audit", "verify"], env=env, capture_output=True, text=True)
     assert broken.returncode == 1 and "record 1" in broken.stderr
+    # The API and the CLI found the same default key: one key file, outside the home.
+    keys = list((Path(os.environ["XDG_CONFIG_HOME"]) / "operator-copilot").glob("audit-*.key"))
+    assert len(keys) == 1 and not keys[0].is_relative_to(home)
 
 
 def test_personal_data_never_reaches_model_or_audit(demo_home, tmp_path):
