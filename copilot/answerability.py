@@ -1,0 +1,212 @@
+"""What a question asks for, and whether a line of a document holds it.
+
+A near-miss question is on topic but asks for something its document does not state: the
+replacement interval of a filter whose SOP only says how to change it, the percentage of a
+limit the SOP gives in ppm. Quoting the on-topic passage then looks like an answer and is
+not. So the question's *kind* is worked out first (a duration, a temperature, a count, a
+responsible role, a date, a yes/no rule, the meaning of a code, the steps to take...) with
+its *focus* (the words naming what is measured or done), and a line answers only when it
+holds that kind of value about that focus.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .grounding import codes_in, content_words
+
+_NUM = r"(?<![\w.])\d+(?:[.,]\d+)?"
+_TIME_UNIT = (r"(?:s|sec|secs|seconds?|min|mins|minutes?|h|hrs?|hours?|days?|d|weeks?|wk|"
+              r"months?|years?|yrs?)")
+_QUANTITY = {
+    # "20 min", "15-20 min", "30 calendar days", "5 working days"
+    "duration": re.compile(rf"{_NUM}\s*(?:(?:-|to|–|and)\s*{_NUM}\s*)?(?:[a-z]+\s+)?"
+                           rf"{_TIME_UNIT}\b", re.IGNORECASE),
+    "temperature": re.compile(rf"{_NUM}\s*(?:°\s*[CF]|℃|K\b|degrees?)", re.IGNORECASE),
+    "pressure": re.compile(rf"{_NUM}\s*(?:bar|mbar|kpa|pa|psi|psig|mmhg|torr|inch(?:es)? of "
+                           rf"water|in\.? ?wg|mm ?wg)\b", re.IGNORECASE),
+    "percentage": re.compile(rf"{_NUM}\s*(?:%|per ?cent|percent)", re.IGNORECASE),
+}
+_FREQUENCY = re.compile(
+    rf"\b(?:every|each|daily|weekly|monthly|quarterly|annual(?:ly)?|yearly|hourly|per (?:shift|"
+    rf"batch|day|week|month|year|cycle|run|lot)|once|twice|biannual(?:ly)?|semi-?annual(?:ly)?|"
+    rf"at least \w+ (?:a|per) \w+|interval|before (?:the )?(?:first|each|every|use|start)|after "
+    rf"(?:each|every))\b|{_NUM}\s*{_TIME_UNIT}\b", re.IGNORECASE)
+_NUMBER = re.compile(rf"{_NUM}|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+                     rf"twelve|twenty|thirty|hundred|single|double|twice|once|both)\b",
+                     re.IGNORECASE)
+_ROLE = re.compile(r"\b(?:operators?|supervisors?|qa|qc|quality (?:assurance|control|unit)|"
+                   r"engineer(?:ing|s)?|trainers?|managers?|head of|qualified person|qp|"
+                   r"technicians?|analysts?|microbiolog\w*|owners?|department|team|staff|"
+                   r"personnel|responsible person|designee|officer|inspector|manufacturer|"
+                   r"firm|user|reviewer|approver|second person|person)\b", re.IGNORECASE)
+_DATE = re.compile(r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}|(?:jan|feb|mar|apr|"
+                   r"may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4}|\d{1,2} (?:jan|"
+                   r"feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* \d{4}|(?:19|20)\d{2})\b",
+                   re.IGNORECASE)
+_CLASS = re.compile(r"\b(?:grade [a-d]|class (?:[ivx]+|\d+|[a-d])|iso (?:class )?\d|category "
+                    r"\w+|critical|major|minor|type [a-z0-9]+|level \d|classified as \w+|"
+                    r"class i{1,3})\b", re.IGNORECASE)
+_RULE = re.compile(r"\b(?:must|shall|should|may|might|can(?:not)?|never|not|no|only|required|"
+                   r"requires?|allowed|permitted|prohibited|forbidden|mandatory|need(?:s)?|"
+                   r"always)\b", re.IGNORECASE)
+_CRITERION = re.compile(rf"{_NUM}|\b(?:at least|at most|not more than|not less than|no more "
+                        rf"than|maximum|minimum|within|between|below|above|less than|more than|"
+                        rf"pass|fail|complies|conform|uniform|absent|free of|no growth|clear|"
+                        rf"intact|meets?)\b|[≤≥<>]", re.IGNORECASE)
+
+# Question patterns, tried in order: the first that matches names the kind.
+_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("code_meaning", re.compile(r"\b(?:what does|what is|what's|meaning of|means?)\b.*\b"
+                                r"(?:alarm|code|error|message|fault)\b|\bwhat does \S+ "
+                                r"(?:mean|stand for|indicate)", re.IGNORECASE)),
+    ("frequency", re.compile(r"\bhow often\b|\bfrequency\b|\binterval\b|\bhow frequently\b|"
+                             r"\bwhen (?:must|should|do|does|is|are) \w+(?: \w+)? (?:be )?"
+                             r"(?:replaced|changed|calibrated|tested|requalified|revalidated|"
+                             r"serviced|checked|cleaned|reviewed|retrained)", re.IGNORECASE)),
+    ("duration", re.compile(r"\bhow long\b|\b(?:hold|exposure|drying|contact|cycle|run|"
+                            r"dwell|wait|waiting|soak|settling|rinse|storage|shelf|retention|"
+                            r"equilibration|incubation|response) (?:time|period|duration)\b|"
+                            r"\bhow many (?:minutes|hours|days|seconds|weeks|months|years)\b|"
+                            r"\b(?:time limit|duration|expiry|expiration|shelf life)\b",
+                            re.IGNORECASE)),
+    ("temperature", re.compile(r"\bwhat temperature\b|\bhow hot\b|\bhow cold\b|\btemperature"
+                               r" (?:limit|range|setpoint|set point|of|for|at|must|should|is)\b|"
+                               r"\bat what temperature\b", re.IGNORECASE)),
+    ("pressure", re.compile(r"\bwhat pressure\b|\bpressure (?:limit|range|setpoint|"
+                            r"differential|of|for|at|must|should|is)\b|\bdifferential "
+                            r"pressure\b", re.IGNORECASE)),
+    ("percentage", re.compile(r"\bpercent(?:age)?\b|\bper cent\b|%|\bwhat share\b|"
+                              r"\bwhat fraction\b|\bwhat proportion\b", re.IGNORECASE)),
+    ("count", re.compile(r"\bhow many\b|\bnumber of\b|\bhow much\b(?! time)", re.IGNORECASE)),
+    ("role", re.compile(r"^\s*(?:who|whom)\b|\bwho (?:is|are|must|should|shall|may|can|does|"
+                        r"do|signs?|approves?|decides?|performs?|records?|checks?)\b|\bwhich "
+                        r"(?:role|person|department|team|function|unit)\b|\bresponsib",
+                        re.IGNORECASE)),
+    ("date", re.compile(r"\bwhat date\b|\bwhich date\b|\bwhen (?:was|did|were|will)\b|"
+                        r"\beffective date\b|\bsince when\b|(?<!-)\bdated\b|\bdue date\b|"
+                        r"\bwhat year\b|\bdeadline\b", re.IGNORECASE)),
+    ("classification", re.compile(r"\bclassif|\bwhat (?:class|grade|category|type of "
+                                  r"(?:area|room|zone|deviation|change|risk))\b|\bwhich (?:class|"
+                                  r"grade|category)\b|\bcritical or\b|\bmajor or minor\b",
+                                  re.IGNORECASE)),
+    ("criterion", re.compile(r"\bacceptance (?:criteri|limit)|\bspecification\b|\blimits?\b|"
+                             r"\bmaximum\b|\bminimum\b|\bmax\b|\bmin\b|\bsetpoint\b|\bset point\b|"
+                             r"\bthreshold\b|\btolerance\b|\bhow (?:high|low|fast|slow|big|"
+                             r"small|far|close|heavy)\b|\bwhat (?:speed|concentration|level|"
+                             r"value|dose|flow|rate|weight|volume|size|force|torque|"
+                             r"conductivity|humidity)\b|\bpass(?:es|ing)? criteri",
+                             re.IGNORECASE)),
+    ("yes_no", re.compile(r"^\s*(?:is|are|am|was|were|may|can|could|must|should|shall|do|does|"
+                          r"did|will|would|has|have)\b", re.IGNORECASE)),
+)
+_HOLDS = {
+    "duration": lambda t: bool(_QUANTITY["duration"].search(t)),
+    "temperature": lambda t: bool(_QUANTITY["temperature"].search(t)),
+    "pressure": lambda t: bool(_QUANTITY["pressure"].search(t)),
+    "percentage": lambda t: bool(_QUANTITY["percentage"].search(t)),
+    "frequency": lambda t: bool(_FREQUENCY.search(t)),
+    "count": lambda t: bool(_NUMBER.search(t)),
+    "role": lambda t: bool(_ROLE.search(t)),
+    "date": lambda t: bool(_DATE.search(t)),
+    "classification": lambda t: bool(_CLASS.search(t)),
+    "criterion": lambda t: bool(_CRITERION.search(t)),
+    "yes_no": lambda t: bool(_RULE.search(t)),
+}
+# What each kind is called in "the documents do not state ...".
+_KIND_NAMES = {"duration": "a time", "temperature": "a temperature", "pressure": "a pressure",
+               "percentage": "a percentage", "frequency": "an interval or frequency",
+               "count": "a number", "role": "who is responsible", "date": "a date",
+               "classification": "a classification", "criterion": "a limit or criterion",
+               "yes_no": "a rule", "code_meaning": "the meaning of the code"}
+# Words of a question that say *how* it asks, not *what about*.
+_GENERIC = content_words(
+    "what which who whom when where why how many much often long does do did is are was were "
+    "should must shall may can could would will the a an of for on in at to by with from "
+    "value values limit limits maximum minimum max min number numbers required requirement "
+    "allowed acceptable acceptance criterion criteria specification spec percentage percent "
+    "interval frequency time period duration responsible person role date classification "
+    "class category grade type kind level exactly please tell me know state stated give "
+    "according document documents sop procedure manual mean meaning stand typical usual "
+    "normal current effective latest need needed there any our plant site put stay run take "
+    "get use used make have has keep go still someone something way right wrong thing one "
+    "able ok okay now then yesterday today tomorrow morning afternoon evening")
+
+
+@dataclass(frozen=True)
+class Asked:
+    kind: str  # one of _KIND_NAMES, or "steps" / "any" (no kind to check)
+    focus: frozenset[str]  # content words naming what the question is about
+    codes: frozenset[str]  # alarm codes, tags and ids the question names
+    label: str  # what was asked, for "the documents do not state <label>"
+
+
+_AUX_START = re.compile(r"^\s*(?:is|are|am|was|were|may|can|could|must|should|shall|do|does|"
+                        r"did|will|would|has|have)\b", re.IGNORECASE)
+_WH_WORD = re.compile(r"\b(?:what|which|who|whom|when|how|where)\b", re.IGNORECASE)
+
+
+def asked_for(question: str) -> Asked:
+    codes = frozenset(codes_in(question))
+    if _AUX_START.match(question) and not _WH_WORD.search(question):
+        kind = "yes_no"  # "Was an entry back-dated?" asks for a fact or rule, not a date
+    else:
+        kind = next((name for name, pattern in _KINDS if pattern.search(question)), "any")
+    if kind == "code_meaning" and not codes:
+        kind = "any"
+    focus = frozenset(_focus_words(question) - _GENERIC - {c.lower() for c in codes})
+    return Asked(kind, focus, codes, _label(question, kind))
+
+
+def holds(asked: Asked, text: str) -> bool:
+    """Whether `text` (a unit as read, with its column names and section) holds a value of the
+    asked kind about the question's focus."""
+    if asked.kind == "code_meaning":
+        return bool(asked.codes & codes_in(text))
+    check = _HOLDS.get(asked.kind)
+    if check is None:
+        return True  # nothing specific asked: the best line is the answer
+    # The value must be there, and about the question's subject: at least one of its words.
+    return check(text) and (not asked.focus or focus_matches(asked, text) > 0)
+
+
+def focus_matches(asked: Asked, text: str) -> int:
+    """How many focus words of the question the text has (prefix match: 'discover' finds
+    'discovery', 'gown' finds 're-gowning')."""
+    words = _focus_words(text)
+    return sum(1 for f in asked.focus if any(_same_word(f, w) for w in words))
+
+
+def _focus_words(text: str) -> set[str]:
+    words = content_words(text)
+    return words | {part for w in words if "-" in w for part in content_words(
+        w.replace("-", " "))}
+
+
+def _same_word(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    short, long_ = sorted((a, b), key=len)
+    return len(short) >= 4 and long_.startswith(short[: max(4, len(short) - 1)])
+
+
+def kind_name(kind: str) -> str:
+    return _KIND_NAMES.get(kind, "an answer to this question")
+
+
+_LEAD = re.compile(r"^\s*(?:(?:so|and|ok|okay|hi|hello|quick question)[,:]?\s+)?(?:what|which|"
+                   r"who|whom|when|how(?: \w+)?)\s+(?:is|are|was|were|does|do|did|should|must|"
+                   r"shall|can|may|'s)?\s*(?:the\s+)?", re.IGNORECASE)
+
+
+def _label(question: str, kind: str) -> str:
+    """'What is the replacement interval of the HEPA filter?' -> 'the replacement interval of
+    the HEPA filter'; other shapes get the kind's name."""
+    text = " ".join(question.split()).rstrip(" ?.!")
+    lead = _LEAD.match(text)
+    if lead and kind not in ("yes_no", "any", "role", "steps") and lead.end() < len(text):
+        rest = text[lead.end():]
+        if len(rest) <= 120:
+            return f"the {rest}" if not rest.lower().startswith(("the ", "a ", "an ")) else rest
+    return kind_name(kind)

@@ -1,0 +1,240 @@
+"""The evidence card: the answer composed from the documents themselves, with no model.
+
+Each retrieved passage is cut into *units* a reader can act on: a numbered or bulleted step
+(with its continuation lines), a table row (with its table's header, found in the document
+when the chunk starts mid-table), or a sentence. Units are scored against the question
+(embedding similarity, shared words, exact codes), sections that rarely answer a question
+(scope, revision history, references, definitions) are ranked down unless the question asks
+about them, and near-duplicates across passages are dropped. The best unit is the headline;
+the next ones support it: for a "what do I do" question the steps around it in their order,
+and a unit from another document when it is nearly as good (an alarm question gets the
+manual's alarm-table row *and* the SOP's step).
+
+Everything on the card is verbatim document text with its passage's citation number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from knowledge import Hit
+
+from .grounding import codes_in, content_words, split_sentences
+
+_TABLE_RULE = re.compile(r"^\s*\|?[\s|:-]+\|?\s*$")
+_ITEM = re.compile(r"^\s*(?P<marker>\d{1,2}[.)]|[-*•])\s+(?P<body>\S.*)$")
+_HEADING = re.compile(r"^\s*#{1,6}\s")
+# Sections that describe the document rather than the work: they rarely answer a question.
+_META_SECTION = re.compile(r"\b(scope|revision|history|change log|references?|definitions?|"
+                           r"abbreviations|glossary|purpose|distribution|approvals?|"
+                           r"related documents)\b", re.IGNORECASE)
+_META_QUESTION = re.compile(r"\b(scope|revision|rev\b|history|changed|change|reference|"
+                            r"defin|abbreviat|mean|stand for|purpose|apply|applies)",
+                            re.IGNORECASE)
+_STEPS_QUESTION = re.compile(r"\b(what (?:should|do|must|shall) (?:i|we|the \w+)|what now|"
+                             r"how (?:do|should|must|to|can)|steps?|procedure|actions?|"
+                             r"respond|response|what to do|stopped|alarm)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One verbatim piece of a passage."""
+
+    n: int  # citation number of its passage
+    kind: str  # "step" | "row" | "sentence"
+    text: str
+    order: int  # position in its passage: steps keep their order
+    header: tuple[str, ...] = ()  # a table row's column names
+    cells: tuple[str, ...] = ()
+
+    def reading(self) -> str:
+        """The unit as words to match: a row reads with its column names."""
+        if self.kind == "row" and self.header and len(self.header) == len(self.cells):
+            return "; ".join(f"{h}: {c}" for h, c in zip(self.header, self.cells, strict=True))
+        return self.text
+
+
+@dataclass
+class ScoredUnit:
+    unit: Unit
+    score: float
+    similarity: float
+
+
+@dataclass
+class Card:
+    """The headline unit and its support, best first; empty when nothing qualifies."""
+
+    headline: ScoredUnit | None
+    support: list[ScoredUnit] = field(default_factory=list)
+
+    @property
+    def units(self) -> list[ScoredUnit]:
+        return ([self.headline] if self.headline else []) + self.support
+
+
+def split_units(hit: Hit, n: int, header_before: Callable[[Hit], tuple[str, ...]] | None = None
+                ) -> list[Unit]:
+    """A passage as steps, table rows and sentences, in their order."""
+    units: list[Unit] = []
+    lines = hit.text.splitlines()
+    header: tuple[str, ...] = ()
+    table_started = False
+    paragraph: list[str] = []
+    i = 0
+
+    def flush_paragraph() -> None:
+        if paragraph:
+            for sentence in split_sentences(" ".join(s.strip() for s in paragraph)):
+                units.append(Unit(n, "sentence", sentence, len(units)))
+            paragraph.clear()
+
+    while i < len(lines):
+        line = lines[i]
+        stripped = line.strip()
+        if not stripped or _HEADING.match(line):
+            flush_paragraph()
+            table_started = False if not stripped.startswith("|") else table_started
+            i += 1
+            continue
+        if stripped.startswith("|"):
+            flush_paragraph()
+            cells = _cells(stripped)
+            if _TABLE_RULE.match(stripped):
+                i += 1
+                continue
+            following = lines[i + 1].strip() if i + 1 < len(lines) else ""
+            if following.startswith("|") and _TABLE_RULE.match(following):
+                header, table_started = tuple(cells), True  # a header row: names, not data
+                i += 2
+                continue
+            if not table_started:
+                # The chunk starts inside a table: its header is earlier in the document.
+                header = header_before(hit) if header_before else ()
+                table_started = True
+            units.append(Unit(n, "row", stripped, len(units), header, tuple(cells)))
+            i += 1
+            continue
+        table_started = False
+        item = _ITEM.match(line)
+        if item:
+            flush_paragraph()
+            body = [line.rstrip()]
+            # Continuation lines of a step are indented or plain text until the next item.
+            while (i + 1 < len(lines) and lines[i + 1].strip()
+                   and not _ITEM.match(lines[i + 1]) and not lines[i + 1].strip().startswith("|")
+                   and not _HEADING.match(lines[i + 1])):
+                i += 1
+                body.append(lines[i].strip())
+            units.append(Unit(n, "step", " ".join(s.strip() for s in body), len(units)))
+            i += 1
+            continue
+        paragraph.append(line)
+        i += 1
+    flush_paragraph()
+    return units
+
+
+def table_header_before(text: str, offset: int) -> tuple[str, ...]:
+    """The header of the table that the text at `offset` continues, if it is one table."""
+    before = text[:offset].splitlines()
+    for j in range(len(before) - 1, 0, -1):
+        line = before[j].strip()
+        if not line.startswith("|"):
+            return ()  # the table ended: the chunk does not continue it
+        if _TABLE_RULE.match(line):
+            return tuple(_cells(before[j - 1].strip()))
+    return ()
+
+
+def _cells(row: str) -> list[str]:
+    return [c.strip() for c in row.strip().strip("|").split("|")]
+
+
+class CardComposer:
+    """Picks the card's units from retrieved passages. `embed` is the knowledge base's
+    embedder (normalised vectors; it keeps recent vectors, so units are embedded once)."""
+
+    def __init__(self, embed: Callable[[list[str]], np.ndarray],
+                 header_before: Callable[[Hit], tuple[str, ...]] | None = None,
+                 max_support: int = 4) -> None:
+        self.embed = embed
+        self.header_before = header_before
+        self.max_support = max_support
+
+    def score(self, question: str, hits: Sequence[Hit]) -> list[ScoredUnit]:
+        """Every unit of every passage, best first."""
+        units = [u for n, hit in enumerate(hits, start=1)
+                 for u in split_units(hit, n, self.header_before)]
+        if not units:
+            return []
+        context = {n: f"{hit.title} {hit.section}" for n, hit in enumerate(hits, start=1)}
+        vectors = self.embed([question] + [f"{hits[u.n - 1].section}: {u.reading()}"
+                                           for u in units])
+        sims = vectors[1:] @ vectors[0]
+        words = content_words(question)
+        codes = codes_in(question)
+        meta_asked = bool(_META_QUESTION.search(question))
+        scored = []
+        for unit, sim in zip(units, sims, strict=True):
+            unit_words = content_words(f"{unit.reading()} {context[unit.n]}")
+            overlap = len(words & unit_words) / max(len(words), 1)
+            score = float(sim) + 0.35 * overlap
+            if codes:
+                # An exact code (alarm, tag, cycle) in the unit itself is the strongest signal.
+                score += 0.3 * len(codes & codes_in(unit.reading())) / len(codes)
+            if not meta_asked and _META_SECTION.search(hits[unit.n - 1].section or ""):
+                score -= 0.25
+            score -= 0.01 * (unit.n - 1)  # retrieval order breaks ties
+            scored.append(ScoredUnit(unit, score, float(sim)))
+        scored.sort(key=lambda s: s.score, reverse=True)
+        return scored
+
+    def compose(self, question: str, scored: list[ScoredUnit],
+                accept: Callable[[ScoredUnit], bool] = lambda s: True) -> Card:
+        """The best unit that `accept`s as headline, then its support."""
+        headline = next((s for s in scored if accept(s)), None)
+        if headline is None:
+            return Card(None)
+        support: list[ScoredUnit] = []
+        chosen = [headline]
+        wants_steps = bool(_STEPS_QUESTION.search(question))
+        if wants_steps and headline.unit.kind == "step":
+            # The steps around the headline, in their order: the operator needs the sequence.
+            siblings = [s for s in scored if s.unit.n == headline.unit.n
+                        and s.unit.kind == "step" and s is not headline
+                        and abs(s.unit.order - headline.unit.order) <= 3
+                        and s.score >= 0.6 * headline.score]
+            support.extend(sorted(siblings, key=lambda s: s.unit.order)[:3])
+            chosen.extend(support)
+        # Then the best units from passages not used yet (another document first), when
+        # nearly as relevant as the headline.
+        used_docs = {headline.unit.n}
+        for candidate in scored:
+            if len(support) >= self.max_support:
+                break
+            if candidate in chosen or candidate.score < 0.8 * headline.score:
+                continue
+            if _near_duplicate(candidate.unit, [c.unit for c in chosen]):
+                continue
+            if candidate.unit.n in used_docs and len(support) >= 1 and not wants_steps:
+                continue
+            support.append(candidate)
+            chosen.append(candidate)
+            used_docs.add(candidate.unit.n)
+        if wants_steps:
+            support.sort(key=lambda s: (s.unit.n != headline.unit.n, s.unit.n, s.unit.order))
+        return Card(headline, support)
+
+
+def _near_duplicate(unit: Unit, others: list[Unit]) -> bool:
+    words = content_words(unit.reading())
+    for other in others:
+        theirs = content_words(other.reading())
+        if words and theirs and len(words & theirs) / len(words | theirs) >= 0.7:
+            return True
+    return False
