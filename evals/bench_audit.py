@@ -79,7 +79,7 @@ def _trail(folder: Path, name: str) -> AuditTrail:
 
 def bench_append(folder: Path, n: int) -> dict:
     trail = _trail(folder, "append")
-    for i in range(20):  # warm-up: page cache, WAL file, first checkpoint
+    for i in range(20):  # warm-up: page cache, WAL file, the key and the first signed head
         trail.append("bench", "operator", "ask", ask_details(i))
     samples = []
     for i in range(n):

@@ -13,8 +13,9 @@ The head is written in the same SQLite transaction as the records it names, so t
 crash window in which the two disagree, and verify() can be strict. (It used to be a file
 beside the database, written after the commit; verify() had to accept one behind the trail,
 and so accepted any older head.) What a signature cannot catch is a roll-back to an older,
-internally consistent copy of the trail and its head, or a rewrite re-signed by someone who
-holds the key: verify(witness=...) catches both when given heads that were kept elsewhere.
+internally consistent copy of the trail and its head, a trail deleted as a whole (it looks
+new), or a rewrite re-signed by someone who holds the key: verify(witness=...) catches all
+three when given heads that were kept elsewhere.
 
 An inspector can recompute a record's hash without this code:
 
@@ -372,7 +373,7 @@ class AuditTrail(AuditSink):
                 verdict = _judge_head(walked.records, head, key, key_source)
                 if verdict.ok and key is not None and walked.records:
                     verdict = self._judge_public_key_file(verdict, key, key_source)
-                if verdict.ok and key is not None:
+                if verdict.ok and witness:  # key is None only for an empty trail here
                     verdict = _judge_witness(conn, verdict, witness, key)
                 return verdict
             finally:
@@ -620,11 +621,15 @@ def _judge_head(tip: int, head: SignedHead | None, key: AuditKey | None,
 
 
 def _judge_witness(conn: sqlite3.Connection, verdict: VerifyResult,
-                   witness: list[SignedHead], key: AuditKey) -> VerifyResult:
-    """Whether every witnessed head is still in the (already verified) chain."""
+                   witness: list[SignedHead], key: AuditKey | None) -> VerifyResult:
+    """Whether every witnessed head is still in the (already verified) chain.
+
+    Without a key (a wiped trail, its public key gone too) the witness is still compared:
+    its records being gone is the finding.
+    """
     tip = verdict.records
     for w in witness:
-        if not w.signed_by(key):
+        if key is not None and not w.signed_by(key):
             why = ("its signature is invalid" if w.key == key.fingerprint
                    else f"it is signed by key {w.key[:16]}")
             return replace(verdict, ok=False, head=None,

@@ -266,6 +266,15 @@ def test_a_roll_back_to_an_older_signed_copy_is_caught_only_by_a_witness(plant, 
     assert cli.returncode == 1 and "rolled back" in " ".join(cli.stderr.split()), cli
 
 
+def test_a_wiped_trail_looks_new_and_only_a_witness_catches_it(plant, tmp_path):
+    head = SignedHead.parse(plant.cli("head", "--json").stdout)
+    shutil.rmtree(plant.home)  # database, signed head and public key: all gone
+    assert plant.trail().verify().ok  # indistinguishable from a new trail
+    assert "rolled back" in plant.trail().verify([head]).reason
+    without_key = AuditTrail(plant.db, key_file=tmp_path / "elsewhere.key")
+    assert "rolled back" in without_key.verify([head]).reason
+
+
 def test_a_rewrite_re_signed_with_the_key_is_caught_only_by_a_witness(plant, tmp_path):
     witness = tmp_path / "witness.json"  # a JSON list this time
     witness.write_text(json.dumps([json.loads(plant.cli("head", "--json").stdout)]))
