@@ -39,7 +39,8 @@ PasswordStdin = Annotated[bool, typer.Option(
 def _accounts() -> Accounts:
     settings = Settings()
     return Accounts(UserStore(settings.home_dir / "users.sqlite"),
-                    AuditTrail(settings.home_dir / "audit" / "audit.sqlite"),
+                    AuditTrail(settings.home_dir / "audit" / "audit.sqlite",
+                               key_file=settings.audit_key_file),
                     policy=login_policy(settings))
 
 
