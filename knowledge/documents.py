@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+from .errors import DocumentLimitError
+
 DOC_TYPES = ("sop", "deviation", "manual", "regulation", "other")
+# Front-matter keys other than the known ones ("owner", "supersedes"...), stored as "extra".
+MAX_EXTRA_KEYS = 50
+MAX_EXTRA_CHARS = 2000
 STATUSES = ("effective", "superseded", "draft")
 ROLES = ("operator", "supervisor", "qa", "trainer", "admin")
 
@@ -86,11 +91,26 @@ def infer_doc_type(path: Path, text: str) -> str:
     return best if scores[best] else "other"
 
 
+# A Markdown heading line; `heading_name` cuts the name out of group 1 (see there).
+_MD_HEADING = re.compile(r"^#{1,6}\s+(.+)$")
+
+
+def heading_name(rest: str, blanks: str | None = None) -> str:
+    """A heading's name from the text after its `#`s and blanks: without trailing blanks and
+    closing #s ("Scope ##  " -> "Scope"), never empty ("##" -> "#"), exactly what the regex
+    `(.+?)\s*#*\s*$` captured. Written out because that regex could split a long run of
+    blanks between its two `\s*` in many ways, cubic: a 1,000-character heading line took 3 s,
+    5,000 characters over 200 s (found while fixing review F7). `blanks` are the characters
+    stripped (None: any whitespace, as `\s`; the chunker passes " \t")."""
+    name = rest.rstrip(blanks).rstrip("#").rstrip(blanks)
+    return name or rest[:1]
+
+
 def first_heading(text: str) -> str | None:
     for line in text.splitlines():
-        match = re.match(r"^#{1,6}\s+(.+?)\s*#*\s*$", line)
+        match = _MD_HEADING.match(line)
         if match:
-            return match.group(1).strip()
+            return heading_name(match.group(1)).strip()
         if line.strip():
             # A short first line reads as a title in plain text files.
             stripped = line.strip()
@@ -121,6 +141,16 @@ def normalise_metadata(meta: dict, path: Path, text: str) -> dict:
     known = {"doc_id", "id", "title", "type", "doc_type", "status", "effective_date",
              "equipment", "access", "revision"}
     extra = {str(k): str(v) for k, v in meta.items() if k not in known}
+    # Unknown keys are kept as strings in the catalog, so they are bounded like the rest of
+    # an upload (the front matter itself is capped in `front_matter`).
+    if len(extra) > MAX_EXTRA_KEYS:
+        raise DocumentLimitError(path, f"front matter has {len(extra)} keys the copilot does "
+                                       f"not use, over the {MAX_EXTRA_KEYS} limit")
+    for key, value in extra.items():
+        if len(key) + len(value) > MAX_EXTRA_CHARS:
+            raise DocumentLimitError(path, f"front matter key {key[:40]!r} is {len(value):,} "
+                                           f"characters, over the {MAX_EXTRA_CHARS:,} limit "
+                                           f"for keys the copilot does not use")
     return {
         "doc_id": doc_id,
         "title": title,
