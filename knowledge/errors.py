@@ -18,6 +18,12 @@ class DocumentError(KnowledgeError):
         super().__init__(f"{self.path}: {reason}")
 
 
+class DocumentLimitError(DocumentError):
+    """A source file over one of the loader's bounds (file size, inflated DOCX size, paragraph
+    count, front-matter size or nesting, YAML aliases). Refused before parsing where possible,
+    because one such upload cost minutes of CPU and gigabytes of memory (review F7d)."""
+
+
 class MissingDependencyError(KnowledgeError):
     """A heavy optional library is not installed; says how to install it."""
 

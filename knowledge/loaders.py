@@ -9,17 +9,30 @@ from __future__ import annotations
 import html.parser
 import io
 import re
+import zipfile
 from pathlib import Path
 
-import yaml
-
 from .documents import Document, content_hash, normalise_metadata
-from .errors import DocumentError, MissingDependencyError
+from .errors import DocumentError, DocumentLimitError, MissingDependencyError
+from .front_matter import split_front_matter
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 SUPPORTED_SUFFIXES = (".md", ".markdown", ".txt", ".pdf", ".docx", ".html", ".htm")
+TEXT_SUFFIXES = (".md", ".markdown", ".txt", ".html", ".htm")
+# Text is not compressed, so its size is what every later step reads. The largest document in
+# the shared corpus is 185 KB; 10 MB is over 50 times that.
+MAX_TEXT_BYTES = 10_000_000
 
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*\r?\n", re.DOTALL)
+# A DOCX is a zip: its 50 MB file limit says little about what it inflates to (a 298 KB file
+# held a 100 MB document.xml with 3 million paragraphs, 556 s and 1.7 GB to load: review F7d).
+# The zip's own directory is checked before python-docx reads anything. zipfile never returns
+# more than an entry's declared size (a lying header fails its CRC), so declared sizes are
+# enough. Ordinary documents: 10-50 entries, XML parts a few MB, deflated 5-20 times.
+MAX_DOCX_ENTRIES = 1000
+MAX_DOCX_XML_BYTES = 16_000_000  # one XML part, inflated (lxml builds a tree of it)
+MAX_DOCX_INFLATED_BYTES = 100_000_000  # all entries, images included
+MAX_DOCX_RATIO = 100  # inflated / compressed, for entries over 1 MB inflated
+MAX_DOCX_BLOCKS = 20_000  # paragraphs plus table cells read from the body
 
 
 def load_document(path: Path | str, max_bytes: int = MAX_FILE_BYTES) -> Document:
@@ -36,11 +49,14 @@ def load_document(path: Path | str, max_bytes: int = MAX_FILE_BYTES) -> Document
     if size == 0:
         raise DocumentError(path, "file is empty")
     if size > max_bytes:
-        raise DocumentError(path, f"file is {size / 1e6:.0f} MB, over the "
-                                  f"{max_bytes / 1e6:.0f} MB limit")
+        raise DocumentLimitError(path, f"file is {size / 1e6:.0f} MB, over the "
+                                       f"{max_bytes / 1e6:.0f} MB limit")
+    if suffix in TEXT_SUFFIXES and size > MAX_TEXT_BYTES:
+        raise DocumentLimitError(path, f"file is {size / 1e6:.1f} MB, over the "
+                                       f"{MAX_TEXT_BYTES / 1e6:.1f} MB limit for text files")
     data = path.read_bytes()
     if suffix in (".md", ".markdown", ".txt"):
-        meta, text = _split_front_matter(path, _decode_text(path, data))
+        meta, text = split_front_matter(path, _decode_text(path, data))
         pages: tuple = ()
     elif suffix == ".pdf":
         meta, (text, pages) = {}, _pdf_text(path, data)
@@ -63,19 +79,6 @@ def _decode_text(path: Path, data: bytes) -> str:
     except UnicodeDecodeError as exc:
         raise DocumentError(path, f"not valid UTF-8 text (byte 0x{data[exc.start]:02X} at offset "
                                   f"{exc.start}); save it as UTF-8") from exc
-
-
-def _split_front_matter(path: Path, text: str) -> tuple[dict, str]:
-    match = _FRONT_MATTER.match(text)
-    if not match:
-        return {}, text
-    try:
-        meta = yaml.safe_load(match.group(1)) or {}
-    except yaml.YAMLError as exc:
-        raise DocumentError(path, f"front matter is not valid YAML: {exc}") from exc
-    if not isinstance(meta, dict):
-        raise DocumentError(path, "front matter must be a YAML mapping")
-    return meta, text[match.end():]
 
 
 def _pdf_text(path: Path, data: bytes) -> tuple[str, list[tuple[int, int]]]:
@@ -105,20 +108,33 @@ def _docx_text(path: Path, data: bytes) -> str:
         import docx
     except ImportError as exc:  # pragma: no cover
         raise MissingDependencyError("python-docx", "pip install python-docx") from exc
+    _check_docx_package(path, data)
     try:
         document = docx.Document(io.BytesIO(data))
     except Exception as exc:
         raise DocumentError(path, f"DOCX could not be opened ({type(exc).__name__}: {exc})") from exc
     lines: list[str] = []
     body = document.element.body
+    blocks = 0
+    # Style id -> lower-case name. python-docx looks a style up by scanning styles.xml, 0.1 ms
+    # each time, which was most of the time spent on a long document.
+    style_names: dict[str | None, str] = {}
     for child in body.iterchildren():
         tag = child.tag.rsplit("}", 1)[-1]
+        # Even so a paragraph costs about 0.1 ms: the cap keeps one file to a few seconds.
+        blocks += 1 if tag == "p" else len(child.findall(".//{*}tc")) if tag == "tbl" else 0
+        if blocks > MAX_DOCX_BLOCKS:
+            raise DocumentLimitError(path, f"DOCX has more than {MAX_DOCX_BLOCKS:,} paragraphs "
+                                           f"and table cells")
         if tag == "p":
             paragraph = docx.text.paragraph.Paragraph(child, document)
             text = paragraph.text.strip()
             if not text:
                 continue
-            style = (paragraph.style.name or "").lower() if paragraph.style else ""
+            if child.style not in style_names:
+                found = paragraph.style
+                style_names[child.style] = (found.name or "").lower() if found else ""
+            style = style_names[child.style]
             level = re.match(r"heading (\d)", style)
             if level:
                 lines.append(f"{'#' * int(level.group(1))} {text}")
@@ -136,6 +152,33 @@ def _docx_text(path: Path, data: bytes) -> str:
                     lines.append("|" + " --- |" * len(cells))
             lines.append("")
     return "\n".join(lines)
+
+
+def _check_docx_package(path: Path, data: bytes) -> None:
+    """Refuse a DOCX whose zip directory promises too much, before anything is inflated."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as package:
+            entries = package.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise DocumentError(path, f"DOCX could not be opened (BadZipFile: {exc})") from exc
+    if len(entries) > MAX_DOCX_ENTRIES:
+        raise DocumentLimitError(path, f"DOCX package has {len(entries):,} entries, over the "
+                                       f"{MAX_DOCX_ENTRIES:,} limit")
+    total = sum(entry.file_size for entry in entries)
+    if total > MAX_DOCX_INFLATED_BYTES:
+        raise DocumentLimitError(path, f"DOCX inflates to {total / 1e6:.0f} MB, over the "
+                                       f"{MAX_DOCX_INFLATED_BYTES / 1e6:.0f} MB limit")
+    for entry in entries:
+        name = entry.filename
+        if name.endswith((".xml", ".rels")) and entry.file_size > MAX_DOCX_XML_BYTES:
+            raise DocumentLimitError(path, f"DOCX part {name} inflates to "
+                                           f"{entry.file_size / 1e6:.0f} MB, over the "
+                                           f"{MAX_DOCX_XML_BYTES / 1e6:.0f} MB limit")
+        ratio = entry.file_size / max(entry.compress_size, 1)
+        if entry.file_size > 1024 * 1024 and ratio > MAX_DOCX_RATIO:
+            raise DocumentLimitError(path, f"DOCX part {name} inflates {ratio:.0f} times "
+                                           f"({entry.compress_size:,} to {entry.file_size:,} "
+                                           f"bytes), over the {MAX_DOCX_RATIO} limit: a zip bomb?")
 
 
 class _HtmlToMarkdown(html.parser.HTMLParser):
@@ -192,9 +235,14 @@ class _HtmlToMarkdown(html.parser.HTMLParser):
             self.out.append(" ".join(data.split()) + (" " if data[-1:].isspace() else ""))
 
 
+# From the start of a blank run only: tried inside a long run of spaces ("<i> </i>" repeated
+# gives one), `[ \t]+\n` rescanned the rest of the run from every position, quadratic.
+_BLANKS_BEFORE_NEWLINE = re.compile(r"(?<![ \t])[ \t]+\n")
+
+
 def _html_text(source: str) -> str:
     parser = _HtmlToMarkdown()
     parser.feed(source)
     text = "".join(parser.out)
-    text = re.sub(r"[ \t]+\n", "\n", text)
+    text = _BLANKS_BEFORE_NEWLINE.sub("\n", text)
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
