@@ -13,6 +13,9 @@ from .errors import (AccountError, AccountStoreError, AuditBusyError, AuditError
                      RuleFileError, UnknownUserError, UserExistsError,
                      WeakPasswordError)
 from .injection import InjectionDetector, InjectionVerdict
+from .limits import (MAX_COMMENT_CHARS, MAX_DESCRIPTION_CHARS, MAX_LOGIN_NAME_CHARS,
+                     MAX_PASSWORD_CHARS, MAX_QUERY_CHARS, MAX_QUESTION_CHARS,
+                     MAX_RAW_QUESTION_CHARS, InputTooLongError, InvalidInputError, bounded_text)
 from .pii import (
     ENTITY_TYPES,
     PresidioScrubber,
@@ -49,6 +52,15 @@ __all__ = [
     "GuardrailError",
     "InjectionDetector",
     "InjectionVerdict",
+    "InputTooLongError",
+    "InvalidInputError",
+    "MAX_COMMENT_CHARS",
+    "MAX_DESCRIPTION_CHARS",
+    "MAX_LOGIN_NAME_CHARS",
+    "MAX_PASSWORD_CHARS",
+    "MAX_QUERY_CHARS",
+    "MAX_QUESTION_CHARS",
+    "MAX_RAW_QUESTION_CHARS",
     "PolicyChecker",
     "PolicyVerdict",
     "PresidioScrubber",
@@ -64,6 +76,7 @@ __all__ = [
     "UnknownRoleError",
     "User",
     "VerifyResult",
+    "bounded_text",
     "default_key_file",
     "demo_user",
     "parse_witness",
