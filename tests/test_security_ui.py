@@ -198,8 +198,9 @@ def test_uploads_with_one_name_but_different_content_are_kept_apart(tmp_path):
     assert one.path.read_text() == "doc one" and two.path.read_text() == "doc two"
     again = uploads.store([str(first)], folder)[0]
     assert again.path == one.path and not again.new  # same bytes, same source
-    uploads.discard([two, again], {str(two.path), str(again.path)})
-    # Only the file this upload created goes; the older identical one stays indexed.
+    # Neither is a catalog source (say their ingest failed): only the file the later upload
+    # created goes, the older identical one is not this upload's to remove.
+    uploads.discard_unindexed([two, again], sources=set())
     assert not two.path.exists() and one.path.exists()
     assert sorted(p.name for p in folder.iterdir()) == [one.path.name]
 
@@ -244,3 +245,193 @@ def test_request_bodies_over_the_cap_are_refused_except_uploads():
     assert client.post("/gradio_api/queue/join", content=b"x" * 1000).text == "1000"
     assert client.post("/gradio_api/queue/join", content=b"x" * 1001).status_code == 413
     assert client.post("/gradio_api/upload", content=b"x" * 5000).text == "5000"
+
+
+# ---- against `copilot serve --login` (slow) --------------------------------------------------
+
+def _client(url: str, name: str):
+    from conftest import UI_PASSWORD
+    from gradio_client import Client
+
+    return Client(url + "/", auth=(name, UI_PASSWORD), verbose=False)
+
+
+def _rows(table) -> list[list]:
+    """A Dataframe output as gradio_client returns it."""
+    return table["data"] if isinstance(table, dict) else table
+
+
+def _manual(folder: Path, doc_id: str, alarm: str) -> Path:
+    """A small admin-only manual about equipment no other test asks about."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "MAN-XSS-901.md"  # the name of a document that is already indexed
+    path.write_text(f"""---
+doc_id: {doc_id}
+title: Labeller {doc_id} manual
+type: manual
+revision: "1"
+effective_date: 2026-03-01
+status: effective
+equipment: [LB-{doc_id[-3:]}]
+access: [admin]
+---
+
+# Labeller {doc_id}
+
+## 1 Alarms
+When the labeller shows alarm {alarm}, stop the label web and call maintenance.
+""", encoding="utf-8")
+    return path
+
+
+def _cached_files(home: Path) -> list[Path]:
+    from ui.app import GRADIO_CACHE_DIR
+
+    return [p for p in (home / GRADIO_CACHE_DIR).rglob("*") if p.is_file()]
+
+
+@pytest.mark.slow
+def test_an_upload_with_a_taken_file_name_never_replaces_another_document(ui_server, tmp_path):
+    from gradio_client import handle_file
+
+    url, home = ui_server
+    admin = _client(url, "adam")
+    for n, (doc_id, alarm) in enumerate((("MAN-UPL-551", "Q-551"), ("MAN-UPL-552", "Q-552"))):
+        rows, documents, _ = admin.predict([handle_file(str(_manual(tmp_path / str(n), doc_id,
+                                                                    alarm)))],
+                                           api_name="/ingest")
+        assert [r[:3] for r in _rows(rows)] == [["MAN-XSS-901.md", "added", doc_id]]
+    indexed = {row[0] for row in _rows(documents)}
+    # Both uploads and the manual that first had the name are indexed side by side.
+    assert {"MAN-UPL-551", "MAN-UPL-552", "MAN-XSS-901"} <= indexed
+    stored = sorted(p.name for p in (home / "uploads").glob("*-MAN-XSS-901.md"))
+    assert len(stored) == 2
+    # F14: Gradio's own copies of the (restricted) uploads are gone once ingested.
+    leftovers = [p for p in _cached_files(home) if "Labeller MAN-UPL" in p.read_text("utf-8",
+                                                                                     "ignore")]
+    assert leftovers == []
+
+
+@pytest.mark.slow
+def test_a_failed_upload_is_not_kept_and_its_reason_names_no_path(ui_server, tmp_path):
+    from gradio_client import handle_file
+
+    url, home = ui_server
+    # SOP-STE-001 rev 5 is indexed from the demo plant: a different file claiming it fails.
+    clash = tmp_path / "SOP-STE-001-copy.md"
+    clash.write_text("---\ndoc_id: SOP-STE-001\ntitle: Copy\ntype: sop\nrevision: \"5\"\n"
+                     "effective_date: 2026-01-01\nstatus: effective\naccess: [admin]\n---\n\n"
+                     "# Copy\n\n## 1 Scope\nA copy that must not be indexed.\n", encoding="utf-8")
+    rows, _, _ = _client(url, "adam").predict([handle_file(str(clash))], api_name="/ingest")
+    [row] = _rows(rows)
+    assert row[:3] == ["SOP-STE-001-copy.md", "failed", "SOP-STE-001"]
+    reason = row[5]
+    assert "already ingested from" in reason
+    assert str(home) not in reason and not re.search(r"(^|\s)/\w+/", reason), reason
+    assert list((home / "uploads").glob("*-SOP-STE-001-copy.md")) == []
+
+
+@pytest.mark.slow
+def test_the_audit_export_is_never_a_file_another_user_could_fetch(ui_server):
+    url, home = ui_server
+    csv_text, message = _client(url, "adam").predict("", "", api_name="/audit_export")
+    assert csv_text.splitlines()[0].startswith("seq") and "audit-trail.csv" in message
+    # Nothing in Gradio's cache holds it, so no /gradio_api/file= URL can serve it to olga.
+    first_record = csv_text.splitlines()[1]
+    assert not [p for p in _cached_files(home) if first_record in p.read_text("utf-8", "ignore")]
+    with pytest.raises(Exception):
+        _client(url, "olga").predict("", "", api_name="/audit_export")
+    # F13: the cache itself is inside the home and private to the service account.
+    from ui.app import GRADIO_CACHE_DIR
+
+    assert (home / GRADIO_CACHE_DIR).stat().st_mode & 0o777 == 0o700
+
+
+@pytest.mark.slow
+def test_an_internal_error_shown_to_a_user_names_no_path(ui_server):
+    import sqlite3
+
+    url, home = ui_server
+    supervisor = _client(url, "sam")  # logged in (an audited write) before the trail is locked
+    lock = sqlite3.connect(home / "audit" / "audit.sqlite", timeout=5, isolation_level=None)
+    try:
+        lock.execute("BEGIN EXCLUSIVE")
+        shown = supervisor.predict("label web torn on the labeller",
+                                   api_name="/similar_deviations")
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    assert "audit trail could not record this" in shown and "reference" in shown
+    assert str(home) not in shown and "audit.sqlite" not in shown and "locked" not in shown
+
+
+@pytest.mark.slow
+def test_a_user_error_keeps_its_message(ui_server):
+    url, _ = ui_server
+    history, _ = _client(url, "olga").predict("a" * 2001, [], api_name="/ask")
+    shown = str(history[-1]["content"])
+    assert "the limit is 2000" in shown and "reference" not in shown
+
+
+# ---- in Chromium (slow, browser) -------------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_poisoned_manual_shows_as_text_in_the_chat(ui_server, page):
+    from test_ui_browser import ANSWER_TIMEOUT_MS, log_in, shot, tab_names
+
+    url, _ = ui_server
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    log_in(page, url, "olga")
+    tab_names(page)
+    title = page.title()
+    page.locator("#question textarea").fill(
+        "Capper CP-09 alarm Z-71 torque low, what should I do?")
+    page.locator("#ask").click()
+    page.locator(".citation-card").first.wait_for(timeout=ANSWER_TIMEOUT_MS)
+    page.wait_for_timeout(1000)  # the final message has replaced the streamed one
+    chat = page.locator("#chat")
+    answer = chat.locator(".message.bot, [data-testid='bot']").last
+    answer.evaluate("element => element.scrollIntoView({block: 'start'})")  # badges in view
+    shot(page, "security-xss-chat")
+    assert "MAN-XSS-901" in page.locator(".citation-card").first.inner_text()
+    # Only the app's two badges (status, decision support); a document cannot add one.
+    assert answer.locator(".badge").count() == 2
+    assert answer.locator(".badge-support").count() == 1
+    assert chat.locator("img").count() == 0
+    assert chat.locator(f'a[href*="{ATTACKER_HOST}"]').count() == 0
+    assert chat.locator("strong", has_text="override").count() == 0
+    if answer.locator(".badge-quoted").count():  # the manual's lines are quoted verbatim:
+        # their markup shows as the literal text it is (which lines depends on retrieval).
+        assert re.search(r"<(a href=|b>|span class=|img src=)", answer.inner_text())
+
+    page.locator(".open-source").first.click()
+    page.locator("#source-viewer mark.cited-passage").wait_for()
+    shot(page, "security-xss-source")
+    for where in (page.locator("#source-viewer"), page.locator(".citation-card")):
+        assert where.locator("img").count() == 0
+        assert where.locator(f'a[href*="{ATTACKER_HOST}"]').count() == 0
+    assert page.title() == title
+    assert not [u for u in requested if ATTACKER_HOST in u]  # no remote image was loaded
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_admin_downloads_the_audit_export_from_the_page_itself(ui_server, page):
+    from test_ui_browser import log_in, shot, tab_names
+
+    url, home = ui_server
+    log_in(page, url, "adam")
+    tab_names(page)
+    page.get_by_role("tab", name="Admin").click()
+    page.get_by_role("tab", name="Audit trail").click()
+    with page.expect_download() as download:
+        page.locator("#audit-export").click()
+    saved = download.value
+    # Made in the browser from the event's result: no server URL to share or replay.
+    assert saved.suggested_filename == "audit-trail.csv" and saved.url.startswith("blob:")
+    assert Path(saved.path()).read_text(encoding="utf-8").startswith("seq,")
+    page.get_by_text("Exported the audit trail").wait_for()
+    shot(page, "security-audit-export")
+    assert not [p for p in _cached_files(home) if p.name == "audit-trail.csv"]

@@ -59,8 +59,8 @@ def _date(text: str, name: str) -> datetime | None:
         return datetime.fromisoformat(text)
     except ValueError:
         # Toasts render HTML: the typed text is escaped.
-        raise gr.Error(f"{name}: {html.escape(repr(text))} is not a date (use YYYY-MM-DD or "
-                       "YYYY-MM-DD HH:MM)")
+        raise gr.Error(f"{name}: {html.escape(repr(text), quote=False)} is not a date (use "
+                       "YYYY-MM-DD or YYYY-MM-DD HH:MM)")
 
 
 def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
@@ -125,7 +125,7 @@ def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
             # Kept in the home folder: the catalog points to its sources.
             kept = uploads.store(paths, home / "uploads")
         except uploads.UploadRefused as exc:
-            raise gr.Error(html.escape(str(exc)))
+            raise gr.Error(html.escape(str(exc), quote=False))
         finally:
             uploads.forget_cached(paths, get_upload_folder())
         names = {str(s.path): s.upload_name for s in kept}
@@ -139,10 +139,8 @@ def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
         progress((0, len(kept)), desc="ingesting")
         try:
             result = copilot.ingest([s.path for s in kept], on_file=on_file, user=user)
-        except BaseException:
-            uploads.discard(kept, {str(s.path) for s in kept})
-            raise  # shown_as_gr_error gives the admin a safe message
-        uploads.discard(kept, {r.path for r in result.files if r.status == "failed"})
+        finally:  # on an error too (shown_as_gr_error gives the admin a safe message)
+            uploads.discard_unindexed(kept, {d.source for d, _ in copilot.kb.documents()})
         rows = [[names.get(r.path, Path(r.path).name), r.status, r.doc_id, r.revision, r.chunks,
                  scrub_paths(r.reason, home)] for r in result.files]
         # Stored names make a replacement impossible through this page; should a document
@@ -150,7 +148,7 @@ def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
         for doc_id, revision in sorted(before - _indexed(copilot)):
             rows.append(["", "no longer indexed", doc_id, revision, 0,
                          "this document was replaced or removed by the upload"])
-            gr.Warning(f"{html.escape(doc_id)} rev {html.escape(revision)} is no longer indexed")
+            gr.Warning(html.escape(f"{doc_id} rev {revision} is no longer indexed"))
         return rows, documents_table(copilot), None
 
     def list_documents(demo_role, request: gr.Request):

@@ -78,6 +78,7 @@ def shown_as_gr_error(fn, home: Path | None = None):
         except gr.Error:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure gets a safe message
-            # Toasts render HTML, so the message is escaped.
-            raise gr.Error(html.escape(message_for(exc, home, fn.__name__))) from None
+            # Toasts render HTML, so the message is escaped (quotes are harmless in text).
+            message = html.escape(message_for(exc, home, fn.__name__), quote=False)
+            raise gr.Error(message) from None
     return run

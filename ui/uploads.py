@@ -70,11 +70,11 @@ def store(paths: list[str], folder: Path) -> list[Stored]:
     return kept
 
 
-def discard(stored: list[Stored], failed_paths: set[str]) -> None:
-    """Remove the files this upload created whose ingest failed: nothing in uploads/ is
-    left that the catalog does not know."""
+def discard_unindexed(stored: list[Stored], sources: set[str]) -> None:
+    """Remove the files this upload created that are no source in the catalog (their ingest
+    failed, or stopped): nothing is left in uploads/ that the catalog does not know."""
     for s in stored:
-        if s.new and str(s.path) in failed_paths:
+        if s.new and str(s.path.resolve()) not in sources:
             s.path.unlink(missing_ok=True)
 
 
