@@ -42,9 +42,12 @@ def _fail(exc: Exception, code: int = 2) -> NoReturn:
 
 def _read_witness(path: Path) -> list[SignedHead]:
     try:
-        return parse_witness(path.read_text(encoding="utf-8"))
+        heads = parse_witness(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         _fail(CopilotError(f"witness file {path}: {exc}"))
+    if not heads:  # an OK that checked nothing would read as "witness matched"
+        _fail(CopilotError(f"witness file {path} holds no heads"))
+    return heads
 
 
 @audit_app.command("verify")

@@ -52,8 +52,8 @@ class Settings(BaseSettings):
     home: Path = Field(default=Path(".copilot"), description="data directory")
     audit_key_file: Path | None = Field(
         default=None, description="Ed25519 key signing the audit trail's head; must be outside "
-                                  "the home. Default: ~/.config/operator-copilot/audit-<hash of "
-                                  "the trail's path>.key, created 0600 on first use")
+                                  "the home. Default: ~/.config/operator-copilot/audit.key, "
+                                  "created 0600 on first use")
     llm: str = Field(default="embedded",
                      description="'embedded' (bundled SmolLM2 GGUF), a path to a .gguf file, "
                                  "'ollama:MODEL' or 'openai:MODEL'")

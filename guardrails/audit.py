@@ -140,8 +140,8 @@ class AuditSink(ABC):
 class AuditTrail(AuditSink):
     """The SQLite audit trail; safe for several threads and several processes at once.
 
-    `key_file` is the Ed25519 key that signs the head (default: `default_key_file(path)`, in
-    the user's config folder); `signer` gives the key directly instead. The key is read, or
+    `key_file` is the Ed25519 key that signs the head (default: `default_key_file()`, in the
+    user's config folder); `signer` gives the key directly instead. The key is read, or
     created with mode 0600, on the first append; reading and verifying never create one.
     """
 
@@ -149,7 +149,7 @@ class AuditTrail(AuditSink):
                  key_file: str | os.PathLike[str] | None = None,
                  signer: AuditSigner | None = None) -> None:
         self.path = Path(path)
-        self.key_file = Path(key_file).expanduser() if key_file else default_key_file(self.path)
+        self.key_file = Path(key_file).expanduser() if key_file else default_key_file()
         self.public_key_path = self.path.with_name(self.path.name + ".pub")
         self.timeout = timeout
         self._lock = threading.Lock()

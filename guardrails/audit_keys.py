@@ -5,8 +5,12 @@ cannot sign the new head, so `AuditTrail.verify()` notices. That only holds whil
 somewhere they cannot read, so it never lives beside the trail. The default place is the
 service user's config folder:
 
-    ${XDG_CONFIG_HOME:-~/.config}/operator-copilot/audit-<first 16 hex of sha256(trail path)>.key
+    ${XDG_CONFIG_HOME:-~/.config}/operator-copilot/audit.key
 
+One key for all of that user's homes, not one per home: a home that is moved, copied or
+restored elsewhere on the host keeps verifying, and keys for different homes would sit side
+by side with the same permissions anyway, so separate keys would protect nothing more.
+(A key named after each home's path broke exactly that, and left a key behind per test run.)
 It is created on first use: PKCS#8 PEM, mode 0600, in a folder created with mode 0700. The
 public half is also written beside the trail (`<db>.pub`), so a verifier that cannot read the
 private key can still check signatures, trusting that copy only when a witness head (kept
@@ -32,13 +36,10 @@ class AuditKeyError(ValueError):
     """A key file that is missing, unreadable or not an Ed25519 key (the trail wraps it)."""
 
 
-def default_key_file(trail_path: str | os.PathLike[str]) -> Path:
-    """Where the key of the trail at `trail_path` lives when no key file is configured."""
+def default_key_file() -> Path:
+    """Where the audit key lives when no key file is configured."""
     config = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    # One key per trail, named after the trail's absolute path: two data homes never share
-    # a key by accident, and the same home always finds its own.
-    tag = hashlib.sha256(str(Path(trail_path).resolve()).encode("utf-8")).hexdigest()[:16]
-    return Path(config) / "operator-copilot" / f"audit-{tag}.key"
+    return Path(config) / "operator-copilot" / "audit.key"
 
 
 class AuditKey:

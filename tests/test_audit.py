@@ -12,6 +12,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -311,11 +312,20 @@ def test_missing_or_garbled_head_is_flagged(trail, damage, reason):
 
 def test_the_default_key_is_outside_the_trail_and_private(trail, config_home):
     fill(trail, 1)
-    keys = list((config_home / "operator-copilot").glob("audit-*.key"))
-    assert keys == [trail.key_file]
+    keys = list((config_home / "operator-copilot").iterdir())
+    assert keys == [trail.key_file] and keys[0].name == "audit.key"
     assert (keys[0].stat().st_mode & 0o777, keys[0].parent.stat().st_mode & 0o777) == (0o600,
                                                                                         0o700)
     assert not any(p.suffix == ".key" for p in trail.path.parent.iterdir())
+
+
+def test_a_moved_or_copied_home_keeps_its_key(tmp_path):
+    with AuditTrail(tmp_path / "a" / "audit.db") as original:
+        fill(original, 3)
+    shutil.copytree(tmp_path / "a", tmp_path / "b")  # a restore elsewhere, a test fixture
+    with AuditTrail(tmp_path / "b" / "audit.db") as copy:
+        copy.append("u", "operator", "ask", {})
+        assert copy.verify().ok and copy.verify().records == 4
 
 
 # -- reading ------------------------------------------------------------------------------------

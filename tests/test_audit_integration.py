@@ -79,8 +79,8 @@ def test_cli_audit_verify_and_export(fresh_copilot, demo_copy):
     broken = subprocess.run([copilot_bin, "audit", "verify"], env=env, capture_output=True, text=True)
     assert broken.returncode == 1 and "record 1" in broken.stderr
     # The API and the CLI found the same default key: one key file, outside the home.
-    keys = list((Path(os.environ["XDG_CONFIG_HOME"]) / "operator-copilot").glob("audit-*.key"))
-    assert len(keys) == 1 and not keys[0].is_relative_to(home)
+    keys = list((Path(os.environ["XDG_CONFIG_HOME"]) / "operator-copilot").iterdir())
+    assert [k.name for k in keys] == ["audit.key"] and not keys[0].is_relative_to(home)
 
 
 def test_personal_data_never_reaches_model_or_audit(demo_home, tmp_path):

@@ -288,6 +288,14 @@ def test_a_rewrite_re_signed_with_the_key_is_caught_only_by_a_witness(plant, tmp
     assert f"record {RECORDS} is not the one a witness saw" in " ".join(cli.stderr.split())
 
 
+def test_an_empty_or_garbled_witness_file_is_an_error_not_an_ok(plant, tmp_path):
+    witness = tmp_path / "witness.jsonl"
+    for text, reason in (("\n", "holds no heads"), ('{"seq": 1}\n', "line 1: not a signed head")):
+        witness.write_text(text)
+        cli = plant.cli("verify", "--witness", str(witness))
+        assert cli.returncode == 2 and reason in " ".join(cli.stderr.split()), cli
+
+
 def test_a_witness_from_another_key_or_with_a_bad_signature_fails(plant):
     head = SignedHead.parse(plant.cli("head", "--json").stdout)
     other = sign_head(AuditSigner(Ed25519PrivateKey.generate()), head.seq, head.hash)
