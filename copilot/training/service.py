@@ -357,7 +357,8 @@ class TrainingService:
         doc = self.kb.document(doc_id)
         if doc is None:
             # The hint lists only what the user may see: it must not name restricted documents.
-            known = sorted({d.doc_id for d, _ in self.kb.documents() if admits(d, user.role)})
+            access = DocumentAccess(self.kb, user.role)
+            known = sorted({d.doc_id for d, _ in self.kb.documents() if access.may_see(d.doc_id)})
             raise UnknownDocumentError(doc_id, known)
         if not admits(doc, user.role):  # before type and status: a reason would be content too
             self._deny(user, doc.doc_id, f"{action} {doc.doc_id}")
