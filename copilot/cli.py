@@ -23,6 +23,7 @@ from .guard_cli import guard_app
 from .settings import Settings
 from .training_cli import quiz_app, training_app
 from .users_cli import users_app
+from .verify_cli import verify_command
 
 app = typer.Typer(help="Operator Copilot: grounded answers from your plant's effective documents.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -244,6 +245,7 @@ app.add_typer(guard_app, name="guard")
 app.add_typer(quiz_app, name="quiz")
 app.add_typer(training_app, name="training")
 app.add_typer(users_app, name="users")
+app.command("verify")(verify_command)
 
 
 def main() -> None:  # pragma: no cover

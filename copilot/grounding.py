@@ -31,7 +31,7 @@ import numpy as np
 
 from knowledge import CODE, Embedder, codes_in
 
-from .claim_checks import check_claim
+from .claim_checks import check_claim, passage_units
 from .quantities import quantities_in
 from .quantities import unsupported as unsupported_quantities
 
@@ -68,11 +68,15 @@ def split_sentences(text: str) -> list[str]:
 
 
 def _units(passage: str) -> list[str]:
-    """Sentences and list items of a passage, plus each cell of a table row."""
+    """Sentences and list items of a passage, each cell of a table row, and each row read
+    with its header ("Thickness 3.4 mm to 3.8 mm Test Limit"): a claim about one row is
+    close to the row, not to the whole table."""
     units = split_sentences(passage)
     for line in passage.splitlines():
         if line.lstrip().startswith("|"):
             units.extend(cell.strip() for cell in line.strip().strip("|").split("|"))
+    units.extend(" ".join(u.replace("|", " ").split()) for u in passage_units(passage)
+                 if u.startswith("|"))
     return units
 
 
@@ -101,8 +105,16 @@ def unsupported_terms(claim: str, cited: str) -> list[str]:
     against "at least 15 min")."""
     claim, cited = strip_citations(claim), strip_citations(cited)
     missing = sorted(codes_in(claim) - codes_in(cited))
-    missing += [str(q) for q in unsupported_quantities(CODE.sub(" ", claim), CODE.sub(" ", cited))]
+    stated = {q.value for q in quantities_in(CODE.sub(" ", cited))}
+    for q in unsupported_quantities(CODE.sub(" ", claim), CODE.sub(" ", cited)):
+        # A number the passage never states is named alone ("134"); one it states with
+        # another unit or bound is named with its own ("20 h", "at most 15 min").
+        missing.append(q.text.split()[0] if q.value not in stated else _as_claimed(q))
     return list(dict.fromkeys(missing))
+
+
+def _as_claimed(q) -> str:
+    return {"lower": "at least ", "upper": "at most "}.get(q.bound or "", "") + str(q)
 
 
 def content_words(text: str) -> set[str]:
@@ -162,6 +174,13 @@ class GroundingVerifier:
     min_coverage: float = 0.5
     min_repair_coverage: float = 1.01  # above 1: off (see Settings); 0.9 is a strict setting
     min_repair_words: int = 4  # shorter uncited fragments are never repaired
+
+    @classmethod
+    def from_settings(cls, settings, embedder: Embedder) -> GroundingVerifier:
+        """The verifier the answers use, with the thresholds in `settings` (a Settings)."""
+        return cls(embedder, min_similarity=settings.min_support_similarity,
+                   min_coverage=settings.min_support_coverage,
+                   min_repair_coverage=settings.min_repair_coverage)
 
     def prepare(self, passages: list[str]) -> PreparedPassages:
         """The passages to verify one answer's sentences against (embedded lazily)."""

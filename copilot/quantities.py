@@ -50,8 +50,19 @@ _WORDS = {
     "m": ["metre", "metres", "meter", "meters"],
     "cm²": ["cm²", "cm2", "sq cm"], "m²": ["m²", "m2"], "m³": ["m³", "m3"],
     "lux": ["lux", "lx"], "dB": ["dB"], "A": ["A", "amp", "amps"], "mA": ["mA"],
-    "STU": ["STU"], "N": ["newton", "newtons"],
+    "STU": ["STU"], "N": ["newton", "newtons"], "lb": ["lb", "lbs", "pound", "pounds"],
+    "oz": ["oz", "ounce", "ounces"], "ft": ["ft", "feet", "foot"], "inch": ["inch", "inches"],
+    "gal": ["gal", "gallon", "gallons"],
 }
+# What a unit measures: a claim value of the same dimension as one the passage states for
+# the same item, but not equal to it, is a value moved from elsewhere.
+_DIMENSIONS = {
+    "time": "s min h day working day week month year", "temperature": "°C °F K",
+    "pressure": "Pa hPa kPa MPa bar mbar bar(g) mbar(g) psi",
+    "mass": "µg mg g kg lb oz", "volume": "µL mL dL L gal",
+    "length": "nm µm mm cm m km ft inch", "fraction": "% ppm ppb ppt %RH", "force": "N kN",
+}
+_DIMENSION_OF = {u: d for d, units in _DIMENSIONS.items() for u in units.split()}
 
 
 def _vocabulary() -> tuple[dict[str, str], dict[str, str]]:
@@ -91,12 +102,13 @@ _NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 
                  "one": 1, "single": 1, "half": 0.5, "dozen": 12}
 _NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b(?!-)", re.IGNORECASE)
 # Words that make a stated value a lower or an upper bound, before or after it.
+_LINK = r"(?:\s+(?:every|each|a|an|of|the|once|per))*"  # "at least every 15 min"
 _LOWER_BEFORE = re.compile(r"(?:at least|minimum(?: of)?|min\.|not less than|no less than|"
                            r"more than|greater than|above|over|exceed(?:s|ing)?|higher than|"
-                           r"≥|>=|>|from)\s*$", re.IGNORECASE)
+                           r"≥|>=|>|from)" + _LINK + r"\s*$", re.IGNORECASE)
 _UPPER_BEFORE = re.compile(r"(?:at most|maximum(?: of)?|max\.?|not more than|no more than|"
                            r"not exceed(?:ing)?|less than|lower than|below|under|up to|within|"
-                           r"≤|=<|<=|<)\s*$", re.IGNORECASE)
+                           r"≤|=<|<=|<)" + _LINK + r"\s*$", re.IGNORECASE)
 _LOWER_AFTER = re.compile(r"^\s*(?:or more|or higher|or above|or greater|or longer|minimum|min\b)",
                           re.IGNORECASE)
 _UPPER_AFTER = re.compile(r"^\s*(?:or less|or lower|or below|or fewer|or shorter|maximum|max\b)",
@@ -118,6 +130,14 @@ class Quantity:
 
     def __str__(self) -> str:
         return self.text or (f"{self.value:g} {self.unit}" if self.unit else f"{self.value:g}")
+
+
+def dimension(unit: str | None) -> str | None:
+    """What the unit measures ("min" and "h": time); a rate keeps its denominator."""
+    if unit is None:
+        return None
+    base, _, per = unit.partition("/")
+    return _DIMENSION_OF.get(base, base) + (f"/{per}" if per else "")
 
 
 def canonical_unit(spelling: str) -> str | None:
@@ -162,7 +182,7 @@ def quantities_in(text: str) -> list[Quantity]:
 
 
 def _bound(text: str, start: int, end: int) -> str | None:
-    before, after = text[max(0, start - 24):start], text[end:end + 14]
+    before, after = text[max(0, start - 36):start], text[end:end + 14]
     if _UPPER_BEFORE.search(before) or _UPPER_AFTER.match(after):
         return "upper"
     if _LOWER_BEFORE.search(before) or _LOWER_AFTER.match(after):
@@ -201,4 +221,4 @@ def unsupported(claim_text: str, passage_text: str) -> list[Quantity]:
 
 
 __all__ = ["EXACT_UNITS", "FOLDED_UNITS", "Quantity", "UNIT_PATTERNS", "canonical_unit",
-           "compatible", "quantities_in", "to_number", "unsupported"]
+           "compatible", "dimension", "quantities_in", "to_number", "unsupported"]

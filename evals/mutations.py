@@ -86,9 +86,7 @@ def main() -> None:
     from copilot.build import build_embedder
     from copilot.settings import Settings
     settings = Settings()
-    verifier = GroundingVerifier(build_embedder("minilm"),
-                                 min_similarity=settings.min_support_similarity,
-                                 min_coverage=settings.min_support_coverage)
+    verifier = GroundingVerifier.from_settings(settings, build_embedder("minilm"))
     started = time.perf_counter()
     results = {"note": args.note, "targets": TARGETS,
                "sets": {name: evaluate(verifier, load_rows(name)) for name in args.sets}}

@@ -94,8 +94,15 @@ def test_sentence_split_keeps_citations_with_their_sentence():
                                      "Inform the supervisor [2].", "Then wait."]
 
 
-def test_critical_terms_cover_numbers_units_codes():
+def test_critical_terms_cover_numbers_quantities_codes():
     terms = critical_terms("Hold 121.0 °C for 20 min on AC-02 (E-22), see SOP-STE-001 [1].")
-    assert {"num:121.0", "num:20", "unit:°c", "unit:min", "code:AC-02", "code:E-22",
+    assert {"num:121", "num:20", "qty:121 °C", "qty:20 min", "code:AC-02", "code:E-22",
             "code:SOP-STE-001"} <= terms
     assert "num:1" not in terms  # citation markers are not facts
+    assert "num:22" not in terms  # the digits of a code are not a value
+
+
+def test_critical_terms_pair_numbers_with_units():
+    # The number and the unit both occur in the passage, but not together.
+    assert critical_terms("Dry for 20 h.") - critical_terms("Expose 20 min, dry 15 h.") \
+        == {"qty:20 h"}
