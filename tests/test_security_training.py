@@ -65,8 +65,8 @@ def _wrong(item) -> str:
 def secured_home(demo_home, tmp_path_factory) -> Path:
     """The demo plant plus the review's QA-only SOP, as the review's server had it."""
     home = tmp_path_factory.mktemp("security_training") / "home"
-    # Without the audit trail: this home starts its own (a copied trail is signed by a key
-    # that belongs to the original's path).
+    # Without the demo home's audit trail: this home starts its own, so the audit records the
+    # tests below look for are only those this module wrote.
     shutil.copytree(demo_home, home, ignore=shutil.ignore_patterns("audit"))
     report = Copilot.from_settings(Settings(home=home)).ingest([SECURITY_DOCS / f"{SEC}.md"])
     assert report.count("added") == 1, report.files
