@@ -374,12 +374,13 @@ def test_a_user_error_keeps_its_message(ui_server):
 
 
 # ---- in Chromium (slow, browser) -------------------------------------------------------------
+# The browser fixtures and helpers of the UI's own browser tests (Debian's Chromium).
+from test_ui_browser import (ANSWER_TIMEOUT_MS, browser, log_in, page, shot,  # noqa: E402,F401
+                             tab_names)
 
 @pytest.mark.slow
 @pytest.mark.browser
 def test_the_poisoned_manual_shows_as_text_in_the_chat(ui_server, page):
-    from test_ui_browser import ANSWER_TIMEOUT_MS, log_in, shot, tab_names
-
     url, _ = ui_server
     requested: list[str] = []
     page.on("request", lambda request: requested.append(request.url))
@@ -419,8 +420,6 @@ def test_the_poisoned_manual_shows_as_text_in_the_chat(ui_server, page):
 @pytest.mark.slow
 @pytest.mark.browser
 def test_the_admin_downloads_the_audit_export_from_the_page_itself(ui_server, page):
-    from test_ui_browser import log_in, shot, tab_names
-
     url, home = ui_server
     log_in(page, url, "adam")
     tab_names(page)
