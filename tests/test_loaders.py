@@ -40,6 +40,8 @@ def test_file_without_metadata_is_inferred(tmp_path):
     ("broken.pdf", b"%PDF-1.4 this is not really a pdf", "PDF could not be parsed"),
     ("broken.docx", b"PK\x03\x04 not a zip", "DOCX could not be opened"),
     ("bad_front.md", b"---\ntitle: [unclosed\n---\n# T\n", "front matter is not valid YAML"),
+    ("aliases.md", b"---\nx: &x [a, b]\ny: *x\n---\n# T\n", "YAML anchor (&x)"),
+    ("zip.docx", b"PK\x05\x06" + b"\x00" * 18, "DOCX could not be opened"),
 ])
 def test_bad_files_get_a_reason_naming_the_file(tmp_path, name, content, reason):
     path = tmp_path / name
