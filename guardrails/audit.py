@@ -364,7 +364,7 @@ class AuditTrail(AuditSink):
                 try:
                     head, head_error = (SignedHead.parse(stored) if stored else None), ""
                 except ValueError as exc:
-                    head, head_error = None, f"the audit head is not a signed head: {exc}"
+                    head, head_error = None, f"the audit head is unreadable: {exc}"
                 walked = _walk(conn.execute(_SELECT + " ORDER BY seq"), head)
                 if not walked.ok:
                     return walked

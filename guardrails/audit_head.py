@@ -54,31 +54,33 @@ class SignedHead:
 
     @classmethod
     def parse(cls, value: str | Mapping[str, Any]) -> SignedHead:
-        """A head from its JSON text or object; ValueError naming what is wrong."""
+        """A head from its JSON text or object; ValueError saying what is wrong."""
+        def bad(why: str) -> ValueError:
+            return ValueError(f"not a signed head: {why}")
+
         try:
             data = json.loads(value) if isinstance(value, str) else value
         except ValueError as exc:
-            raise ValueError(f"not JSON: {str(value)[:80]!r}") from exc
+            raise bad(f"not JSON: {str(value)[:80]!r}") from exc
         if not isinstance(data, Mapping):
-            raise ValueError(f"not a JSON object: {str(value)[:80]!r}")
+            raise bad(f"not a JSON object: {str(value)[:80]!r}")
         missing = [f for f in ("seq", "hash", "time", "key", "signature") if f not in data]
         if missing:
-            raise ValueError(f"not a signed head: no {', '.join(missing)} in "
-                             f"{json.dumps(data)[:120]}")
+            raise bad(f"no {', '.join(missing)} in {json.dumps(data)[:120]}")
         seq, digest, time, key, signature = (data[f] for f in
                                              ("seq", "hash", "time", "key", "signature"))
         if type(seq) is not int or seq < 1:
-            raise ValueError(f"seq must be a positive integer, got {seq!r}")
+            raise bad(f"seq must be a positive integer, got {seq!r}")
         for name, text in (("hash", digest), ("key", key)):
             if not isinstance(text, str) or not _HEX64.fullmatch(text):
-                raise ValueError(f"{name} must be 64 lowercase hex digits, got {text!r}")
+                raise bad(f"{name} must be 64 lowercase hex digits, got {text!r}")
         if not isinstance(time, str):
-            raise ValueError(f"time must be a string, got {time!r}")
+            raise bad(f"time must be a string, got {time!r}")
         try:
             if len(base64.b64decode(signature, validate=True)) != 64:
                 raise ValueError("wrong length")
         except (TypeError, ValueError, binascii.Error) as exc:
-            raise ValueError(f"signature is not a base64 Ed25519 signature: {exc}") from exc
+            raise bad(f"the signature is not base64 of 64 bytes: {exc}") from exc
         return cls(seq, digest, time, key, signature)
 
 
