@@ -94,7 +94,15 @@ def stem(word: str) -> str:
 
 
 def _content(text: str) -> set[str]:
-    return {stem(t) for t in tokens(text) if t not in _GLUE and len(t) > 1}
+    # Unit words are not content: "minutes" and "min" are the quantity check's business.
+    return {stem(t) for t in tokens(text)
+            if t not in _GLUE and len(t) > 1 and canonical_unit(t) is None}
+
+
+def _known(word: str, words: set[str]) -> bool:
+    """`word` or a word of the same family ("exposes"/"exposure": one prefix of 5 letters)."""
+    return word in words or len(word) >= 5 and any(w[:5] == word[:5] for w in words
+                                                   if len(w) >= 5)
 
 
 @dataclass
@@ -230,7 +238,7 @@ def check_claim(claim: str, passage: str) -> list[str]:
     claim_clauses = clauses(_without_codes(claim))
     first = claim_clauses[0] if claim_clauses else None
     for clause in claim_clauses:
-        novel = {w for w in clause.words if w not in passage_words}
+        novel = {w for w in clause.words if not _known(w, passage_words)}
         roles = sorted(t for t in clause.raw if t in ROLES and stem(t) in novel)
         if roles:
             reasons.append(f"names someone the passage does not: {', '.join(roles)}")
@@ -306,7 +314,7 @@ def _substituted(clause: Clause, source: Clause, unit: set[str]) -> list[str]:
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op != "replace" or i2 - i1 > 2 or j2 - j1 > 2:
             continue
-        mine = [w for w in a[i1:i2] if w not in unit and w not in b]
+        mine = [w for w in a[i1:i2] if not _known(w, unit) and w not in b]
         theirs = [w for w in b[j1:j2] if w not in a]
         if all(_spelling_variant(x, y) for x in mine for y in theirs):
             continue

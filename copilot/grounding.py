@@ -5,8 +5,13 @@ Model-independent. A sentence is kept only when
   * its meaning is close to the cited passage (embedding similarity with the bundled embedder,
     best match over the passage and its sentences),
   * enough of its content words occur in the cited passage (lexical coverage), and
-  * every number, unit, alarm code, equipment tag and document id in it occurs in a cited
-    passage. An invented setpoint or step fails here even when the wording sounds right.
+  * every alarm code, equipment tag and document id in it occurs in a cited passage, and
+    every quantity occurs there as the same (number, unit) pair with no opposite bound
+    (`quantities`: "20 N" is not "20 kN", "121 °C" is "121.0 °C", "at most 15 min" is not
+    "at least 15 min"), and
+  * it says what the passage says (`claim_checks`): no negation or modality flipped, no
+    quantifier added, no actor, object or side swapped, no step added, no value moved from
+    another item. An invented setpoint or step fails here even when the wording sounds right.
 
 Small models often copy a step word for word and forget its `[n]` marker (measured on the demo
 set with SmolLM2-135M: 67 of 244 uncited sentences were verbatim copies of a source). Such a

@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 
 from copilot import Answer, Copilot, Settings, demo_plant_path
-from copilot.grounding import critical_terms, split_sentences
+from copilot.grounding import split_sentences, unsupported_terms
 from guardrails import demo_user
 
 from .dataset import Case, load_cases, normalise
@@ -32,10 +32,12 @@ def _shown_sentences(answer: Answer) -> list[str]:
 
 
 def unsupported_number_sentences(answer: Answer) -> tuple[int, int]:
-    """(shown sentences with a number/unit/code/tag absent from their cited passages, shown)."""
+    """(shown sentences with a code, or a number with its unit and bound, that their cited
+    passages do not state, shown): the verifier's quantity check, so "20 h" against "20 min"
+    counts even when both 20 and h occur somewhere in the passages."""
     cited_text = "\n".join(c.quote for c in answer.citations)
     shown = _shown_sentences(answer)
-    bad = sum(1 for s in shown if critical_terms(s) - critical_terms(cited_text))
+    bad = sum(1 for s in shown if unsupported_terms(s, cited_text))
     return bad, len(shown)
 
 
