@@ -32,6 +32,8 @@ $(STAMP): pyproject.toml
 	  --only-binary llama-cpp-python -e '.[test]'
 	touch $(STAMP)
 
+# Demo mode has its own home (.copilot-demo, COPILOT_DEMO_HOME): it never opens ./.copilot, the
+# plant home `copilot serve` uses, and refuses any home with accounts or non-demo documents.
 run: install
 	$(BIN)/copilot serve --demo-mode
 
@@ -58,4 +60,4 @@ bench: install
 	$(BIN)/python -m evals.bench_audit --out evals/results
 
 clean-data:
-	rm -rf .copilot
+	rm -rf .copilot .copilot-demo

@@ -58,9 +58,12 @@ class AdminRequiredError(CopilotError):
 
 class Accounts:
     def __init__(self, store: UserStore, audit: AuditSink, *, policy: Backoff | None = None,
-                 login_timeout: float = 2.0, clock: Callable[[], float] = time.time) -> None:
+                 login_timeout: float = 2.0, clock: Callable[[], float] = time.time,
+                 read_only: str | None = None) -> None:
         self.store = store
         self.audit = audit
+        # Why accounts cannot be changed here (demo mode: anyone picks the admin role), or None.
+        self.read_only = read_only
         # Busy timeout of login's store and audit writes: a locked database must refuse a
         # login within seconds (fail closed), not hold it for the usual 30 s.
         self.login_timeout = login_timeout
@@ -229,6 +232,11 @@ class Accounts:
     # -- helpers ----------------------------------------------------------------------------
 
     def _as_admin(self, by: User, operation: str, target: str, change: Callable[[], T]) -> T:
+        if self.read_only and operation != "list_users":
+            self.audit.append(by.name, by.role, "user_change", {
+                "operation": operation, "target": str(target)[:_LOGGED_NAME_CHARS],
+                "outcome": "refused: read-only"})
+            raise CopilotError(f"user accounts cannot be changed here: {self.read_only}")
         if by.role != "admin":
             # A refused attempt is evidence too: an inspector asks who tried what.
             self.audit.append(by.name, by.role, "user_change", {

@@ -18,7 +18,7 @@ from .answering import (MAX_COMMENT_CHARS, MAX_DESCRIPTION_CHARS, MAX_QUESTION_C
                         AnswerPipeline, Event, validate_question, validate_text)
 from .conversation import Conversations, standalone
 from .deviations import DeviationMatch, similar_deviations
-from .accounts import Accounts
+from .accounts import Accounts, login_policy
 from .errors import AccessDeniedError, CopilotError
 from .build import (build_chat_backend, build_knowledge_base, build_pipeline,
                     build_question_gate)
@@ -50,7 +50,8 @@ class Copilot:
         self.vault = ScrubVault()
         self.conversations = Conversations()
         # Every ask, search and ingest leaves a hash-chained record before its result is shown.
-        self.audit = audit or AuditTrail(settings.home_dir / "audit" / "audit.sqlite")
+        self.audit = audit or AuditTrail(settings.home_dir / "audit" / "audit.sqlite",
+                                         key_file=settings.audit_key_file)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Copilot:
@@ -94,8 +95,12 @@ class Copilot:
     @property
     def accounts(self) -> Accounts:
         if self._accounts is None:
-            self._accounts = Accounts(UserStore(self.settings.home_dir / "users.sqlite"),
-                                      self.audit)
+            settings = self.settings
+            self._accounts = Accounts(
+                UserStore(settings.home_dir / "users.sqlite"), self.audit,
+                policy=login_policy(settings), login_timeout=settings.login_audit_timeout_seconds,
+                # Demo mode has no login: an account made there would be anyone's.
+                read_only="demo mode has no login" if settings.demo_mode else None)
         return self._accounts
 
     def account_user(self, name: str) -> User:

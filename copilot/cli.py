@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -31,6 +32,14 @@ out = Console()
 err = Console(stderr=True)
 
 RoleOption = Annotated[str, typer.Option("--role", help="ask as this role")]
+
+
+@app.callback()
+def _private_files() -> None:
+    """Operator Copilot: grounded answers from your plant's effective documents."""
+    # Everything the copilot writes (catalog text, password hashes, the audit trail, exports)
+    # is for its own account only, whatever umask the shell or service unit left.
+    os.umask(0o077)
 
 
 def _copilot() -> Copilot:
@@ -188,18 +197,29 @@ def docs(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @app.command()
 def serve(host: Annotated[str | None, typer.Option()] = None,
           port: Annotated[int | None, typer.Option()] = None,
-          demo: Annotated[bool, typer.Option(help="ingest the bundled demo plant if the index "
-                                                  "is empty")] = True,
+          demo: Annotated[bool | None, typer.Option(
+              help="ingest the bundled demo plant if the index is empty (default: only in "
+                   "demo mode; a plant's home never gets the fictional plant unasked)")] = None,
           demo_mode: Annotated[bool | None, typer.Option(
-              "--demo-mode/--login", help="demo mode: no login, a role picker (demo plant "
-                                          "only); default from COPILOT_DEMO_MODE")] = None) -> None:
+              "--demo-mode/--login", help="demo mode: no login, a role picker, on its own home "
+                                          "(COPILOT_DEMO_HOME) with the demo plant only; default "
+                                          "from COPILOT_DEMO_MODE")] = None) -> None:
     """Serve the web UI (log-in with plant accounts, or explicit demo mode)."""
     settings = Settings()
     if demo_mode is not None:
         settings = settings.model_copy(update={"demo_mode": demo_mode})
+    if settings.demo_mode:
+        settings = settings.model_copy(update={"home": settings.demo_home})
+        host = host or settings.ui_host
+        if host not in LOOPBACK_HOSTS:
+            _fail(CopilotError(f"demo mode has no login: it serves only this machine "
+                               f"(127.0.0.1), not {host}; plant use needs `copilot serve --login`"))
+    demo = settings.demo_mode if demo is None else demo
     try:
         copilot = Copilot.from_settings(settings)
-        if not settings.demo_mode and not copilot.accounts.store.list():
+        if settings.demo_mode:
+            _refuse_plant_home(copilot)
+        elif not copilot.accounts.store.list():
             _fail(CopilotError("no user accounts yet: add an administrator first with "
                                "`copilot users add NAME --role admin`, or start the demo with "
                                "`copilot serve --demo-mode`"))
@@ -219,6 +239,28 @@ def serve(host: Annotated[str | None, typer.Option()] = None,
     # The UI sits above copilot, so it is found through an entry point, not imported.
     launch = _frontend("gradio")
     launch(copilot, host=host or settings.ui_host, port=port or settings.ui_port)
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _refuse_plant_home(copilot: Copilot) -> None:
+    """Demo mode lets anyone pick any role, admin included: it must never open a home that
+    holds accounts or a plant's documents, or it would hand out that plant's data and leave
+    admins behind that keep working in login mode."""
+    home = copilot.settings.home_dir
+    if copilot.accounts.store.list():
+        _fail(CopilotError(f"demo mode refuses the home {home}: it holds user accounts (a "
+                           "plant's home). Serve it with `copilot serve --login`, or point "
+                           "COPILOT_DEMO_HOME at a folder of its own"))
+    plant = demo_plant_path().resolve()
+    foreign = [d.doc_id for d, _ in copilot.kb.documents()
+               if not Path(d.source).resolve().is_relative_to(plant)]
+    if foreign:
+        _fail(CopilotError(f"demo mode refuses the home {home}: it holds documents that are "
+                           f"not the demo plant's ({', '.join(sorted(foreign)[:5])}). Serve it "
+                           "with `copilot serve --login`, or point COPILOT_DEMO_HOME at a "
+                           "folder of its own"))
 
 
 def _frontend(name: str):

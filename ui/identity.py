@@ -16,7 +16,6 @@ import anyio
 from starlette.middleware import Middleware
 
 from copilot import AccessDeniedError, Copilot
-from copilot.accounts import login_policy
 from guardrails import ROLES, AuditError, User, demo_user
 
 from .sessions import Sessions
@@ -43,10 +42,6 @@ class Identity:
         settings = copilot.settings
         self.sessions = Sessions(settings.session_idle_minutes * 60,
                                  settings.session_max_hours * 3600)
-        if not demo_mode:
-            # The settings' login throttle; copilot/api.py builds `Accounts` with defaults.
-            copilot.accounts.configure(login_policy(settings),
-                                       login_timeout=settings.login_audit_timeout_seconds)
 
     def user(self, request, demo_role: str | None) -> User:
         if self.demo_mode:
