@@ -46,8 +46,7 @@ _ANTONYMS = [("before", "after"), ("open", "close"), ("open", "closed"), ("upper
              ("adequate", "inadequate"), ("adequately", "inadequately"), ("include", "exclude"),
              ("approved", "rejected"), ("internal", "external"), ("manual", "automatic"),
              ("manually", "automatically"), ("positive", "negative"), ("left", "right"),
-             ("minimum", "maximum"), ("earliest", "latest"), ("tolerate", "not"),
-             ("empty", "full"), ("tolerates", "not")]
+             ("earliest", "latest"), ("empty", "full")]
 _OPPOSITE = {}
 for _a, _b in _ANTONYMS:
     _OPPOSITE.setdefault(_a, set()).add(_b)

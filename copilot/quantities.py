@@ -88,7 +88,8 @@ EXACT_UNITS, FOLDED_UNITS = _vocabulary()
 _DENOMINATOR = r"(?:\s?/\s?(?:100\s?mL|25\s?cm²|[A-Za-zµ²³]{1,8}\d?))?"
 _ALTERNATIVES = sorted(set(EXACT_UNITS) | set(FOLDED_UNITS), key=len, reverse=True)
 # For other modules (training's value finder): every spelling, longest first, regex-escaped.
-UNIT_PATTERNS = [re.escape(u) for u in _ALTERNATIVES]
+# A lone "C" or "F" is a unit only when attached ("28C"), which a plain alternation cannot say.
+UNIT_PATTERNS = [re.escape(u) for u in _ALTERNATIVES if u not in ("C", "F")]
 _UNIT = "|".join(re.escape(u) if u in EXACT_UNITS else f"(?i:{re.escape(u)})"
                  for u in _ALTERNATIVES)
 _NUM = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:[.,]\d+)?"
