@@ -183,11 +183,20 @@ class KnowledgeBase:
         if previous_hash == doc.content_hash:
             return FileResult(str(path), "unchanged", doc.doc_id, doc.revision,
                               len(self.catalog.chunk_ids_of(source)))
+        held = self._doc_id_held_by(source) if previous_hash else None
+        if held and held != doc.doc_id:
+            # The catalog is keyed by source path, so storing this would silently drop `held`
+            # from the index (review F15): another document is not an update of this one.
+            shown = self._shown_source(source)
+            return FileResult(str(path), "failed", doc.doc_id, doc.revision,
+                              reason=f"{shown} held {held}; the new file declares "
+                                     f"{doc.doc_id}: ingest it under another file name, or "
+                                     f"remove the old document first")
         owner = self.catalog.source_of(doc.doc_id, doc.revision)
         if owner and owner != source:
             return FileResult(str(path), "failed", doc.doc_id, doc.revision,
                               reason=f"{doc.doc_id} revision {doc.revision} is already "
-                                     f"ingested from {owner}")
+                                     f"ingested from {self._shown_source(owner)}")
         chunks = chunk_document(doc, self.max_chunk_tokens, self.embedder.count_tokens,
                                 table_max_tokens=self.table_max_tokens)
         if not chunks:
@@ -205,6 +214,23 @@ class KnowledgeBase:
             self.vectors.delete(stale)
         status = "updated" if previous_hash else "added"
         return FileResult(str(path), status, doc.doc_id, doc.revision, len(chunks))
+
+    def _doc_id_held_by(self, source: str) -> str | None:
+        """The doc id stored for `source`, if any. Every stored document has at least one
+        chunk (a file with none fails ingest), and a chunk row carries its document's id, so
+        one chunk is read rather than every document's text."""
+        first = self.catalog.chunk_ids_of(source)[:1]
+        row = self.catalog.chunks_by_id(first).get(first[0]) if first else None
+        return row["doc_id"] if row is not None else None
+
+    def _shown_source(self, source: str) -> str:
+        """`source` as a reason may name it: relative to the home (uploads/x.md), otherwise
+        only its file name. Reasons reach users, who must not learn the server's paths."""
+        path = Path(source)
+        for home in (self.home, self.home.resolve()):
+            if path.is_relative_to(home):
+                return path.relative_to(home).as_posix()
+        return path.name
 
     def rescreen(self) -> int:
         """Run the screen over every stored chunk and update the quarantine flags; returns
