@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from langchain_core.messages import AIMessageChunk, HumanMessage, SystemMessage
 
+from guardrails import InvalidInputError, bounded_text
 from knowledge import Hit, KnowledgeBase, SearchFilter
 
 from .answer import Answer, Citation, SentenceCheck
@@ -249,10 +250,10 @@ def _quotable_lines(passage: str) -> list[str]:
 
 def validate_text(text: str, name: str, limit: int, allow_empty: bool = False) -> str:
     """A free-text input bounded before any regex, model or scrubber sees it."""
-    if not isinstance(text, str):
-        raise BadQuestionError(f"the {name} must be text, got {type(text).__name__}")
-    if len(text) > limit:
-        raise BadQuestionError(f"the {name} is {len(text)} characters long; the limit is {limit}")
+    try:
+        text = bounded_text(text, name, limit)
+    except InvalidInputError as exc:
+        raise BadQuestionError(str(exc)) from exc
     if not allow_empty and not text.strip():
         raise BadQuestionError(f"the {name} is empty")
     return text

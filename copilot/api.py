@@ -164,8 +164,11 @@ class Copilot:
                 answer = event.answer
                 if scrubber:
                     updates = {"draft": scrubber.scrub(answer.draft, session=session).text,
-                               "sentences": [c.model_copy(update={"text": scrubber.scrub(
-                                   c.text, session=session).text}) for c in answer.sentences]}
+                               # A verdict's reason may quote the sentence's words (names).
+                               "sentences": [c.model_copy(update={
+                                   "text": scrubber.scrub(c.text, session=session).text,
+                                   "reason": scrubber.scrub(c.reason, session=session).text})
+                                   for c in answer.sentences]}
                     if answer.status == "grounded":
                         updates["text"] = scrubber.scrub(answer.text, session=session).text
                     answer = answer.model_copy(update=updates)

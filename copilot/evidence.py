@@ -25,7 +25,7 @@ from knowledge import Hit
 
 from .grounding import codes_in, content_words, split_sentences
 
-_TABLE_RULE = re.compile(r"^\s*\|?[\s|:-]+\|?\s*$")
+_TABLE_RULE = re.compile(r"^[\s|:-]+$")  # linear: one class, no overlapping quantifiers
 _ITEM = re.compile(r"^\s*(?P<marker>\d{1,2}[.)]|[-*•])\s+(?P<body>\S.*)$")
 _HEADING = re.compile(r"^\s*#{1,6}\s")
 # Sections that describe the document rather than the work: they rarely answer a question.

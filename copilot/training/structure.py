@@ -15,7 +15,13 @@ from knowledge import section_spans  # the same section names the chunks carry
 _NUMBERED = re.compile(r"^(\d{1,2})[.)][ \t]+(.*)$")
 _LIST = re.compile(r"^([ \t]*)(\d+[.)]|[-*+]|[a-z][.)])[ \t]+")
 _TABLE_ROW = re.compile(r"^[ \t]*\|")
-_TABLE_RULE = re.compile(r"^[ \t]*\|?[ \t:|-]+\|[ \t:|-]*$")
+# A table's rule line (| --- | :-: |): only rule characters, a pipe after the first one. One character
+# class and a plain `in`: the old pattern's overlapping runs were quadratic on a line of pipes.
+_RULE_CHARS = re.compile(r"[ \t:|-]+")
+
+
+def _is_table_rule(line: str) -> bool:
+    return "|" in line[1:] and bool(_RULE_CHARS.fullmatch(line))
 # A sentence ends at . ! ? followed by space and a capital: "3.0 bar" or "e.g. water" do not.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"(])")
 # Sections whose content is bookkeeping, not something an operator does.
@@ -116,7 +122,7 @@ def _parse_section(text: str, section: str, start: int, end: int, out: Structure
             if table is None:
                 table = Table(section, split_cells(bare))
                 out.tables.append(table)
-            elif not _TABLE_RULE.match(bare):
+            elif not _is_table_rule(bare):
                 table.rows.append(TableRow(split_cells(bare), stripped, offset + indent, line_end))
         else:
             table = None
