@@ -17,6 +17,7 @@ from guardrails.passwords import MAX_PASSWORD_LENGTH
 from knowledge import SUPPORTED_SUFFIXES
 
 from . import uploads
+from .downloads import save_as_js
 from .errors import message_for, scrub_paths, shown_as_gr_error
 from .identity import Identity
 from .render import error_markdown
@@ -25,25 +26,12 @@ from .safe_text import md_text
 DOC_HEADERS = ["doc id", "title", "type", "revision", "status", "effective", "chunks", "access"]
 INGEST_HEADERS = ["file", "result", "doc id", "revision", "chunks", "reason"]
 AUDIT_HEADERS = ["seq", "time (UTC)", "user", "role", "action", "details"]
-USER_HEADERS = ["name", "role", "disabled", "updated"]
+USER_HEADERS = ["name", "role", "disabled", "locked", "updated"]
 DATE_CHARS = 32  # "YYYY-MM-DD HH:MM" with room to spare
 EXPORT_NAME = "audit-trail.csv"
-# The audit export never becomes a file on the server: Gradio serves files to any logged-in
-# user who has the URL (review F14), and the trail holds every user's questions. The CSV goes
-# to the admin's own browser session as text; this saves it there and clears the text.
-SAVE_EXPORT_JS = f"""(text) => {{
-  if (text) {{
-    const url = URL.createObjectURL(new Blob([text], {{type: "text/csv;charset=utf-8"}}));
-    const link = document.createElement("a");
-    link.href = url;
-    link.download = "{EXPORT_NAME}";
-    document.body.appendChild(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 60000);
-  }}
-  return "";
-}}"""
+# The audit export never becomes a file on the server (review F14; see ui/downloads.py): the
+# trail holds every user's questions.
+SAVE_EXPORT_JS = save_as_js(EXPORT_NAME)
 
 
 def documents_table(copilot: Copilot) -> list[list]:
@@ -107,6 +95,7 @@ def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
             add_user = gr.Button("Add user", variant="primary")
             set_role = gr.Button("Set role")
             disable = gr.Button("Disable")
+            unlock = gr.Button("Unlock", elem_id="user-unlock")
         users_status = gr.Markdown()
 
     with gr.Tab("Models & evaluation"):
@@ -181,7 +170,8 @@ def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
 
     def list_users(demo_role, request: gr.Request):
         admin(request, demo_role)
-        return [[a.name, a.role, a.disabled, a.updated] for a in copilot.accounts.store.list()]
+        return [[a.name, a.role, a.disabled, a.locked, a.updated]
+                for a in copilot.accounts.store.list()]
 
     def change_user(kind: str):
         def change(name, new, password, demo_role, request: gr.Request):
@@ -193,6 +183,9 @@ def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
                 elif kind == "role":
                     copilot.accounts.set_role(user, name, new)
                     message = f"{md_text(name)} is now {md_text(new)}."
+                elif kind == "unlock":  # after repeated failed logins (copilot/accounts.py)
+                    copilot.accounts.unlock(user, name)
+                    message = f"{md_text(name)} is unlocked."
                 else:
                     copilot.accounts.disable(user, name)
                     message = f"{md_text(name)} is disabled."
@@ -215,7 +208,8 @@ def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
     export.click(shown_as_gr_error(export_csv, home), [start, end, role], [export_data, verdict],
                  api_name="audit_export").success(None, [export_data], [export_data],
                                                   js=SAVE_EXPORT_JS)
-    for button, kind in ((add_user, "add"), (set_role, "role"), (disable, "disable")):
+    for button, kind in ((add_user, "add"), (set_role, "role"), (disable, "disable"),
+                         (unlock, "unlock")):
         button.click(shown_as_gr_error(change_user(kind), home),
                      [new_name, new_role, new_password, role],
                      [users, users_status, new_password], api_name=f"user_{kind}")
