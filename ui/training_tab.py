@@ -5,17 +5,20 @@ knowledge gaps.
 
 Every handler passes the logged-in user to the training service, which filters modules, items,
 records and gaps by the user's role: a hidden dropdown entry is not a control, the service is.
+
+Stems, options, reasons and ids come from documents and uploads: in Markdown they pass through
+`md_text` (review F9). Errors reach the user through ui.errors (F16), and the matrix export is
+saved by the browser, never served as a file (F14).
 """
 
 from __future__ import annotations
 
 import csv
 import html
+import io
 import random
 import re
-import tempfile
 import time
-from pathlib import Path
 
 import gradio as gr
 import pandas as pd
@@ -25,13 +28,19 @@ from copilot.training import QuizItem
 from copilot.training.csv_safe import csv_row
 from guardrails import User
 
-from .ask_tab import EXPECTED_ERRORS
+from .downloads import save_as_js
+from .errors import message_for, shown_as_gr_error
 from .identity import Identity
+from .render import error_markdown
+from .safe_text import md_text
 
 LETTERS = "ABCDEFGH"
 QUIZ_LENGTH = 10
 MATRIX_HEADERS = ["user", "role", "document", "title", "state", "effective rev", "trained rev",
                   "last passed", "due"]
+MATRIX_EXPORT_NAME = "training-matrix.csv"
+REVIEWS_SHOWN = 10
+REJECTS_SHOWN = 10
 STATE_COLOURS = {"current": "#dcfce7", "due": "#fef9c3", "overdue": "#fee2e2",
                  "retraining_needed": "#fecaca", "never_trained": "#e5e7eb"}
 
@@ -56,6 +65,43 @@ def _options(item: QuizItem) -> list[str]:
     if item.type == "true_false" and not item.options:
         return ["True", "False"]
     return [f"{LETTERS[i]}) {o}" for i, o in enumerate(item.options)]
+
+
+def _inline(text: object) -> str:
+    """Document text for one Markdown list item: on one line, and inert."""
+    return md_text(" ".join(str(text).split()))
+
+
+def ordering_options_markdown(item: QuizItem) -> str:
+    """The steps of an ordering item as a list, each step shown as the literal text it is."""
+    return "\n".join(f"- {_inline(o)}" for o in _options(item))
+
+
+def due_reviews_markdown(queue: list[QuizItem]) -> str:
+    return f"**Reviews due today:** {len(queue)} item(s)" + "".join(
+        f"\n- {_inline(i.stem)} ({_inline(f'{i.doc_id} rev {i.revision}')})"
+        for i in queue[:REVIEWS_SHOWN])
+
+
+def build_result_markdown(result) -> str:
+    """What building a module gave: counts, then the first rejected items and why."""
+    lines = [f"**Module {_inline(result.module_id)}** (rev {_inline(result.revision)}): "
+             f"{len(result.items)} items passed validation, {len(result.rejected)} rejected "
+             f"({result.pass_rate:.0%} passed). Items are drafts until approved."]
+    lines += [f"- rejected: {_inline(r.item.stem[:100])} — {_inline(r.reason)}"
+              for r in result.rejected[:REJECTS_SHOWN]]
+    return "\n".join(lines)
+
+
+def matrix_csv_text(rows) -> str:
+    """The training matrix as CSV text. Names and titles are user-chosen: never formulas."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(MATRIX_HEADERS)
+    for r in rows:
+        writer.writerow(csv_row([r.user, r.role, r.doc_id, r.title, r.state, r.effective_revision,
+                                 r.trained_revision, r.last_passed, r.due_date]))
+    return buffer.getvalue()
 
 
 def _answer_value(item: QuizItem, shown: str | None) -> str:
@@ -88,6 +134,7 @@ def _feedback_html(items: list[QuizItem], result) -> str:
 
 
 def build_learner(copilot: Copilot, identity: Identity, role) -> list[tuple]:
+    home = copilot.settings.home_dir
     quiz = gr.State([])  # the items of the quiz being taken, as dicts
     started = gr.State(0.0)
     with gr.Tab("My training"):
@@ -113,7 +160,7 @@ def build_learner(copilot: Copilot, identity: Identity, role) -> list[tuple]:
             for n, item in enumerate(parsed, start=1):
                 if item.type in ("numeric", "ordering"):
                     if item.type == "ordering":
-                        gr.Markdown("\n".join(f"- {o}" for o in _options(item)))
+                        gr.Markdown(ordering_options_markdown(item))
                     fields.append(gr.Textbox(label=_item_label(n, item),
                                              elem_classes=["quiz-item"]))
                 else:
@@ -130,8 +177,9 @@ def build_learner(copilot: Copilot, identity: Identity, role) -> list[tuple]:
                     outcome = copilot.training.submit(
                         user, module_id, given,
                         response_seconds={i.item_id: per_item for i in parsed} if per_item else None)
-                except EXPECTED_ERRORS as exc:
-                    return f"<p>⚠️ {html.escape(str(exc))}</p>"
+                except Exception as exc:  # noqa: BLE001 - ui.errors decides what is shown
+                    # An HTML target: the safe message is escaped for HTML, not Markdown.
+                    return f"<p>⚠️ {html.escape(message_for(exc, home, 'grade'))}</p>"
                 return _feedback_html(parsed, outcome)
 
             submit.click(grade, [module, started, role, *fields], [result])
@@ -144,33 +192,31 @@ def build_learner(copilot: Copilot, identity: Identity, role) -> list[tuple]:
         choices = _module_choices(copilot, user, approved_only=True)
         return ([[r.doc_id, r.title, r.state.replace("_", " "), r.trained_revision, r.due_date]
                  for r in rows],
-                f"**Reviews due today:** {len(queue)} item(s)" + "".join(
-                    f"\n- {html.escape(i.stem)} ({i.doc_id} rev {i.revision})" for i in queue[:10]),
+                due_reviews_markdown(queue),
                 [[r.at[:10], r.module_id, r.revision, r.training_type,
                   "" if r.score is None else f"{r.score:.0%}", "yes" if r.passed else "no"]
                  for r in reversed(results)],
                 gr.Dropdown(choices=choices, value=choices[0][1] if choices else None))
 
     def start_quiz(module_id, demo_role, request: gr.Request):
-        try:
-            user = identity.require(request, demo_role, "training")
-            if not module_id:
-                raise gr.Error("Choose a module first.")
-            items = copilot.training.questions(module_id, user)
-        except EXPECTED_ERRORS as exc:
-            raise gr.Error(str(exc))
+        user = identity.require(request, demo_role, "training")
+        if not module_id:
+            raise gr.Error("Choose a module first.")
+        items = copilot.training.questions(module_id, user)
         # A quiz is a sample of the module (a fresh one each attempt), in document order.
         if len(items) > QUIZ_LENGTH:
             picked = set(random.sample(range(len(items)), QUIZ_LENGTH))
             items = [item for n, item in enumerate(items) if n in picked]
         return [i.model_dump(mode="json") for i in items], time.time(), ""
 
-    refresh.click(my_page, [role], [status, due, history, module])
-    start.click(start_quiz, [module, role], [quiz, started, result])
+    # Failures become a toast with the message the user may see (ui.errors).
+    refresh.click(shown_as_gr_error(my_page, home), [role], [status, due, history, module])
+    start.click(shown_as_gr_error(start_quiz, home), [module, role], [quiz, started, result])
     return [(my_page, [status, due, history, module])]
 
 
 def build_trainer(copilot: Copilot, identity: Identity, role) -> list[tuple]:
+    home = copilot.settings.home_dir
     with gr.Tab("Build & approve"):
         with gr.Row():
             document = gr.Dropdown(label="SOP", choices=[], elem_id="build-doc")
@@ -187,7 +233,9 @@ def build_trainer(copilot: Copilot, identity: Identity, role) -> list[tuple]:
         show_matrix = gr.Button("Show matrix", variant="primary", elem_id="matrix-show")
         matrix = gr.Dataframe(headers=MATRIX_HEADERS, interactive=False, elem_id="matrix")
         export = gr.Button("Export CSV", elem_id="matrix-export")
-        exported = gr.File(label="Matrix CSV", interactive=False)
+        exported = gr.Markdown(elem_id="matrix-export-status")
+        # The CSV's way to the browser (ui/downloads.py); it lists every user's training.
+        export_data = gr.Textbox(visible=False, elem_id="matrix-export-data")
     with gr.Tab("Knowledge gaps"):
         show_gaps = gr.Button("Rank knowledge gaps", elem_id="gaps-show")
         gaps = gr.Dataframe(headers=["document", "section", "questions", "unanswered",
@@ -208,24 +256,17 @@ def build_trainer(copilot: Copilot, identity: Identity, role) -> list[tuple]:
         user = trainer(request, demo_role)
         try:
             result = copilot.training.build_module(doc_id, section_name or None, user=user)
-        except EXPECTED_ERRORS as exc:
-            return f"⚠️ {exc}", gr.skip()
-        lines = [f"**Module {result.module_id}** (rev {result.revision}): {len(result.items)} "
-                 f"items passed validation, {len(result.rejected)} rejected "
-                 f"({result.pass_rate:.0%} passed). Items are drafts until approved."]
-        lines += [f"- rejected: {html.escape(r.item.stem[:100])} — {html.escape(r.reason)}"
-                  for r in result.rejected[:10]]
+        except Exception as exc:  # noqa: BLE001 - ui.errors decides what is shown
+            return error_markdown(message_for(exc, home, "build_module")), gr.skip()
         modules = _module_choices(copilot, user, approved_only=False)
-        return "\n".join(lines), gr.Dropdown(choices=modules, value=result.module_id)
+        return build_result_markdown(result), gr.Dropdown(choices=modules,
+                                                          value=result.module_id)
 
     def module_items(module_id, demo_role, request: gr.Request):
         user = trainer(request, demo_role)
         if not module_id:
             return []
-        try:
-            items = copilot.training.items(module_id, user)
-        except EXPECTED_ERRORS as exc:
-            raise gr.Error(str(exc))
+        items = copilot.training.items(module_id, user)
         return [[i.item_id, i.type, i.stem + ("\n" + " | ".join(_options(i)) if i.options else ""),
                  i.key, i.status, f"{i.doc_id} rev {i.revision} § {i.section}"]
                 for i in items]
@@ -234,10 +275,11 @@ def build_trainer(copilot: Copilot, identity: Identity, role) -> list[tuple]:
         user = trainer(request, demo_role)
         try:
             count = copilot.training.approve(module_id, user)
-        except EXPECTED_ERRORS as exc:
-            return f"⚠️ {exc}", gr.skip()
-        return (f"Approved {count} item(s) of {module_id} as {user.name} ({user.role}).",
-                module_items(module_id, demo_role, request))
+            shown_items = module_items(module_id, demo_role, request)
+        except Exception as exc:  # noqa: BLE001 - ui.errors decides what is shown
+            return error_markdown(message_for(exc, home, "approve_all")), gr.skip()
+        return (f"Approved {count} item(s) of {md_text(module_id)} as {md_text(user.name)} "
+                f"({md_text(user.role)})."), shown_items
 
     def matrix_rows(demo_role, request: gr.Request):
         user = trainer(request, demo_role)
@@ -251,15 +293,8 @@ def build_trainer(copilot: Copilot, identity: Identity, role) -> list[tuple]:
     def matrix_csv(demo_role, request: gr.Request):
         user = trainer(request, demo_role)
         rows = copilot.training.matrix(copilot.training_users(), viewer=user)
-        out = Path(tempfile.mkdtemp(prefix="training-matrix-")) / "training-matrix.csv"
-        with out.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(MATRIX_HEADERS)
-            for r in rows:  # names and titles are user-chosen text: never formulas
-                writer.writerow(csv_row([r.user, r.role, r.doc_id, r.title, r.state,
-                                         r.effective_revision, r.trained_revision,
-                                         r.last_passed, r.due_date]))
-        return str(out)
+        return (matrix_csv_text(rows),
+                f"Exported the training matrix as {MATRIX_EXPORT_NAME} ({len(rows)} rows).")
 
     def gap_rows(demo_role, request: gr.Request):
         user = trainer(request, demo_role)
@@ -267,10 +302,14 @@ def build_trainer(copilot: Copilot, identity: Identity, role) -> list[tuple]:
                  round(g.score, 2), (g.example_questions or [""])[0]]
                 for g in copilot.training.gaps(user)]
 
-    build.click(build_module, [document, section, role], [built, module])
-    module.change(module_items, [module, role], items)
-    approve.click(approve_all, [module, role], [approved, items])
-    show_matrix.click(matrix_rows, [role], matrix)
-    export.click(matrix_csv, [role], exported)
-    show_gaps.click(gap_rows, [role], gaps)
+    # Handlers that show no message of their own fail with a toast the user may read.
+    build.click(shown_as_gr_error(build_module, home), [document, section, role],
+                [built, module])
+    module.change(shown_as_gr_error(module_items, home), [module, role], items)
+    approve.click(shown_as_gr_error(approve_all, home), [module, role], [approved, items])
+    show_matrix.click(shown_as_gr_error(matrix_rows, home), [role], matrix)
+    export.click(shown_as_gr_error(matrix_csv, home), [role], [export_data, exported],
+                 api_name="matrix_csv").success(None, [export_data], [export_data],
+                                                js=save_as_js(MATRIX_EXPORT_NAME))
+    show_gaps.click(shown_as_gr_error(gap_rows, home), [role], gaps)
     return [(page, [document, module])]
