@@ -1,10 +1,11 @@
 """Security review leftovers in the training and admin tabs (#13): document text shown as text
-in the training pages (F9), the training matrix export never a served file (F14), an admin
-unlocking a locked-out account, and an ingest that would silently replace one document with
-another at the same path (F15).
+in the training pages (F9), the training matrix export never a served file (F14), what the
+training handlers show when something fails (F16), an admin unlocking a locked-out account,
+and an ingest that would silently replace one document with another at the same path (F15).
 
-The unit tests render with a real CommonMark renderer; the server tests run against
-`copilot serve --login` (the session's `ui_server`)."""
+The unit tests render with a real CommonMark renderer; the handler test runs the real app's
+handlers in process; the server and browser tests run against `copilot serve --login` (the
+session's `ui_server`)."""
 
 from __future__ import annotations
 
