@@ -27,6 +27,19 @@ class Citation(BaseModel):
     score: float = 0.0
 
 
+class EvidenceLine(BaseModel):
+    """One line of the evidence card, verbatim from its passage."""
+
+    n: int = Field(description="the [n] citation of its passage")
+    kind: Literal["step", "row", "sentence"]
+    text: str = Field(description="the line as the document has it (a row with its pipes)")
+    reading: str = Field(description="the line as shown in plain text (a row with its "
+                                     "column names)")
+    header: list[str] = Field(default_factory=list, description="a table row's column names")
+    cells: list[str] = Field(default_factory=list)
+    headline: bool = False
+
+
 class SentenceCheck(BaseModel):
     text: str
     citations: list[int]
@@ -43,13 +56,17 @@ class Answer(BaseModel):
     question: str
     text: str
     status: Literal["grounded", "quoted", "declined", "refused"] = Field(
-        description="grounded: model sentences verified against their sources; quoted: passages "
-                    "quoted verbatim because the model's wording could not be verified; "
-                    "declined: the effective documents do not support an answer; refused: the "
-                    "question breaks site policy or tries to inject instructions")
+        description="quoted: the evidence card, lines of the documents verbatim; grounded: the "
+                    "card plus a model summary whose every sentence was verified; declined: the "
+                    "effective documents do not state what was asked; refused: the question "
+                    "breaks site policy or tries to inject instructions")
     citations: list[Citation] = Field(default_factory=list)
     closest: list[Citation] = Field(default_factory=list,
                                     description="nearest sources when the answer is declined")
+    evidence: list[EvidenceLine] = Field(default_factory=list,
+                                         description="the evidence card, headline first")
+    summary: list[str] = Field(default_factory=list,
+                               description="the model's summary sentences that were verified")
     sentences: list[SentenceCheck] = Field(default_factory=list)
     draft: str = Field(default="", description="the model's unverified text (audit only; never shown)")
     notice: str = DECISION_SUPPORT_NOTICE

@@ -62,9 +62,10 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
                                 r"(?:alarm|code|error|message|fault)\b|\bwhat does \S+ "
                                 r"(?:mean|stand for|indicate)", re.IGNORECASE)),
     ("frequency", re.compile(r"\bhow often\b|\bfrequency\b|\binterval\b|\bhow frequently\b|"
-                             r"\bwhen (?:must|should|do|does|is|are) \w+(?: \w+)? (?:be )?"
-                             r"(?:replaced|changed|calibrated|tested|requalified|revalidated|"
-                             r"serviced|checked|cleaned|reviewed|retrained)", re.IGNORECASE)),
+                             r"\bwhen\b.{0,80}\b(?:be|get|gets|is|are) (?:replaced|changed|"
+                             r"calibrated|tested|requalified|re-?qualified|revalidated|"
+                             r"re-?validated|serviced|checked|cleaned|reviewed|retrained|"
+                             r"repeated|renewed|inspected|audited)\b", re.IGNORECASE)),
     ("duration", re.compile(r"\bhow long\b|\b(?:hold|exposure|drying|contact|cycle|run|"
                             r"dwell|wait|waiting|soak|settling|rinse|storage|shelf|retention|"
                             r"equilibration|incubation|response) (?:time|period|duration)\b|"
@@ -96,7 +97,9 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
                              r"\bthreshold\b|\btolerance\b|\bhow (?:high|low|fast|slow|big|"
                              r"small|far|close|heavy)\b|\bwhat (?:speed|concentration|level|"
                              r"value|dose|flow|rate|weight|volume|size|force|torque|"
-                             r"conductivity|humidity)\b|\bpass(?:es|ing)? criteri",
+                             r"conductivity|humidity)\b|\bpass(?:es|ing)? criteri|\brange\b|"
+                             r"\b(?:humidity|conductivity|concentration|speed|flow rate|"
+                             r"viscosity|ph)\b",
                              re.IGNORECASE)),
     ("yes_no", re.compile(r"^\s*(?:is|are|am|was|were|may|can|could|must|should|shall|do|does|"
                           r"did|will|would|has|have)\b", re.IGNORECASE)),
@@ -134,12 +137,33 @@ _GENERIC = content_words(
     "able ok okay now then yesterday today tomorrow morning afternoon evening")
 
 
+# Work done at an interval or within a time: "how often is X *replaced*" is not answered by how
+# often X is *sampled*. A time or interval question naming one of these needs a line naming it.
+_ACTIONS = ("replac", "chang", "calibrat", "requalif", "qualif", "revalid", "validat", "servic",
+            "clean", "review", "retrain", "train", "repeat", "renew", "inspect", "audit", "sampl",
+            "sanitis", "sanitiz", "sterilis", "steriliz", "test", "maintain", "maintenanc",
+            "archiv", "retain", "retent", "stor", "hold", "expir", "approv", "clos", "report",
+            "investigat", "monitor")
+_TIMED_KINDS = ("frequency", "duration")
+# A limit is a limit *of* something: "what humidity range" is not answered by the room's
+# temperature range. A value question naming one of these needs a line naming it.
+_PROPERTIES = ("humidit", "temperatur", "pressur", "conductiv", "weight", "mass", "speed",
+               "force", "torque", "concentrat", "flow", "volume", "hardness", "thickness",
+               "friabil", "viscos", "moisture", "density", "dose", "velocit", "airflow",
+               "particle", "bioburden", "endotoxin", "potenc", "assay", "yield", "leak", "decay",
+               "toc", "humid", "vacuum", "dew", "light", "lux", "noise", "vibrat", "ph")
+_VALUE_KINDS = ("criterion", "count", "percentage", "pressure", "temperature")
+
+
 @dataclass(frozen=True)
 class Asked:
     kind: str  # one of _KIND_NAMES, or "steps" / "any" (no kind to check)
     focus: frozenset[str]  # content words naming what the question is about
     codes: frozenset[str]  # alarm codes, tags and ids the question names
     label: str  # what was asked, for "the documents do not state <label>"
+    # Stems a line must name: the timed work of a time question, the measured property of a
+    # value question.
+    required: frozenset[str] = frozenset()
 
 
 _AUX_START = re.compile(r"^\s*(?:is|are|am|was|were|may|can|could|must|should|shall|do|does|"
@@ -156,7 +180,16 @@ def asked_for(question: str) -> Asked:
     if kind == "code_meaning" and not codes:
         kind = "any"
     focus = frozenset(_focus_words(question) - _GENERIC - {c.lower() for c in codes})
-    return Asked(kind, focus, codes, _label(question, kind))
+    stems = _ACTIONS if kind in _TIMED_KINDS else _PROPERTIES if kind in _VALUE_KINDS else ()
+    required = frozenset(a for a in stems if any(
+        w == a if len(a) <= 3 else w.startswith(a) for w in focus))
+    return Asked(kind, focus, codes, _label(question, kind), required)
+
+
+# A line must name at least this share of the question's subject words (and at least one):
+# measured on the tuning sets, 0.5 declined 3 more answerable demo questions than 0.34 for
+# one more near-miss caught.
+MIN_FOCUS_SHARE = 0.34
 
 
 def holds(asked: Asked, text: str) -> bool:
@@ -167,8 +200,15 @@ def holds(asked: Asked, text: str) -> bool:
     check = _HOLDS.get(asked.kind)
     if check is None:
         return True  # nothing specific asked: the best line is the answer
-    # The value must be there, and about the question's subject: at least one of its words.
-    return check(text) and (not asked.focus or focus_matches(asked, text) > 0)
+    # The value must be there, about the question's subject, and for the work asked about.
+    if not check(text):
+        return False
+    words = _focus_words(text)
+    if not all(any(w == a if len(a) <= 3 else w.startswith(a) for w in words)
+               for a in asked.required):
+        return False
+    return not asked.focus or focus_matches(asked, text) >= max(1, MIN_FOCUS_SHARE
+                                                                 * len(asked.focus))
 
 
 def focus_matches(asked: Asked, text: str) -> int:

@@ -1,9 +1,16 @@
-"""One question through the pipeline: retrieve -> prompt -> generate -> verify -> answer.
+"""One question through the pipeline: retrieve -> evidence card -> (model summary) -> answer.
 
-The model's draft is never shown as such. Sentences are shown only once the grounding
-verifier has accepted them against the passage they cite; when too little survives, the
-answer is made of the relevant passages quoted verbatim; when retrieval finds no support,
-the copilot declines and lists the closest sources.
+Evidence first: the answer card is composed from the documents themselves (the line that
+answers, then the steps or rows that support it, each cited), with no model on the path, so
+it is shown within a fraction of a second. When the question asks for a kind of value none of
+the passages states (a replacement interval, a percentage, a responsible role), the copilot
+says so instead of quoting on-topic lines that do not answer. When retrieval finds no
+support, it declines and lists the closest sources.
+
+The model second: with synthesis on, a model may write a short summary over the card's
+sources; only sentences the grounding verifier accepts are added. When the in-process model
+is busy with another question the summary is skipped, never queued: the card stands alone.
+The model's draft is never shown as such.
 """
 
 from __future__ import annotations
@@ -18,8 +25,10 @@ from langchain_core.messages import AIMessageChunk, HumanMessage, SystemMessage
 from guardrails import InvalidInputError, bounded_text
 from knowledge import Hit, KnowledgeBase, SearchFilter
 
-from .answer import Answer, Citation, SentenceCheck
+from .answer import Answer, Citation, EvidenceLine, SentenceCheck
+from .answerability import Asked, asked_for, holds, kind_name
 from .errors import BadQuestionError
+from .evidence import Card, CardComposer, ScoredUnit, table_header_before
 from .grounding import (CITATION, GroundingVerifier, PreparedPassages, codes_in, content_words,
                         split_sentences, strip_citations)
 from .llm import ChatBackend
@@ -37,13 +46,15 @@ DECLINE_TEXT = ("Not found in the effective documents. I cannot answer this from
 # 135M model otherwise repeats "Question: ..." and the sources until max_tokens).
 STOP_SEQUENCES = ["Question:", "Sources:"]
 RUNAWAY_SENTENCE_CHARS = 300
-QUOTED_INTRO = ("The model's own wording could not be verified against the sources, so here are "
-                "the relevant passages, quoted verbatim:")
+EVIDENCE_INTRO = "From the documents:"
+SUMMARY_INTRO = "Summary, verified against the sources:"
+NOT_STATED_TAIL = ("The closest sources are listed for you to check, or ask your supervisor.")
 
 
 @dataclass(frozen=True)
 class Event:
-    """A streaming event: `sentence` (a verified sentence), `answer` (the final Answer)."""
+    """A streaming event: `card` (the evidence answer, shown first), `sentence` (a verified
+    summary sentence, added after the card), `answer` (the final Answer)."""
 
     kind: str
     text: str = ""
@@ -57,7 +68,8 @@ class AnswerPolicy:
     confident_similarity: float = 0.55  # below this, the passages must also share words
     min_word_coverage: float = 0.6  # share of the question's content words in one passage
     min_kept_share: float = 0.5
-    max_quoted_passages: int = 2
+    card_passages: int = 6  # passages the card picks lines from (the model gets top_k)
+    synthesis: bool = False  # a model summary after the card (see settings: COPILOT_SYNTHESIS)
     prompt_budget: int = 500  # tokens of prompt; on a CPU, time to first token grows with it
     # Stop generating once this many sentences of the draft failed verification and none
     # passed: such a draft ends as quotations anyway, and on a CPU every further token costs
@@ -77,6 +89,7 @@ class AnswerPipeline:
         self.verifier = verifier
         self.prompt = prompt
         self.policy = policy
+        self.composer = CardComposer(kb.embedder.embed, self._header_before)
 
     # ---- public -------------------------------------------------------------------------
     def answer(self, question: str, role: str | None = None) -> Answer:
@@ -90,53 +103,85 @@ class AnswerPipeline:
     def stream(self, question: str, role: str | None = None) -> Iterator[Event]:
         question = validate_question(question)
         started = time.perf_counter()
-        found = self.kb.search(question, k=self.policy.top_k, filters=SearchFilter(role=role))
+        policy = self.policy
+        found = self.kb.search(question, k=max(policy.top_k, policy.card_passages),
+                               filters=SearchFilter(role=role))
         # Passages flagged at ingest as carrying instructions (prompt injection hidden in a
-        # document) never reach the model; they wait for an admin's review.
+        # document) never reach the model or the card; they wait for an admin's review.
         hits = self.prepare_hits([h for h in found if not h.quarantined])
         timings = {"retrieve": time.perf_counter() - started}
-        support, reason = self.retrieval_support(question, hits)
+        support, reason = self.retrieval_support(question, hits[:policy.top_k])
         if reason:
             yield Event("answer", answer=self._declined(question, hits, reason, timings))
             return
-        messages, used = self.prompt.render(question, hits, self.policy.prompt_budget,
-                                            self.backend.count_tokens)
-        # The model saw focused excerpts; the verifier checks against the whole passages
-        # (a superset), and citations always quote the whole passage.
+        asked = asked_for(question)
+        card = self.compose_card(question, hits, asked)
+        if card.headline is None:
+            yield Event("answer", answer=self._not_stated(question, hits, asked, timings))
+            return
+        timings["evidence"] = time.perf_counter() - started
+        answer = self._card_answer(question, hits, card, timings)
+        yield Event("card", answer=answer)
+        if not policy.synthesis:
+            yield Event("answer", answer=answer)
+            return
+        with self.backend.claimed() as free:
+            if not free:
+                # Another question holds the in-process model: its summary would keep this
+                # operator waiting for nothing the card does not already say.
+                timings["summary_skipped"] = 1.0
+                yield Event("answer", answer=answer.model_copy(update={"timings": timings}))
+                return
+            yield from self._summarise(question, answer, hits, started, timings)
+
+    def compose_card(self, question: str, hits: list[Hit], asked: Asked | None = None) -> Card:
+        """The evidence card for these passages: its headline must hold what was asked."""
+        asked = asked or asked_for(question)
+        scored = self.composer.score(question, hits)
+        return self.composer.compose(
+            question, scored, lambda s: holds(asked, f"{hits[s.unit.n - 1].section} "
+                                                     f"{s.unit.reading()}"))
+
+    def _summarise(self, question: str, card: Answer, hits: list[Hit], started: float,
+                   timings: dict[str, float]) -> Iterator[Event]:
+        """The model's summary over the best passages (the card's come from them), verified
+        sentence by sentence."""
+        messages, used = self.prompt.render(question, hits[:self.policy.top_k],
+                                            self.policy.prompt_budget, self.backend.count_tokens)
+        # The model saw focused excerpts; the verifier checks against the whole passages.
         draft = ""
         shown = passed = failed = 0
         first_token = None
         lc_messages = [SystemMessage(messages[0][1]), HumanMessage(messages[1][1])]
         prepared = self.verifier.prepare([h.text for h in used])  # embeds only when needed
-        with self.backend.exclusive():
-            for chunk in self.backend.model.stream(lc_messages, stop=STOP_SEQUENCES):
-                piece = chunk.content if isinstance(chunk, AIMessageChunk) else str(chunk.content)
-                if not piece:
-                    continue
-                if first_token is None:
-                    first_token = time.perf_counter() - started
-                draft += piece
-                # Verify each sentence once complete; only supported ones stream out.
-                sentences = split_sentences(draft)
-                complete, tail = sentences[:-1], (sentences[-1] if sentences else "")
-                for sentence in complete[shown:]:
-                    verdict = self.verifier.verify(sentence, prepared)
-                    if verdict and verdict[0].supported:
-                        passed += 1
-                        yield Event("sentence", text=verdict[0].shown_text)
-                    elif verdict:  # echoes of the prompt count too: invented source lists
-                        failed += 1
-                shown = max(shown, len(complete))
-                # A "sentence" running on past any step's length is a model stuck in a loop.
-                runaway = len(tail) // RUNAWAY_SENTENCE_CHARS
-                if passed == 0 and 0 < self.policy.abandon_after_failures <= failed + runaway:
-                    timings["abandoned_at"] = time.perf_counter() - started
-                    break
+        generate_started = time.perf_counter()
+        for chunk in self.backend.model.stream(lc_messages, stop=STOP_SEQUENCES):
+            piece = chunk.content if isinstance(chunk, AIMessageChunk) else str(chunk.content)
+            if not piece:
+                continue
+            if first_token is None:
+                first_token = time.perf_counter() - started
+            draft += piece
+            sentences = split_sentences(draft)
+            complete, tail = sentences[:-1], (sentences[-1] if sentences else "")
+            for sentence in complete[shown:]:
+                verdict = self.verifier.verify(sentence, prepared)
+                if verdict and verdict[0].supported:
+                    passed += 1
+                    yield Event("sentence", text=verdict[0].shown_text)
+                elif verdict:  # echoes of the prompt count too: invented source lists
+                    failed += 1
+            shown = max(shown, len(complete))
+            # A "sentence" running on past any step's length is a model stuck in a loop.
+            runaway = len(tail) // RUNAWAY_SENTENCE_CHARS
+            if passed == 0 and 0 < self.policy.abandon_after_failures <= failed + runaway:
+                timings["abandoned_at"] = time.perf_counter() - started
+                break
         timings["ttft"] = first_token if first_token is not None else time.perf_counter() - started
-        timings["generate"] = time.perf_counter() - started - timings["retrieve"]
-        answer = self._verified_or_quoted(question, draft, used, prepared, timings)
+        timings["generate"] = time.perf_counter() - generate_started
+        answer = self._with_summary(card, draft, used, prepared)
         timings["total"] = time.perf_counter() - started
-        yield Event("answer", answer=answer)
+        yield Event("answer", answer=answer.model_copy(update={"timings": timings}))
 
     def retrieval_support(self, question: str, hits: list[Hit]) -> tuple[float, str]:
         """Best dense similarity among the hits, and a decline reason when support is lacking.
@@ -174,78 +219,78 @@ class AnswerPipeline:
         return best, ""
 
     # ---- outcomes -----------------------------------------------------------------------
-    def _verified_or_quoted(self, question: str, draft: str, used: list[Hit],
-                            prepared: PreparedPassages, timings: dict[str, float]) -> Answer:
-        base = {"question": question, "draft": draft, "model": self.backend.name,
-                "prompt_version": self.prompt.version, "timings": timings}
+    def _card_answer(self, question: str, hits: list[Hit], card: Card,
+                     timings: dict[str, float]) -> Answer:
+        """The card as an answer. [n] is the passage's place in the retrieval order, the same
+        number the model's prompt gives it, so a summary's citations and the card's agree."""
+        lines = [_evidence_line(s, s.unit.n, headline=(s is card.headline)) for s in card.units]
+        citations = [_citation(n, hits[n - 1]) for n in sorted({line.n for line in lines})]
+        return Answer(question=question, text=card_text(lines, citations), status="quoted",
+                      citations=citations, evidence=lines, prompt_version=self.prompt.version,
+                      timings=timings)
+
+    def _with_summary(self, card: Answer, draft: str, used: list[Hit],
+                      prepared: PreparedPassages) -> Answer:
+        """The card with the summary sentences the verifier accepted; the card alone when
+        none survives (nothing is said about the ones that did not)."""
         verdicts = [] if NOT_FOUND in draft.upper() else self.verifier.verify(draft, prepared)
         checks = [SentenceCheck(**v.__dict__) for v in verdicts]
         kept = [v for v in verdicts if v.supported]
-        claims = [v for v in verdicts if not v.scaffold]
-        if kept and len(kept) / len(claims) >= self.policy.min_kept_share:
-            cited = sorted({n for v in kept for n in v.citations})
-            return Answer(text=" ".join(v.shown_text for v in kept), status="grounded",
-                          citations=[_citation(n, used[n - 1]) for n in cited],
-                          sentences=checks, **base)
-        return self._quoted(question, used, checks, base)
+        update: dict = {"draft": draft, "sentences": checks, "model": self.backend.name}
+        if kept:
+            summary = [v.shown_text for v in kept]
+            numbers = {c.n for c in card.citations} | {n for v in kept for n in v.citations}
+            known = {c.n: c for c in card.citations}
+            update.update(status="grounded", summary=summary,
+                          citations=[known.get(n) or _citation(n, used[n - 1])
+                                     for n in sorted(numbers)],
+                          text=f"{SUMMARY_INTRO} {' '.join(summary)}\n\n{card.text}")
+        return card.model_copy(update=update)
 
-    def _quoted(self, question: str, used: list[Hit], checks: list[SentenceCheck],
-                base: dict) -> Answer:
-        """The relevant lines of the best passages, verbatim, each with its citation."""
-        picked = self._passages_to_quote(question, used)
-        blocks: list[str] = [QUOTED_INTRO]
-        for n, (hit, lines) in enumerate(picked, start=1):
-            quoted = "\n".join(f"> {line}" for line in lines)
-            blocks.append(f"{hit.doc_id} rev {hit.revision}, {hit.section or hit.title} [{n}]:\n"
-                          f"{quoted}")
-        return Answer(text="\n\n".join(blocks), status="quoted",
-                      citations=[_citation(n, h) for n, (h, _) in enumerate(picked, start=1)],
-                      sentences=checks, **base)
+    def _not_stated(self, question: str, hits: list[Hit], asked: Asked,
+                    timings: dict[str, float]) -> Answer:
+        """On topic, but none of the passages states what was asked: say so, never quote."""
+        text = f"The effective documents do not state {asked.label}. {NOT_STATED_TAIL}"
+        reason = (f"value_not_stated: no passage states {kind_name(asked.kind)}"
+                  + (f" about {', '.join(sorted(asked.focus)[:6])}" if asked.focus else ""))
+        return Answer(question=question, text=text, status="declined",
+                      closest=[_citation(n, h) for n, h in enumerate(hits[:3], start=1)],
+                      decline_reason=reason, prompt_version=self.prompt.version,
+                      timings=timings)
 
-    def _passages_to_quote(self, question: str, used: list[Hit]) -> list[tuple[Hit, list[str]]]:
-        """Score every line of every passage against the question; quote the passages holding
-        the best lines (retrieval order breaks ties), each cut to its most relevant lines."""
-        per_hit = [_quotable_lines(h.text) for h in used]
-        flat = [line for lines in per_hit for line in lines]
-        if not flat:
-            return []
-        vectors = self.kb.embedder.embed([question] + flat)
-        sims = vectors[1:] @ vectors[0]
-        words, codes = content_words(question), codes_in(question)
-        scores, offset = [], 0
-        for hit, lines in zip(used, per_hit, strict=True):
-            line_scores = [float(sims[offset + i]) + 0.05 * len(words & content_words(line))
-                           + 0.1 * len(codes & codes_in(line))
-                           for i, line in enumerate(lines)]
-            offset += len(lines)
-            scores.append(line_scores)
-        tops = [max(line_scores, default=-1.0) for line_scores in scores]
-        best = sorted(range(len(used)), key=lambda i: tops[i], reverse=True)
-        # A further passage is quoted only when it is nearly as relevant as the best one.
-        chosen = sorted(i for i in best[: self.policy.max_quoted_passages]
-                        if tops[i] >= 0.85 * tops[best[0]])
-        picked = []
-        for i in chosen:
-            lines = per_hit[i]
-            if len(lines) > 6:
-                keep = sorted(sorted(range(len(lines)), key=lambda j: scores[i][j],
-                                     reverse=True)[:6])
-                lines = [lines[j] for j in keep]
-            picked.append((used[i], lines))
-        return picked
+    def _header_before(self, hit: Hit) -> tuple[str, ...]:
+        """The header of the table a chunk starts inside of, from the document's text."""
+        document = self.kb.document(hit.doc_id, hit.revision)
+        return table_header_before(document.text, hit.start) if document else ()
 
     def _declined(self, question: str, hits: list[Hit], reason: str,
                   timings: dict[str, float]) -> Answer:
         return Answer(question=question, text=DECLINE_TEXT, status="declined",
                       closest=[_citation(n, h) for n, h in enumerate(hits[:3], start=1)],
-                      decline_reason=reason, model=self.backend.name,
-                      prompt_version=self.prompt.version, timings=timings)
+                      decline_reason=reason, prompt_version=self.prompt.version,
+                      timings=timings)
 
 
-def _quotable_lines(passage: str) -> list[str]:
-    lines = [line.rstrip() for line in passage.splitlines() if line.strip()]
-    # Table rule lines (| --- |) carry no information.
-    return [line for line in lines if not re.fullmatch(r"[\s|:-]+", line)]
+def _evidence_line(scored: ScoredUnit, n: int, headline: bool) -> EvidenceLine:
+    unit = scored.unit
+    return EvidenceLine(n=n, kind=unit.kind, text=unit.text, reading=unit.reading(),
+                        header=list(unit.header), cells=list(unit.cells), headline=headline)
+
+
+def card_text(lines: list[EvidenceLine], citations: list[Citation]) -> str:
+    """The card as plain text (CLI, API, audit): the headline, then the supporting lines
+    (table rows read with their column names), verbatim with [n] markers, then what each [n]
+    is: document, revision, section."""
+    head, rest = lines[0], lines[1:]
+    out = [EVIDENCE_INTRO, f"{head.reading} [{head.n}]"]
+    out += [f"- {line.reading} [{line.n}]" for line in rest]
+    out += [""] + [source_line(c) for c in citations]
+    return "\n".join(out)
+
+
+def source_line(citation: Citation) -> str:
+    return (f"[{citation.n}] {citation.doc_id} rev {citation.revision}, "
+            f"{citation.section or citation.title}")
 
 
 def validate_text(text: str, name: str, limit: int, allow_empty: bool = False) -> str:

@@ -131,8 +131,9 @@ class Copilot:
 
     def ask_stream(self, question: str, user: User | None = None,
                    conversation_id: str | None = None) -> Iterator[Event]:
-        """Verified sentences as they are produced, then the final `Answer`, which is written
-        to the audit trail before it is handed out.
+        """The evidence card first (`card`), then any verified summary sentences (`sentence`),
+        then the final `Answer`; each is written to the audit trail before it is handed out.
+        A decline or refusal is a single `answer` event.
 
         Personal data is scrubbed from the question before retrieval, the model and the audit
         trail see it, and from the model's own words before they are shown or recorded.
@@ -149,37 +150,55 @@ class Copilot:
             self.audit.append(user.name, user.role, "ask", _ask_record(refusal))
             yield Event("answer", answer=refusal)
             return
-        # Nothing is shown before its record is committed: each streamed sentence gets an
-        # `answer_part` record first, and the final `ask` record names the parts it follows.
-        # A crash or a full disk mid-answer then never leaves shown text without a record.
-        answer_id, parts = uuid.uuid4().hex, 0
+        # Nothing is shown before its record is committed. The evidence card (or a decline)
+        # is the question's `ask` record, committed before its first byte is shown; each
+        # summary sentence the model adds afterwards gets an `answer_part` record first, and
+        # the finished summary (draft and verdicts) one more. A crash or a full disk
+        # mid-answer then never leaves shown text without a record.
+        answer_id, parts, recorded = uuid.uuid4().hex, 0, False
         for event in self.pipeline.stream(question, role=user.role):
             if event.kind == "sentence":
                 text = scrubber.scrub(event.text, session=session).text if scrubber else event.text
                 parts += 1
                 self.audit.append(user.name, user.role, "answer_part", {
                     "answer_id": answer_id, "part": parts, "question": question, "text": text})
-                event = Event("sentence", text=text)
-            if event.kind == "answer" and event.answer is not None:
-                answer = event.answer
-                if scrubber:
-                    updates = {"draft": scrubber.scrub(answer.draft, session=session).text,
-                               # A verdict's reason may quote the sentence's words (names).
-                               "sentences": [c.model_copy(update={
-                                   "text": scrubber.scrub(c.text, session=session).text,
-                                   "reason": scrubber.scrub(c.reason, session=session).text})
-                                   for c in answer.sentences]}
-                    if answer.status == "grounded":
-                        updates["text"] = scrubber.scrub(answer.text, session=session).text
-                    answer = answer.model_copy(update=updates)
-                answer = answer.model_copy(update={"guards": verdicts,
-                                                   **_policy_note(answer, verdicts),
-                                                   **_status_note(answer)})
-                event = Event("answer", answer=answer)
+                yield Event("sentence", text=text)
+                continue
+            if event.answer is None:
+                continue
+            answer = self._shown(event.answer, verdicts, scrubber, session)
+            if not recorded:
                 self.audit.append(user.name, user.role, "ask",
-                                  {**_ask_record(answer), "answer_id": answer_id,
-                                   "parts_shown": parts})
-            yield event
+                                  {**_ask_record(answer), "answer_id": answer_id})
+                recorded = True
+            elif event.kind == "answer" and (answer.draft or answer.sentences):
+                self.audit.append(user.name, user.role, "answer_part", {
+                    "answer_id": answer_id, "part": parts + 1, "final": True,
+                    "status": answer.status, "summary": answer.summary, "draft": answer.draft,
+                    "model": answer.model, "parts_shown": parts,
+                    "sentences": [{"text": s.text, "supported": s.supported,
+                                   "reason": s.reason} for s in answer.sentences]})
+            yield Event(event.kind, answer=answer)
+
+    def _shown(self, answer: Answer, verdicts: dict, scrubber: Scrubber | None,
+               session: ScrubSession | None) -> Answer:
+        """The answer as it may be shown and recorded: the model's words scrubbed (document
+        lines stay verbatim: they come from controlled documents the role may see), the
+        guards' verdicts attached, and notes on policy and revision status added."""
+        if scrubber:
+            scrub = lambda text: scrubber.scrub(text, session=session).text  # noqa: E731
+            updates = {"draft": scrub(answer.draft),
+                       # A verdict's reason may quote the sentence's words (names).
+                       "sentences": [c.model_copy(update={"text": scrub(c.text),
+                                                          "reason": scrub(c.reason)})
+                                     for c in answer.sentences],
+                       "summary": [scrub(s) for s in answer.summary]}
+            if answer.summary:
+                updates["text"] = answer.text.replace(" ".join(answer.summary),
+                                                      " ".join(updates["summary"]), 1)
+            answer = answer.model_copy(update=updates)
+        return answer.model_copy(update={"guards": verdicts, **_policy_note(answer, verdicts),
+                                         **_status_note(answer)})
 
     def chat(self, session_id: str, message: str, user: User | None = None) -> Answer:
         """One turn of a conversation; follow-ups ("and if it happens again?") are made
@@ -333,6 +352,8 @@ def _ask_record(answer: Answer) -> dict:
         "question": answer.question,
         "status": answer.status,
         "answer": answer.text,
+        "evidence": [{"n": line.n, "kind": line.kind, "text": line.text}
+                     for line in answer.evidence],
         "draft": answer.draft,
         "decline_reason": answer.decline_reason,
         "citations": [{"n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id,

@@ -70,9 +70,22 @@ def build_pipeline(settings: Settings, kb: KnowledgeBase, backend: ChatBackend,
                           min_word_coverage=settings.min_word_coverage,
                           min_kept_share=settings.min_kept_share,
                           prompt_budget=settings.prompt_budget,
-                          abandon_after_failures=settings.abandon_after_failures)
+                          abandon_after_failures=settings.abandon_after_failures,
+                          synthesis=synthesis_enabled(settings))
     return AnswerPipeline(kb, backend, verifier, PromptTemplate.load(), policy,
                           prepare_hits=prepare_hits)
+
+
+BUNDLED_MODEL_NAMES = ("embedded", "smollm2", "default")
+
+
+def synthesis_enabled(settings: Settings) -> bool:
+    """`auto` writes summaries with a real model only: measured on the demo set, none of the
+    bundled SmolLM2-135M's sentences survived verification, so with it the card stands alone
+    and the operator never waits for generation."""
+    if settings.synthesis != "auto":
+        return settings.synthesis == "on"
+    return settings.llm not in BUNDLED_MODEL_NAMES
 
 
 def build_question_gate(settings: Settings, embedder: Embedder) -> QuestionGate:

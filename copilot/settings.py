@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -74,6 +75,11 @@ class Settings(BaseSettings):
         description="processes sharing a server share one collection only with one COPILOT_HOME "
                     "(its catalog decides which vectors are live); give other homes their own")
     top_k: int = 4
+    synthesis: Literal["auto", "on", "off"] = Field(
+        default="auto", description="a model summary after the evidence card; auto: on for "
+                                    "Ollama, OpenAI-compatible servers and GGUF paths, off for "
+                                    "the bundled 135M model (its sentences do not survive "
+                                    "verification)")
     prompt_budget: int = Field(default=500, description="prompt tokens; CPU time to first "
                                                         "token grows with it")
     ui_host: str = "127.0.0.1"

@@ -26,9 +26,24 @@ NO_ANSWER = ("declined", "refused")
 
 
 def _shown_sentences(answer: Answer) -> list[str]:
-    if answer.status == "grounded":
-        return split_sentences(answer.text)
-    return []  # quoted answers are verbatim passages; declines state no facts
+    """The model's sentences shown: the verified summary (the card is verbatim passages;
+    declines state no facts)."""
+    return [s for sentence in answer.summary for s in split_sentences(sentence)]
+
+
+def is_gold(case: Case, doc_id: str, source: str = "") -> bool:
+    """The gold document, named by id or by file name (as retrieval's metric allows)."""
+    gold = case.doc.lower()
+    return doc_id.lower() == gold or (bool(source) and (
+        Path(source).name.lower() == gold or Path(source).stem.lower() == gold))
+
+
+def shown_text(answer: Answer) -> str:
+    """Everything an answer shows: its text and the card's lines as the documents have them
+    (a table row's cells with its pipes, besides its reading with the column names)."""
+    if answer.declined:
+        return ""
+    return normalise(answer.text + "\n" + "\n".join(line.text for line in answer.evidence))
 
 
 def unsupported_number_sentences(answer: Answer) -> tuple[int, int]:
@@ -45,9 +60,7 @@ def supports(case: Case, doc_id: str, source: str, quote: str) -> bool:
     """A citation supports the answer when it is from the gold document, or when its passage
     holds the case's evidence or every one of its key facts (another document stating the
     same limit, e.g. the equipment manual next to the SOP)."""
-    gold = case.doc.lower()
-    if doc_id.lower() == gold or Path(source).name.lower() == gold \
-            or Path(source).stem.lower() == gold:
+    if is_gold(case, doc_id, source):
         return True
     text = normalise(quote)
     if case.evidence and normalise(case.evidence) in text:
@@ -57,31 +70,37 @@ def supports(case: Case, doc_id: str, source: str, quote: str) -> bool:
 
 def evaluate_case(copilot: Copilot, case: Case) -> dict:
     started = time.perf_counter()
-    first = None
+    first = evidence = None
     answer = None
     for event in copilot.ask_stream(case.question, user=demo_user(case.role)):
         if first is None:
-            first = time.perf_counter() - started
+            first = time.perf_counter() - started  # first shown content
+        if evidence is None and event.kind in ("card", "answer"):
+            evidence = time.perf_counter() - started  # the card, or the decline
         if event.kind == "answer":
             answer = event.answer
     assert answer is not None
     total = time.perf_counter() - started
     cited = answer.cited_doc_ids()
+    sources = {c.doc_id: c.source for c in answer.citations}
+    gold_ids = [d for d in cited if is_gold(case, d, sources.get(d, ""))]
     row = {
         "id": case.id, "question": case.question, "answerable": case.answerable,
         "restricted": case.expect_restricted, "status": answer.status, "cited": cited,
         "gold": case.doc, "answer": answer.text, "decline_reason": answer.decline_reason,
-        "ttft": answer.timings.get("ttft", first), "seconds": total,
+        "ttft": first, "evidence_seconds": evidence, "seconds": total,
+        "summary_sentences": len(answer.summary),
         "sentences": [s.model_dump() for s in answer.sentences],
     }
     if case.answerable and not case.expect_restricted:
         row["citations_supporting"] = sum(supports(case, c.doc_id, c.source, c.quote)
                                           for c in answer.citations)
         row["citations_total"] = len(answer.citations)
-        row["gold_cited"] = case.doc in cited
-        row["gold_first"] = bool(cited) and cited[0] == case.doc
+        row["gold_cited"] = bool(gold_ids)
+        row["gold_first"] = bool(cited) and bool(gold_ids) and cited[0] == gold_ids[0]
         facts = case.key_facts or []
-        shown = normalise(answer.text) if not answer.declined else ""
+        shown = shown_text(answer)
+        row["evidence_shown"] = bool(case.evidence) and normalise(case.evidence) in shown
         row["key_facts_found"] = sum(1 for f in facts if normalise(f) in shown)
         row["key_facts_total"] = len(facts)
     if case.expect_restricted:
@@ -99,6 +118,9 @@ def summarise(rows: list[dict]) -> dict:
     cited_rows = [r for r in answerable if r["cited"]]
     facts_total = sum(r["key_facts_total"] for r in answerable)
     latencies = sorted(r["seconds"] for r in ok)
+    evidence_latencies = sorted(r["evidence_seconds"] for r in ok
+                                if r.get("evidence_seconds") is not None)
+    with_evidence = [r for r in answerable if r.get("evidence_shown") is not None]
 
     def pct(values, q):
         return values[min(len(values) - 1, int(q * len(values)))] if values else None
@@ -118,8 +140,12 @@ def summarise(rows: list[dict]) -> dict:
             "citation_precision": _rate(sum(r["citations_supporting"] for r in answerable),
                                         sum(r["citations_total"] for r in answerable)),
             # Stricter: share of answers with citations whose first citation is the gold doc.
-            "first_citation_gold_rate": _rate(sum(r["cited"][0] == r["gold"]
-                                                  for r in cited_rows), len(cited_rows)),
+            "first_citation_gold_rate": _rate(sum(r["gold_first"] for r in cited_rows),
+                                              len(cited_rows)),
+            # The case's evidence string appears in what was shown (the card's lines).
+            "evidence_shown_rate": _rate(sum(r["evidence_shown"] for r in with_evidence),
+                                         len(with_evidence)),
+            "summary_sentences_shown": sum(r.get("summary_sentences", 0) for r in ok),
             # No model sentence shown means no unsupported one: 0 of 0 is reported as 0.
             "unsupported_number_rate": (sum(r["unsupported_number_sentences"] for r in ok)
                                         / shown_total) if shown_total else 0.0,
@@ -129,7 +155,10 @@ def summarise(rows: list[dict]) -> dict:
         },
         "access": {"leaks": sum(r.get("leak", False) for r in ok)},
         "latency": {
+            # Time to the first shown content; to the card (or the decline); to the end.
             "ttft_p50": statistics.median(r["ttft"] for r in ok) if ok else None,
+            "evidence_p50": statistics.median(evidence_latencies) if evidence_latencies else None,
+            "evidence_p95": pct(evidence_latencies, 0.95),
             "answer_p50": statistics.median(latencies) if latencies else None,
             "answer_p95": pct(latencies, 0.95),
         },

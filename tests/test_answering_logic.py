@@ -1,7 +1,9 @@
-"""Orchestration of one answer, with a scripted chat model (LangChain's own fake chat model).
+"""Orchestration of one answer's model summary, with a scripted chat model (LangChain's own
+fake chat model) and synthesis on.
 
 Everything else is real (embedder, Chroma, BM25, verifier); only the model's words are
-scripted, so each outcome of the pipeline can be forced and checked.
+scripted, so each outcome of the pipeline can be forced and checked. Whatever the model
+writes, the evidence card stands; only verified sentences are added to it.
 """
 
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
@@ -19,7 +21,7 @@ def pipeline_saying(kb, text: str, policy: AnswerPolicy | None = None,
     model = GenericFakeChatModel(messages=iter([AIMessage(content=text)]))
     backend = ChatBackend(model=model, name="scripted", context=4096)
     return AnswerPipeline(kb, backend, GroundingVerifier(kb.embedder, **verifier_options),
-                          PromptTemplate.load(), policy or AnswerPolicy())
+                          PromptTemplate.load(), policy or AnswerPolicy(synthesis=True))
 
 
 QUESTION = "Autoclave AC-02 stopped with alarm E-22, what now?"
@@ -46,8 +48,10 @@ def test_grounded_answer_keeps_verified_sentence_with_its_citation(demo_copilot)
     text = (f"On E-22, do not open the door to the clean side and leave the load in the chamber "
             f"[{n}].")
     answer = pipeline_saying(kb, text).answer(QUESTION, role="operator")
-    assert answer.status == "grounded"
-    assert answer.citations[0].n == n and "do not open the door" in answer.citations[0].quote.lower()
+    assert answer.status == "grounded" and answer.summary
+    cited = next(c for c in answer.citations if c.n == n)
+    assert "do not open the door" in cited.quote.lower()
+    assert answer.text.startswith("Summary, verified against the sources:")
 
 
 def test_uncited_copied_sentence_is_cited_and_prompt_echo_not_counted(demo_copilot):
@@ -65,20 +69,21 @@ def test_uncited_copied_sentence_is_cited_and_prompt_echo_not_counted(demo_copil
     answer = pipeline_saying(kb, text, min_repair_coverage=0.9).answer(QUESTION, role="operator")
     assert answer.status == "grounded", [s.reason for s in answer.sentences]
     assert f"[{n}]" in answer.text and "Question:" not in answer.text
-    assert [c.n for c in answer.citations] == [n]
+    assert n in [c.n for c in answer.citations]
     repaired = [s for s in answer.sentences if s.citation_added]
     assert len(repaired) == 1 and repaired[0].supported
     assert sum(s.scaffold for s in answer.sentences) == 2
 
 
-def test_uncited_answer_falls_back_to_verbatim_quotes(demo_copilot):
+def test_an_unverifiable_summary_leaves_the_card_alone(demo_copilot):
     answer = pipeline_saying(demo_copilot.kb, "Open the door and re-run the load.").answer(
         QUESTION, role="operator")
-    assert answer.status == "quoted"
+    assert answer.status == "quoted" and not answer.summary
     assert "Open the door and re-run" not in answer.text
-    quoted = [line[2:] for line in answer.text.splitlines() if line.startswith("> ")]
-    assert quoted and all(any(q in c.quote for c in answer.citations) for q in quoted)
-    assert any("E-22" in q for q in quoted)
+    assert answer.text.startswith("From the documents:")  # no apology, nothing about the model
+    quotes = {c.n: c.quote for c in answer.citations}
+    assert all(line.text in quotes[line.n] for line in answer.evidence)
+    assert "E-22" in answer.evidence[0].text
 
 
 INVENTED = ("Open the door at once. Wipe the chamber with ethanol. Call the vendor hotline. "
@@ -87,7 +92,8 @@ INVENTED = ("Open the door at once. Wipe the chamber with ethanol. Call the vend
 
 def test_generation_stops_after_three_unverifiable_sentences(demo_copilot):
     answer = pipeline_saying(demo_copilot.kb, INVENTED,
-                             AnswerPolicy(abandon_after_failures=3)).answer(QUESTION, "operator")
+                             AnswerPolicy(abandon_after_failures=3, synthesis=True)).answer(
+                                 QUESTION, "operator")
     assert answer.status == "quoted" and "abandoned_at" in answer.timings
     assert "Re-run the load" in answer.draft or "Call the vendor" in answer.draft
     assert "Leave early today" not in answer.draft  # the model was stopped before
@@ -96,7 +102,8 @@ def test_generation_stops_after_three_unverifiable_sentences(demo_copilot):
 def test_generation_stops_when_the_model_loops_without_ending_a_sentence(demo_copilot):
     looping = "Check all water is in the system, " * 60 + "and finally stop [1]."
     answer = pipeline_saying(demo_copilot.kb, looping,
-                             AnswerPolicy(abandon_after_failures=3)).answer(QUESTION, "operator")
+                             AnswerPolicy(abandon_after_failures=3, synthesis=True)).answer(
+                                 QUESTION, "operator")
     assert answer.status == "quoted" and "abandoned_at" in answer.timings
     assert "finally stop" not in answer.draft and len(answer.draft) < 1300
 
@@ -104,13 +111,15 @@ def test_generation_stops_when_the_model_loops_without_ending_a_sentence(demo_co
 def test_invented_source_lists_count_as_failures(demo_copilot):
     invented = "\n".join(f"[{n}] SOP-WAT-007 rev {n}, 6 Procedure" for n in range(1, 9))
     answer = pipeline_saying(demo_copilot.kb, invented,
-                             AnswerPolicy(abandon_after_failures=3)).answer(QUESTION, "operator")
+                             AnswerPolicy(abandon_after_failures=3, synthesis=True)).answer(
+                                 QUESTION, "operator")
     assert "abandoned_at" in answer.timings and "rev 8" not in answer.draft
 
 
 def test_generation_runs_to_the_end_when_abandoning_is_off(demo_copilot):
     answer = pipeline_saying(demo_copilot.kb, INVENTED,
-                             AnswerPolicy(abandon_after_failures=0)).answer(QUESTION, "operator")
+                             AnswerPolicy(abandon_after_failures=0, synthesis=True)).answer(
+                                 QUESTION, "operator")
     assert answer.status == "quoted" and "abandoned_at" not in answer.timings
     assert "Leave early today" in answer.draft
 

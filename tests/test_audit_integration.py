@@ -39,19 +39,24 @@ def test_ask_is_audited_before_the_answer_is_handed_out(demo_home, tmp_path):
 
     trail = AuditTrail(tmp_path / "audit.sqlite")
     model = GenericFakeChatModel(messages=iter([AIMessage(content="Open the door [1].")]))
+    settings = settings.model_copy(update={"synthesis": "on"})
     copilot = Copilot(settings, build_knowledge_base(settings),
                       backend=ChatBackend(model=model, name="scripted", context=4096), audit=trail)
     events = copilot.ask_stream("What do I do on AC-02 alarm E-22?", user=User("olga", "operator"))
     for event in events:
-        if event.kind == "answer":
-            # At the moment the answer is handed out, its record is already committed.
+        if event.kind == "card":
+            # At the moment the card is handed out, its record is already committed.
             record = trail.records()[-1]
             assert record.action == "ask" and record.user == "olga"
             assert record.details["answer"] == event.answer.text
-            assert record.details["draft"] == "Open the door [1]."  # what the model wrote
-            assert record.details["model"] == "scripted"
             assert record.details["prompt_version"] == event.answer.prompt_version
             assert all(c["revision"] for c in record.details["citations"])
+        if event.kind == "answer":
+            # The model's part: what it wrote and the verdicts, recorded before the end.
+            record = trail.records()[-1]
+            assert record.action == "answer_part" and record.details["final"] is True
+            assert record.details["draft"] == "Open the door [1]."  # what the model wrote
+            assert record.details["model"] == "scripted"
     assert trail.verify().ok
 
 
@@ -97,6 +102,7 @@ def test_personal_data_never_reaches_model_or_audit(demo_home, tmp_path):
             yield from super()._stream(messages, *args, **kwargs)
 
     model = Recording(messages=iter([AIMessage(content="Ask Maria Kowalski [1].")]))
+    settings = settings.model_copy(update={"synthesis": "on"})
     copilot = Copilot(settings, build_knowledge_base(settings),
                       backend=ChatBackend(model=model, name="scripted", context=4096), audit=trail)
     question = ("Maria Kowalski (badge 44721, maria.kowalski@halden-pharma.example) saw AC-02 "
@@ -106,6 +112,6 @@ def test_personal_data_never_reaches_model_or_audit(demo_home, tmp_path):
     for secret in ("Kowalski", "44721", "maria.kowalski@"):
         assert secret not in prompt and secret not in answer.question
     assert "E-22" in prompt and "HM1-26-0037" in answer.question  # plant vocabulary kept
-    record = trail.records()[-1].details
-    assert "Kowalski" not in json.dumps(record)
-    assert "<PERSON_1>" in record["question"] and "<PERSON_1>" in record["draft"]
+    records = [r.details for r in trail.records()]
+    assert "Kowalski" not in json.dumps(records)
+    assert "<PERSON_1>" in records[0]["question"] and "<PERSON_1>" in records[-1]["draft"]

@@ -26,7 +26,9 @@ def copilot_over(demo_home, tmp_path, reply: str = "NOT FOUND") -> tuple[Copilot
 
     model = CountingModel(messages=iter([AIMessage(content=reply)] * 5))
     trail = AuditTrail(tmp_path / "audit.sqlite")
-    copilot = Copilot(Settings(home=demo_home), Copilot.from_settings(Settings(home=demo_home)).kb,
+    # Synthesis on: these tests watch what reaches the model.
+    copilot = Copilot(Settings(home=demo_home, synthesis="on"),
+                      Copilot.from_settings(Settings(home=demo_home)).kb,
                       backend=ChatBackend(model=model, name="scripted", context=4096), audit=trail)
     return copilot, calls
 

@@ -53,7 +53,7 @@ class FailingParts(AuditTrail):
 def _copilot(home, trail, model=None) -> Copilot:
     from copilot.build import build_knowledge_base
 
-    settings = Settings(home=home)
+    settings = Settings(home=home, synthesis="on")
     backend = ChatBackend(model=model or CopyingModel(messages=iter([AIMessage(content="")])),
                           name="scripted", context=4096)
     return Copilot(settings, build_knowledge_base(settings), backend=backend, audit=trail)
@@ -67,15 +67,20 @@ def test_a_streamed_sentence_is_recorded_before_it_is_shown(demo_home, tmp_path)
     copilot = _copilot(demo_home, trail)
     shown = 0
     for event in copilot.ask_stream(QUESTION, user=OLGA):
+        if event.kind == "card":
+            card = trail.records()[-1]  # the card's record, before the card is shown
+            assert card.action == "ask" and card.details["answer"] == event.answer.text
         if event.kind == "sentence":
             shown += 1
             part = trail.records()[-1]  # committed at the moment the sentence is handed out
             assert part.action == "answer_part" and part.details["text"] == event.text
             assert part.details["part"] == shown and part.user == "olga"
+            assert part.details["answer_id"] == card.details["answer_id"]
         if event.kind == "answer":
             final = trail.records()[-1]
-            assert final.action == "ask" and final.details["parts_shown"] == shown
-            assert final.details["answer_id"] == part.details["answer_id"]
+            assert final.action == "answer_part" and final.details["final"] is True
+            assert final.details["parts_shown"] == shown
+            assert final.details["answer_id"] == card.details["answer_id"]
     assert shown >= 1, "the scripted model's copy should have been verified and streamed"
     assert trail.verify().ok
 
@@ -88,7 +93,7 @@ def test_when_the_trail_cannot_record_a_sentence_it_is_never_shown(demo_home, tm
     with pytest.raises(AuditError, match="disk is full"):
         for event in copilot.ask_stream(QUESTION, user=OLGA):
             shown.append(event)
-    assert shown == []
+    assert [e.kind for e in shown] == ["card"]  # the card had its record; no sentence did
 
 
 def test_deviation_search_and_feedback_record_scrubbed_text(demo_copilot, tmp_path):

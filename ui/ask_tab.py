@@ -85,10 +85,17 @@ def build(copilot: Copilot, identity: Identity, role) -> None:
         shown: list[str] = []
         try:
             user = identity.require(request, demo_role, "ask")
+            card = None
             for event in copilot.chat_stream(session_id, text, user=user):
-                if event.kind == "sentence":
+                if event.kind == "card" and event.answer is not None:
+                    # The documents' answer, at once; a verified summary may follow above it.
+                    card = event.answer
+                    history[-1]["content"] = answer_markdown(card)
+                    yield history, card.model_dump(mode="json"), gr.skip()
+                elif event.kind == "sentence":
                     shown.append(event.text)
-                    history[-1]["content"] = streaming_markdown(shown)
+                    history[-1]["content"] = (answer_markdown(card, summary=shown) if card
+                                              else streaming_markdown(shown))
                     yield history, gr.skip(), gr.skip()
                 elif event.kind == "answer" and event.answer is not None:
                     history[-1]["content"] = answer_markdown(event.answer)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import html
 
 from copilot import Answer, Citation, SourceView
+from copilot.answer import EvidenceLine
 
 from .safe_text import md_text, quoted_md
 
 BADGES = {
     "grounded": ('<span class="badge badge-verified">✔ Verified against cited sources</span>'),
-    "quoted": ('<span class="badge badge-quoted">❝ Quoted from source</span>'),
+    "quoted": ('<span class="badge badge-quoted">❝ Quoted from source: from the documents, '
+               'verbatim</span>'),
     "declined": ('<span class="badge badge-declined">✖ Declined: not found in the effective '
                  'documents</span>'),
     "refused": ('<span class="badge badge-declined">✖ Refused: site policy — ask a person'
@@ -24,14 +26,68 @@ DECISION_SUPPORT_BADGE = ('<span class="badge badge-support">Decision support �
                           'the controlled copy</span>')
 
 
-def answer_markdown(answer: Answer) -> str:
-    """Badges, then the answer as inert text (quoted document lines stay block quotes), the
-    decline reason and the decision-support notice."""
-    parts = [f"{BADGES[answer.status]} {DECISION_SUPPORT_BADGE}", "", quoted_md(answer.text)]
+def answer_markdown(answer: Answer, summary: list[str] | None = None) -> str:
+    """Badges, then the answer as inert text: the verified summary (if any) above the evidence
+    card (headline, steps, table rows as tables), or the decline; then the reason and the
+    decision-support notice. `summary` overrides the answer's while it is being written."""
+    parts = [f"{BADGES[answer.status]} {DECISION_SUPPORT_BADGE}", ""]
+    if answer.evidence:
+        summary = answer.summary if summary is None else summary
+        if summary:
+            parts += [f"**Summary, verified against the sources:** "
+                      f"{' '.join(md_text(s) for s in summary)}", ""]
+        parts += [_status_line(answer), card_markdown(answer.evidence), "",
+                  sources_markdown(answer)]
+    else:
+        parts.append(quoted_md(answer.text))
     if answer.declined and answer.decline_reason:
         parts += ["", f"_Reason: {md_text(answer.decline_reason)}_"]
     parts += ["", f"> {md_text(answer.notice)}"]
     return "\n".join(parts)
+
+
+def _status_line(answer: Answer) -> str:
+    """The revision warning the API put at the head of the text (drafts, superseded)."""
+    first = answer.text.split("\n", 1)[0]
+    return f"⚠️ {md_text(first)}\n" if first.startswith("Not the effective revision") else ""
+
+
+def card_markdown(lines: list[EvidenceLine]) -> str:
+    """The evidence card: the headline in bold, then its support; consecutive rows of one
+    table become a Markdown table (every cell inert), steps and sentences stay lines."""
+    out = ["**From the documents:**", ""]
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if line.kind == "row" and line.header and len(line.header) == len(line.cells):
+            rows = [line]
+            while (i + 1 < len(lines) and lines[i + 1].kind == "row"
+                   and lines[i + 1].header == line.header
+                   and len(lines[i + 1].cells) == len(line.header)):
+                i += 1
+                rows.append(lines[i])
+            out += [_table_md(rows), ""]
+        else:
+            text = f"{md_text(line.text)} \\[{line.n}\\]"
+            out += [f"**{text}**" if line.headline else f"- {text}", ""]
+        i += 1
+    return "\n".join(out).rstrip()
+
+
+def sources_markdown(answer: Answer) -> str:
+    """What each [n] of the card is: document, revision, section (inert text)."""
+    return "\n".join(f"\\[{c.n}\\] {md_text(c.doc_id)} rev {md_text(c.revision)}, "
+                     f"{md_text(c.section or c.title)}  " for c in answer.citations)
+
+
+def _table_md(rows: list[EvidenceLine]) -> str:
+    def cells(values: list[str]) -> str:
+        return "| " + " | ".join(md_text(v) for v in values) + " |"
+
+    header = cells(rows[0].header + ["source"])
+    rule = "|" + "---|" * (len(rows[0].header) + 1)
+    body = [cells(r.cells + [f"[{r.n}]"]) for r in rows]
+    return "\n".join([header, rule, *body])
 
 
 def streaming_markdown(sentences: list[str]) -> str:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +47,21 @@ class ChatBackend:
     def exclusive(self):
         """Hold while streaming from the model."""
         return self._lock if self.in_process else nullcontext()
+
+    @contextmanager
+    def claimed(self) -> Iterator[bool]:
+        """The model if it is free *now*: yields False, without waiting, while the in-process
+        model is writing for another question (remote servers schedule their own requests)."""
+        if not self.in_process:
+            yield True
+            return
+        if not self._lock.acquire(blocking=False):
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            self._lock.release()
 
 
 def make_chat_model(spec: str, *, context: int, max_tokens: int, threads: int,
