@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 
-from guardrails import (AuditSink, AuditTrail, GuardrailError, PresidioScrubber, Scrubber,
+from guardrails import (AuditSink, GuardrailError, PresidioScrubber, Scrubber,
                         ScrubSession, ScrubVault, User, UserStore, demo_user)
 from knowledge import FileResult, Hit, IngestReport, KnowledgeBase, SearchFilter
 
@@ -20,7 +20,7 @@ from .conversation import Conversations, standalone
 from .deviations import DeviationMatch, similar_deviations
 from .accounts import Accounts, login_policy
 from .errors import AccessDeniedError, CopilotError
-from .build import (build_chat_backend, build_knowledge_base, build_pipeline,
+from .build import (build_audit_trail, build_chat_backend, build_knowledge_base, build_pipeline,
                     build_question_gate)
 from .guarding import QuestionGate
 from .training import TrainingService
@@ -50,8 +50,7 @@ class Copilot:
         self.vault = ScrubVault()
         self.conversations = Conversations()
         # Every ask, search and ingest leaves a hash-chained record before its result is shown.
-        self.audit = audit or AuditTrail(settings.home_dir / "audit" / "audit.sqlite",
-                                         key_file=settings.audit_key_file)
+        self.audit = audit or build_audit_trail(settings)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Copilot:

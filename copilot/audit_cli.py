@@ -13,8 +13,9 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from guardrails import AuditTrail, GuardrailError, SignedHead, demo_user, parse_witness
+from guardrails import GuardrailError, SignedHead, demo_user, parse_witness
 
+from .build import build_audit_trail
 from .errors import CopilotError
 from .settings import Settings
 
@@ -22,17 +23,6 @@ audit_app = typer.Typer(help="The tamper-evident audit trail (there is no delete
                         no_args_is_help=True)
 out = Console()
 err = Console(stderr=True)
-
-
-def audit_trail(settings: Settings) -> AuditTrail:
-    """The trail of `settings`' home, signed with the configured key (kept outside the home)."""
-    home = settings.home_dir
-    key_file = settings.audit_key_file.expanduser().resolve() if settings.audit_key_file else None
-    if key_file is not None and key_file.is_relative_to(home):
-        # Whoever can rewrite the home could then also read the key and re-sign a forged head.
-        raise CopilotError(f"COPILOT_AUDIT_KEY_FILE {key_file} is inside COPILOT_HOME {home}; "
-                           "keep the audit key outside the data home")
-    return AuditTrail(home / "audit" / "audit.sqlite", key_file=key_file)
 
 
 def _fail(exc: Exception, code: int = 2) -> NoReturn:
@@ -59,7 +49,7 @@ def audit_verify(
     """Check the hash chain and the signed head; name the first bad record. Exit 1 if broken."""
     heads = [head for path in witness or () for head in _read_witness(path)]
     try:
-        result = audit_trail(Settings()).verify(heads)
+        result = build_audit_trail(Settings()).verify(heads)
     except (CopilotError, GuardrailError) as exc:
         _fail(exc)
     if result.ok:
@@ -81,7 +71,7 @@ def audit_head(as_json: Annotated[bool, typer.Option(
     rewrite re-signed by someone holding the key.
     """
     try:
-        result = audit_trail(Settings()).verify()
+        result = build_audit_trail(Settings()).verify()
     except (CopilotError, GuardrailError) as exc:
         _fail(exc)
     if not result.ok:
@@ -110,7 +100,7 @@ def audit_export(
     if fmt not in ("csv", "json"):
         _fail(CopilotError(f"unknown format {fmt!r}; use csv or json"))
     try:
-        trail = audit_trail(Settings())
+        trail = build_audit_trail(Settings())
         text = trail.export(start, end, fmt=fmt)  # type: ignore[arg-type]
         user = demo_user("admin")
         trail.append(user.name, user.role, "export", {"from": str(start), "to": str(end),
@@ -118,3 +108,4 @@ def audit_export(
     except (CopilotError, GuardrailError) as exc:
         _fail(exc)
     sys.stdout.write(text)
+

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 
-from guardrails import CachedEmbed, InjectionDetector, PolicyChecker
+from guardrails import AuditTrail, CachedEmbed, InjectionDetector, PolicyChecker
 from knowledge import Embedder, Hit, KnowledgeBase, make_embedder
 
 from .answering import AnswerPipeline, AnswerPolicy
+from .errors import CopilotError
 from .guarding import QuestionGate
 from .grounding import GroundingVerifier
 from .llm import ChatBackend, make_chat_model
@@ -48,6 +49,17 @@ def build_knowledge_base(settings: Settings) -> KnowledgeBase:
                          chroma_url=settings.chroma_url, collection=settings.chroma_collection,
                          screen=screen, chroma_token=token,
                          chroma_ca_file=settings.chroma_ca_file)
+
+
+def build_audit_trail(settings: Settings) -> AuditTrail:
+    """The trail of `settings`' home, signed with the configured key (kept outside the home)."""
+    home = settings.home_dir
+    key_file = settings.audit_key_file.expanduser().resolve() if settings.audit_key_file else None
+    if key_file is not None and key_file.is_relative_to(home):
+        # Whoever can rewrite the home could then also read the key and re-sign a forged head.
+        raise CopilotError(f"COPILOT_AUDIT_KEY_FILE {key_file} is inside COPILOT_HOME {home}; "
+                           "keep the audit key outside the data home")
+    return AuditTrail(home / "audit" / "audit.sqlite", key_file=key_file)
 
 
 def build_chat_backend(settings: Settings) -> ChatBackend:

@@ -19,9 +19,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from guardrails import AuditTrail, GuardrailError, User, UserStore
+from guardrails import GuardrailError, User, UserStore
 
 from .accounts import Accounts, login_policy
+from .build import build_audit_trail
 from .errors import CopilotError
 from .settings import Settings
 
@@ -38,9 +39,7 @@ PasswordStdin = Annotated[bool, typer.Option(
 
 def _accounts() -> Accounts:
     settings = Settings()
-    return Accounts(UserStore(settings.home_dir / "users.sqlite"),
-                    AuditTrail(settings.home_dir / "audit" / "audit.sqlite",
-                               key_file=settings.audit_key_file),
+    return Accounts(UserStore(settings.home_dir / "users.sqlite"), build_audit_trail(settings),
                     policy=login_policy(settings))
 
 
