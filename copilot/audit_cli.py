@@ -1,4 +1,5 @@
-"""`copilot audit`: verify the tamper-evident trail, print its signed head, export records.
+"""`copilot audit`: verify the tamper-evident trail, print its signed head, export records,
+adopt a trail from before heads were signed.
 
 There is deliberately no command that deletes or edits records.
 """
@@ -18,6 +19,7 @@ from guardrails import GuardrailError, SignedHead, demo_user, parse_witness
 from .build import build_audit_trail
 from .errors import CopilotError
 from .settings import Settings
+from .users_cli import CLI_ADMIN
 
 audit_app = typer.Typer(help="The tamper-evident audit trail (there is no delete command).",
                         no_args_is_help=True)
@@ -109,3 +111,26 @@ def audit_export(
         _fail(exc)
     sys.stdout.write(text)
 
+
+@audit_app.command("adopt-legacy")
+def audit_adopt_legacy() -> None:
+    """Sign the head of a trail from before heads were signed, once, as an audited admin action.
+
+    Refused unless the trail has no signed head yet, its chain is intact, and its legacy head
+    file (audit.sqlite.head) names exactly its newest record. The file is kept as
+    audit.sqlite.head.adopted. Run it only for a trail you know was upgraded: whoever can write
+    the home can also make a signed trail look legacy.
+    """
+    try:
+        trail = build_audit_trail(Settings())
+        # The local administrator, as for `copilot users` (why there is no login: users_cli).
+        record = trail.adopt_legacy(CLI_ADMIN.name, CLI_ADMIN.role)
+        result = trail.verify()
+    except (CopilotError, GuardrailError) as exc:
+        _fail(exc)
+    if not result.ok:  # e.g. a public key file that names another key: report, never hide
+        _fail(CopilotError(f"adopted at record {record.seq}, but verify now fails: "
+                           f"{result.reason}"), code=1)
+    out.print(f"[green]adopted[/]: records 1-{record.details['records']} are vouched for by the "
+              f"legacy head; record {record.seq} records the adoption; {result.reason}",
+              highlight=False)

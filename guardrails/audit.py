@@ -25,9 +25,10 @@ An inspector can recompute a record's hash without this code:
 The first record's prev_hash is 64 zeros. There is deliberately no method that updates or
 deletes records, and SQLite triggers refuse UPDATE and DELETE on the table.
 
-A trail written before heads were signed has records but no signed head (its `<db>.head`
-file is ignored): verify() reports it, and appends leave it so, since nothing shows that the
-unsigned head was genuine.
+A trail written before heads were signed has records but no signed head, only the unsigned
+`<db>.head` file: verify() reports it, and appends leave it so (they only keep the file at
+the newest record), since nothing shows that the file was genuine. adopt_legacy() is the
+administrator's explicit, audited decision to trust it; it never happens on its own.
 """
 
 from __future__ import annotations
@@ -151,6 +152,8 @@ class AuditTrail(AuditSink):
         self.path = Path(path)
         self.key_file = Path(key_file).expanduser() if key_file else default_key_file()
         self.public_key_path = self.path.with_name(self.path.name + ".pub")
+        # The unsigned {"seq", "hash"} head of trails from before signed heads; see adopt_legacy.
+        self.legacy_head_path = self.path.with_name(self.path.name + ".head")
         self.timeout = timeout
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
@@ -219,21 +222,11 @@ class AuditTrail(AuditSink):
         conn.execute("BEGIN IMMEDIATE")
         try:
             seq, prev = self._head(conn)
-            head_ok = self._head_continues(_stored_head(conn), seq, prev, signer)
-            records, rows = [], []
-            for user, role, action, details_json, details in prepared:
-                seq += 1
-                ts = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-                digest = _record_hash(seq, ts, user, role, action, details_json, prev)
-                records.append(AuditRecord(seq, ts, user, role, action, details, prev, digest))
-                rows.append((seq, ts, user, role, action, details_json, prev, digest))
-                prev = digest
-            conn.executemany("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-            head = sign_head(signer, seq, prev).to_json() if head_ok else ""
-            if head_ok:
-                # Same transaction as the records: the head never lags or leads the trail,
-                # not even after a crash, which is what lets verify() be strict.
-                conn.execute(_WRITE_HEAD, (head,))
+            stored = _stored_head(conn)
+            head_ok = self._head_continues(stored, seq, prev, signer)
+            records, head = self._add(conn, prepared, seq, prev, signer if head_ok else None)
+            if stored is None and seq > 0:
+                self._advance_legacy_head(seq, prev, records[-1])
             conn.execute("COMMIT")  # synchronous=FULL: on disk when this returns
         except BaseException:
             if conn.in_transaction:
@@ -242,6 +235,28 @@ class AuditTrail(AuditSink):
         if head_ok:
             self._last_head = head
         return records, head_ok
+
+    @staticmethod
+    def _add(conn: sqlite3.Connection, prepared: list[tuple[str, str, str, str, dict]],
+             seq: int, prev: str, signer: AuditSigner | None) -> tuple[list[AuditRecord], str]:
+        """Insert records after (seq, prev) and, given a signer, the signed head naming the last
+        (inside the caller's transaction); the records and the head's JSON ("" if unsigned)."""
+        records, rows = [], []
+        for user, role, action, details_json, details in prepared:
+            seq += 1
+            ts = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+            digest = _record_hash(seq, ts, user, role, action, details_json, prev)
+            records.append(AuditRecord(seq, ts, user, role, action, details, prev, digest))
+            rows.append((seq, ts, user, role, action, details_json, prev, digest))
+            prev = digest
+        conn.executemany("INSERT INTO audit VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        if signer is None:
+            return records, ""
+        head = sign_head(signer, seq, prev).to_json()
+        # Same transaction as the records: the head never lags or leads the trail, not even
+        # after a crash, which is what lets verify() be strict.
+        conn.execute(_WRITE_HEAD, (head,))
+        return records, head
 
     # -- the signed head ----------------------------------------------------------------------
 
@@ -341,6 +356,98 @@ class AuditTrail(AuditSink):
                          f"public key was swapped" if named else
                          "no witness names it; give one with --witness"))
 
+    # -- trails from before signed heads -----------------------------------------------------
+
+    def adopt_legacy(self, user: str, role: str) -> AuditRecord:
+        """Sign the head of a trail from before signed heads, on the word of its legacy head.
+
+        Refused (AuditError naming the problem) unless the trail has records, no signed head,
+        an intact chain, and a legacy head file naming exactly its newest record: a file
+        behind the trail, ahead of it, with another hash or missing was the old design's sign
+        of tampering. Then, in one transaction, a `config_change` record of the adoption is
+        appended and a head naming it is signed, and the file is renamed to `<db>.head.adopted`
+        as evidence. Only an administrator may call this, never the code on its own: anyone
+        who can write the home can make a signed trail look legacy (drop its head, write a
+        head file), and adopting automatically would sign their truncation.
+        """
+        with self._lock:
+            conn = self._connection()
+            signer = self._retrying(lambda: self._signer_for(conn))
+            record, head = self._retrying(lambda: self._adopt(conn, user, role, signer))
+        self._last_head = head
+        adopted = self.legacy_head_path.with_name(self.legacy_head_path.name + ".adopted")
+        try:
+            os.replace(self.legacy_head_path, adopted)
+        except OSError as exc:  # the trail is adopted either way; the file is only evidence
+            log.error("audit trail %s adopted, but %s was not renamed to %s: %s", self.path,
+                      self.legacy_head_path.name, adopted.name, exc)
+        return record
+
+    def _adopt(self, conn: sqlite3.Connection, user: str, role: str,
+               signer: AuditSigner) -> tuple[AuditRecord, str]:
+        def refuse(why: str) -> AuditError:
+            return AuditError(self.path, f"not adopted: {why}")
+
+        conn.execute("BEGIN IMMEDIATE")  # nobody appends between the checks and the signing
+        try:
+            if _stored_head(conn) is not None:
+                raise refuse("it already has a signed head; verify it with `copilot audit "
+                             "verify`")
+            walked = _walk(conn.execute(_SELECT + " ORDER BY seq"), None)
+            if not walked.ok:
+                raise refuse(f"its hash chain is broken: {walked.reason}")
+            seq, digest = self._head(conn)
+            if seq == 0:
+                raise refuse("the trail is empty; a new trail signs its head by itself")
+            name = self.legacy_head_path.name
+            try:
+                legacy = _read_legacy_head(self.legacy_head_path)
+            except ValueError as exc:
+                raise refuse(f"the legacy head file {name} is unreadable: {exc}") from None
+            if legacy is None:
+                raise refuse(f"there is no legacy head file {name}, so nothing shows that no "
+                             f"records were cut off the end")
+            legacy_seq, legacy_hash = legacy
+            if legacy_seq < seq:
+                raise refuse(f"the legacy head file {name} names record {legacy_seq}, behind "
+                             f"the trail's newest record {seq}: nothing vouches for records "
+                             f"{legacy_seq + 1}-{seq} (added after the head file stopped being "
+                             f"kept, or an older head file was put back)")
+            if legacy_seq > seq:
+                raise refuse(f"the legacy head file {name} names record {legacy_seq}, but the "
+                             f"trail ends at record {seq}: the trail was truncated")
+            if legacy_hash != digest:
+                raise refuse(f"the legacy head file {name} names record {seq} with hash "
+                             f"{legacy_hash[:16]}, but the trail's record {seq} has hash "
+                             f"{digest[:16]}: the trail or the head file was rewritten")
+            entry = self._prepare(user, role, "config_change", {
+                "kind": "audit_adopt_legacy", "legacy_head": {"seq": seq, "hash": digest},
+                "records": seq})
+            records, head = self._add(conn, [entry], seq, digest, signer)
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return records[0], head
+
+    def _advance_legacy_head(self, seq: int, digest: str, newest: AuditRecord) -> None:
+        """Keep an unadopted legacy trail's head file at its newest record (write lock held).
+
+        Otherwise every append since the upgrade would leave the file behind, and
+        adopt-legacy would rightly refuse the trail for good. The file moves only from exactly
+        the trail's newest record, as the old design did, so it never vouches for more than
+        it did before plus these records. Written before the commit, while SQLite's write
+        lock keeps other writers out: a crash in between leaves the file ahead of the trail,
+        which adopt-legacy refuses; it never leaves it silently behind.
+        """
+        try:
+            if _read_legacy_head(self.legacy_head_path) == (seq, digest):
+                _write_legacy_head(self.legacy_head_path, newest.seq, newest.hash)
+        except (OSError, ValueError) as exc:  # the records still go in; the file is evidence
+            log.error("audit trail %s: legacy head file not advanced to record %d: %s",
+                      self.path, newest.seq, exc)
+
     # -- reading ------------------------------------------------------------------------------
 
     def head(self) -> tuple[int, str]:
@@ -371,6 +478,11 @@ class AuditTrail(AuditSink):
                 if head_error:
                     return VerifyResult(False, walked.records, None, head_error)
                 verdict = _judge_head(walked.records, head, key, key_source)
+                if head is None and walked.records and self.legacy_head_path.exists():
+                    verdict = replace(verdict, reason=(
+                        f"{verdict.reason}. The trail is from before heads were signed (it has "
+                        f"a legacy head file {self.legacy_head_path.name}): an administrator "
+                        f"who trusts it can run `copilot audit adopt-legacy`"))
                 if verdict.ok and key is not None and walked.records:
                     verdict = self._judge_public_key_file(verdict, key, key_source)
                 if verdict.ok and witness:  # key is None only for an empty trail here
@@ -529,6 +641,33 @@ def _stored_head(conn: sqlite3.Connection) -> str | None:
             return None
         raise
     return row[0] if row else None
+
+
+def _read_legacy_head(path: Path) -> tuple[int, str] | None:
+    """(seq, hash) from a legacy head file; None if there is none; ValueError if unreadable."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ValueError(str(exc)) from exc
+    try:
+        data = json.loads(text)
+        seq, digest = data["seq"], data["hash"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(f"not a head file: {text[:80]!r}") from exc
+    if type(seq) is not int or seq < 0 or not isinstance(digest, str) or len(digest) != 64:
+        raise ValueError(f"not a head file: {text[:80]!r}")
+    return seq, digest
+
+
+def _write_legacy_head(path: Path, seq: int, digest: str) -> None:
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps({"seq": seq, "hash": digest}))
+        handle.flush()
+        os.fsync(handle.fileno())  # never a half-written head file after a power cut
+    os.replace(tmp, path)
 
 
 def _ts_bound(moment: datetime | None) -> str | None:
