@@ -66,7 +66,7 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
                              r"calibrated|tested|requalified|re-?qualified|revalidated|"
                              r"re-?validated|serviced|checked|cleaned|reviewed|retrained|"
                              r"repeated|renewed|inspected|audited)\b", re.IGNORECASE)),
-    ("duration", re.compile(r"\bhow long\b|\b(?:hold|exposure|drying|contact|cycle|run|"
+    ("duration", re.compile(r"\bhow long\b|\bby when\b|\bwithin what time\b|\b(?:hold|exposure|drying|contact|cycle|run|"
                             r"dwell|wait|waiting|soak|settling|rinse|storage|shelf|retention|"
                             r"equilibration|incubation|response) (?:time|period|duration)\b|"
                             r"\bhow many (?:minutes|hours|days|seconds|weeks|months|years)\b|"
@@ -153,6 +153,8 @@ _PROPERTIES = ("humidit", "temperatur", "pressur", "conductiv", "weight", "mass"
                "particle", "bioburden", "endotoxin", "potenc", "assay", "yield", "leak", "decay",
                "toc", "humid", "vacuum", "dew", "light", "lux", "noise", "vibrat", "ph")
 _VALUE_KINDS = ("criterion", "count", "percentage", "pressure", "temperature")
+# Kinds answered by a stated value (a number): the card prefers a line that has one.
+VALUE_KINDS = _VALUE_KINDS + ("duration", "frequency")
 
 
 @dataclass(frozen=True)
@@ -207,8 +209,8 @@ def holds(asked: Asked, text: str) -> bool:
     if not all(any(w == a if len(a) <= 3 else w.startswith(a) for w in words)
                for a in asked.required):
         return False
-    return not asked.focus or focus_matches(asked, text) >= max(1, MIN_FOCUS_SHARE
-                                                                 * len(asked.focus))
+    return not asked.focus or focus_matches(asked, text) >= max(1, round(
+        MIN_FOCUS_SHARE * len(asked.focus)))
 
 
 def focus_matches(asked: Asked, text: str) -> int:

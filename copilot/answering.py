@@ -26,7 +26,7 @@ from guardrails import InvalidInputError, bounded_text
 from knowledge import Hit, KnowledgeBase, SearchFilter
 
 from .answer import Answer, Citation, EvidenceLine, SentenceCheck
-from .answerability import Asked, asked_for, holds, kind_name
+from .answerability import VALUE_KINDS, Asked, asked_for, holds, kind_name
 from .errors import BadQuestionError
 from .evidence import Card, CardComposer, ScoredUnit, table_header_before
 from .grounding import (CITATION, GroundingVerifier, PreparedPassages, codes_in, content_words,
@@ -139,8 +139,11 @@ class AnswerPipeline:
         asked = asked or asked_for(question)
         scored = self.composer.score(question, hits)
         return self.composer.compose(
-            question, scored, lambda s: holds(asked, f"{hits[s.unit.n - 1].section} "
-                                                     f"{s.unit.reading()}"))
+            question, scored,
+            accept=lambda s: holds(asked, f"{hits[s.unit.n - 1].section} {s.unit.reading()}"),
+            # A value question is best answered by a line that states a value.
+            prefer=lambda s: 0.1 if asked.kind in VALUE_KINDS and re.search(
+                r"\d", s.unit.reading()) else 0.0)
 
     def _summarise(self, question: str, card: Answer, hits: list[Hit], started: float,
                    timings: dict[str, float]) -> Iterator[Event]:
@@ -282,10 +285,15 @@ def card_text(lines: list[EvidenceLine], citations: list[Citation]) -> str:
     (table rows read with their column names), verbatim with [n] markers, then what each [n]
     is: document, revision, section."""
     head, rest = lines[0], lines[1:]
-    out = [EVIDENCE_INTRO, f"{head.reading} [{head.n}]"]
-    out += [f"- {line.reading} [{line.n}]" for line in rest]
+    out = [EVIDENCE_INTRO, f"{_unbulleted(head.reading)} [{head.n}]"]
+    out += [f"- {_unbulleted(line.reading)} [{line.n}]" for line in rest]
     out += [""] + [source_line(c) for c in citations]
     return "\n".join(out)
+
+
+def _unbulleted(text: str) -> str:
+    """A bullet's own marker goes (the card lists lines itself); step numbers stay."""
+    return re.sub(r"^[-*•]\s+", "", text)
 
 
 def source_line(citation: Citation) -> str:

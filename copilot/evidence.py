@@ -35,6 +35,22 @@ _META_SECTION = re.compile(r"\b(scope|revision|history|change log|references?|de
 _META_QUESTION = re.compile(r"\b(scope|revision|rev\b|history|changed|change|reference|"
                             r"defin|abbreviat|mean|stand for|purpose|apply|applies)",
                             re.IGNORECASE)
+# Deviation reports and SOPs have standard sections; a question's cue says which one answers
+# ("why" -> the root cause). A unit in the matching section gets a small boost.
+_SECTION_CUES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
+    (re.compile(r"\bwhy\b|\broot cause|\bcaused?\b|\breason", re.I),
+     re.compile(r"root cause|cause|investigation", re.I)),
+    (re.compile(r"\baffected\b|\bimpact|\bwhich batch", re.I),
+     re.compile(r"impact", re.I)),
+    (re.compile(r"\bcapa\b|\bcorrective|\bpreventive|\bwhat was done", re.I),
+     re.compile(r"capa|corrective|preventive|action", re.I)),
+    (re.compile(r"\bwhat happened\b|\bhappened to\b", re.I),
+     re.compile(r"impact|immediate action|description|disposition|conclusion", re.I)),
+    (re.compile(r"\bwho\b|\bresponsib", re.I), re.compile(r"responsib", re.I)),
+    (re.compile(r"\blimit|\bacceptance|\bacceptable|\bpass\b|\bspecification", re.I),
+     re.compile(r"acceptance|criteria|limit|specification", re.I)),
+)
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?")
 _STEPS_QUESTION = re.compile(r"\b(what (?:should|do|must|shall) (?:i|we|the \w+)|what now|"
                              r"how (?:do|should|must|to|can)|steps?|procedure|actions?|"
                              r"respond|response|what to do|stopped|alarm)\b", re.IGNORECASE)
@@ -178,7 +194,9 @@ class CardComposer:
         sims = vectors[1:] @ vectors[0]
         words = content_words(question)
         codes = codes_in(question)
+        numbers = set(_NUMBER.findall(question))
         meta_asked = bool(_META_QUESTION.search(question))
+        cued = [section for cue, section in _SECTION_CUES if cue.search(question)]
         scored = []
         for unit, sim in zip(units, sims, strict=True):
             unit_words = content_words(f"{unit.reading()} {context[unit.n]}")
@@ -187,17 +205,26 @@ class CardComposer:
             if codes:
                 # An exact code (alarm, tag, cycle) in the unit itself is the strongest signal.
                 score += 0.3 * len(codes & codes_in(unit.reading())) / len(codes)
-            if not meta_asked and _META_SECTION.search(hits[unit.n - 1].section or ""):
+            section = hits[unit.n - 1].section or ""
+            if not meta_asked and _META_SECTION.search(section):
                 score -= 0.25
+            if any(pattern.search(section) for pattern in cued):
+                score += 0.15
+            if numbers:
+                # "the 200 g check weight": a line holding the question's own numbers.
+                score += 0.15 * min(2, len(numbers & set(_NUMBER.findall(unit.reading()))))
             score -= 0.01 * (unit.n - 1)  # retrieval order breaks ties
             scored.append(ScoredUnit(unit, score, float(sim)))
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
 
     def compose(self, question: str, scored: list[ScoredUnit],
-                accept: Callable[[ScoredUnit], bool] = lambda s: True) -> Card:
-        """The best unit that `accept`s as headline, then its support."""
-        headline = next((s for s in scored if accept(s)), None)
+                accept: Callable[[ScoredUnit], bool] = lambda s: True,
+                prefer: Callable[[ScoredUnit], float] = lambda s: 0.0) -> Card:
+        """The best unit that `accept`s as headline (its score plus `prefer`), then its
+        support."""
+        accepted = [s for s in scored if accept(s)]
+        headline = max(accepted, key=lambda s: s.score + prefer(s), default=None)
         if headline is None:
             return Card(None)
         support: list[ScoredUnit] = []

@@ -68,7 +68,7 @@ def card_markdown(lines: list[EvidenceLine]) -> str:
                 rows.append(lines[i])
             out += [_table_md(rows), ""]
         else:
-            text = f"{md_text(line.text)} \\[{line.n}\\]"
+            text = f"{md_text(_unbulleted(line.text))} \\[{line.n}\\]"
             out += [f"**{text}**" if line.headline else f"- {text}", ""]
         i += 1
     return "\n".join(out).rstrip()
@@ -78,6 +78,11 @@ def sources_markdown(answer: Answer) -> str:
     """What each [n] of the card is: document, revision, section (inert text)."""
     return "\n".join(f"\\[{c.n}\\] {md_text(c.doc_id)} rev {md_text(c.revision)}, "
                      f"{md_text(c.section or c.title)}  " for c in answer.citations)
+
+
+def _unbulleted(text: str) -> str:
+    """A bullet's own marker goes: the card lists its lines itself (step numbers stay)."""
+    return text[2:] if text[:2] in ("- ", "* ", "• ") else text
 
 
 def _table_md(rows: list[EvidenceLine]) -> str:

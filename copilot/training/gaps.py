@@ -41,10 +41,13 @@ class Gap(BaseModel):
 
 def knowledge_gaps(kb: KnowledgeBase, ask_records: Iterable[AuditRecord],
                    attempts: Iterable[Attempt], items: dict[str, QuizItem],
-                   limit: int = 10, *, may_see: Callable[[str], bool]) -> list[Gap]:
+                   limit: int = 10, *, may_see: Callable[[str], bool],
+                   may_quote_role: Callable[[str], bool] = lambda role: True) -> list[Gap]:
     """The top `limit` gaps of documents `may_see(doc_id)` admits. It is required, so no
     caller can forget the viewer; it filters before ranking, so the viewer still gets up to
-    `limit` rows."""
+    `limit` rows. A question is quoted as an example only when its asker's role sees no
+    more than the viewer (`may_quote_role`): QA's wording of a restricted incident can be
+    answered from an SOP the trainer sees, and still tell of the incident."""
     visible = may_see
     gaps: dict[tuple[str, str], Gap] = {}
 
@@ -56,7 +59,8 @@ def knowledge_gaps(kb: KnowledgeBase, ask_records: Iterable[AuditRecord],
     sections = kb.catalog.chunks_by_id({cid for _, found in refs for cid, _ in found if cid})
     for record, found in refs:
         answered = record.details.get("status") == "grounded"
-        quotable = all(visible(doc_id) for _, doc_id in found if doc_id)
+        quotable = may_quote_role(record.role) and all(visible(doc_id) for _, doc_id in found
+                                                       if doc_id)
         seen = set()
         for chunk_id, doc_id in found:
             row = sections.get(chunk_id)
