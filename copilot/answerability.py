@@ -20,9 +20,11 @@ _NUM = r"(?<![\w.])\d+(?:[.,]\d+)?"
 _TIME_UNIT = (r"(?:s|sec|secs|seconds?|min|mins|minutes?|h|hrs?|hours?|days?|d|weeks?|wk|"
               r"months?|years?|yrs?)")
 _QUANTITY = {
-    # "20 min", "15-20 min", "30 calendar days", "5 working days"
-    "duration": re.compile(rf"{_NUM}\s*(?:(?:-|to|–|and)\s*{_NUM}\s*)?(?:[a-z]+\s+)?"
-                           rf"{_TIME_UNIT}\b", re.IGNORECASE),
+    # "20 min", "15-20 min", "30 calendar days", "5 working days", "over six months"
+    "duration": re.compile(rf"(?:{_NUM}|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|"
+                           rf"eleven|twelve|fifteen|twenty|thirty|several|a few|an?)\b)\s*"
+                           rf"(?:(?:-|to|–|and)\s*{_NUM}\s*)?(?:[a-z]+\s+)?{_TIME_UNIT}\b",
+                           re.IGNORECASE),
     "temperature": re.compile(rf"{_NUM}\s*(?:°\s*[CF]|℃|K\b|degrees?)", re.IGNORECASE),
     "pressure": re.compile(rf"{_NUM}\s*(?:bar|mbar|kpa|pa|psi|psig|mmhg|torr|inch(?:es)? of "
                            rf"water|in\.? ?wg|mm ?wg)\b", re.IGNORECASE),
@@ -45,6 +47,7 @@ _DATE = re.compile(r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}|(?:jan
                    r"may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4}|\d{1,2} (?:jan|"
                    r"feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* \d{4}|(?:19|20)\d{2})\b",
                    re.IGNORECASE)
+_DATE_RULE = re.compile(r"\b(?:date|day)\s+(?:on which|of|when|that)\b", re.IGNORECASE)
 _CLASS = re.compile(r"\b(?:grade [a-d]|class (?:[ivx]+|\d+|[a-d])|iso (?:class )?\d|category "
                     r"\w+|critical|major|minor|type [a-z0-9]+|level \d|classified as \w+|"
                     r"class i{1,3})\b", re.IGNORECASE)
@@ -112,7 +115,8 @@ _HOLDS = {
     "frequency": lambda t: bool(_FREQUENCY.search(t)),
     "count": lambda t: bool(_NUMBER.search(t)),
     "role": lambda t: bool(_ROLE.search(t)),
-    "date": lambda t: bool(_DATE.search(t)),
+    # A date, or what a date is taken to be ("the date on which the firm first notified").
+    "date": lambda t: bool(_DATE.search(t) or _DATE_RULE.search(t)),
     "classification": lambda t: bool(_CLASS.search(t)),
     "criterion": lambda t: bool(_CRITERION.search(t)),
     "yes_no": lambda t: bool(_RULE.search(t)),
