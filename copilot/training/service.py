@@ -87,14 +87,18 @@ class TrainingService:
         for item in accepted + [r.item for r in rejected]:
             item.module_id = module_id
             item.item_id = item_id_for(item)
+        ids = {i.item_id for i in accepted}
+        known = {i.item_id for i in self.store.items(item_ids=ids)}
+        # The audit record first: if the trail cannot be written, the build fails with nothing
+        # stored, instead of leaving drafts that no record accounts for.
+        self.audit.append(user.name, user.role, "config_change", {
+            "kind": "quiz_build", "module_id": module_id, "doc_id": doc.doc_id,
+            "revision": doc.revision, "items": len(accepted), "new_items": len(ids - known),
+            "rejected": [{"stem": r.item.stem, "reason": r.reason} for r in rejected]})
         self.store.add_module(module_id, doc.doc_id, section, doc.title)
         added = self.store.add_items(accepted, user.name, user.role)
         self.store.add_module_event(module_id, "built", f"rev {doc.revision}: {len(added)} new "
                                     f"items, {len(rejected)} rejected", user.name, user.role)
-        self.audit.append(user.name, user.role, "config_change", {
-            "kind": "quiz_build", "module_id": module_id, "doc_id": doc.doc_id,
-            "revision": doc.revision, "items": len(accepted), "new_items": len(added),
-            "rejected": [{"stem": r.item.stem, "reason": r.reason} for r in rejected]})
         stored = {i.item_id: i for i in self.store.items(item_ids=[i.item_id for i in accepted])}
         return BuildResult(module_id=module_id, doc_id=doc.doc_id, revision=doc.revision,
                            section=section, items=[stored.get(i.item_id, i) for i in accepted],
@@ -113,13 +117,14 @@ class TrainingService:
                 raise UnknownItemError(sorted(unknown)[0])
             drafts = [i for i in drafts if i.item_id in wanted]
         ids = [i.item_id for i in drafts]
+        # Audited before anything changes: no approval takes effect without its record.
+        self.audit.append(user.name, user.role, "config_change", {
+            "kind": "quiz_approve", "module_id": module_id, "item_ids": ids})
         if ids:
             self.store.set_status(ids, "approved", "approved", user.name, user.role)
         if self.store.review_state(module_id)[0]:
             self.store.add_module_event(module_id, "review_cleared", f"reviewed by {user.name}",
                                         user.name, user.role)
-        self.audit.append(user.name, user.role, "config_change", {
-            "kind": "quiz_approve", "module_id": module_id, "item_ids": ids})
         return len(ids)
 
     def retire(self, item_ids: Iterable[str], user: User, reason: str) -> int:
@@ -132,9 +137,10 @@ class TrainingService:
         self._require_items(found, user, "retire quiz items")
         live = {i.item_id for i in found if i.status != "retired"}
         if live:
-            self.store.set_status(sorted(live), "retired", reason, user.name, user.role)
+            # Audited first, as approvals are: a retirement never takes effect unrecorded.
             self.audit.append(user.name, user.role, "config_change", {
                 "kind": "quiz_retire", "item_ids": sorted(live), "reason": reason})
+            self.store.set_status(sorted(live), "retired", reason, user.name, user.role)
         return len(live)
 
     def reconcile(self, user: User | None = None) -> ReconcileReport:
