@@ -347,8 +347,12 @@ class TrainingService:
         asks = records(action="ask") if callable(records) else []
         attempts = self.store.attempts()
         items = {i.item_id: i for i in self.store.items(item_ids={a.item_id for a in attempts})}
+        seen_by = {role: {d.doc_id for d, _ in self.kb.documents() if admits(d, role)}
+                   for role in {r.role for r in asks} | {user.role}}
         return knowledge_gaps(self.kb, asks, attempts, items, limit,
-                              may_see=DocumentAccess(self.kb, user.role).may_see)
+                              may_see=DocumentAccess(self.kb, user.role).may_see,
+                              may_quote_role=lambda role: seen_by.get(role, set())
+                              <= seen_by[user.role])
 
     def trainable_documents(self, user: User, doc_types: Iterable[str] = ("sop",)) -> list[str]:
         """Ids of effective documents of these types the user's role may build modules from."""
