@@ -79,7 +79,9 @@ def build(copilot: Copilot, identity: Identity, role) -> None:
             gr.Warning("Type a question first.")
             yield history, gr.skip(), text
             return
-        history.append({"role": "user", "content": md_text(text)})
+        # The user's own words are echoed cut to the question limit (the API refuses longer).
+        echo = text if len(text) <= MAX_QUESTION_CHARS else text[:200] + " …"
+        history.append({"role": "user", "content": md_text(echo)})
         history.append({"role": "assistant", "content": "_Searching the effective documents…_"})
         yield history, gr.skip(), ""
         shown: list[str] = []
