@@ -199,3 +199,15 @@ def test_an_empty_trail_is_not_adopted(tmp_path):
     with pytest.raises(AuditError, match="the trail is empty"):
         home.trail().adopt_legacy("cli-admin", "admin")
     assert home.legacy.exists() and home.hashes() == []
+
+
+def test_the_users_cli_also_refuses_an_audit_key_inside_the_home(tmp_path):
+    # build_audit_trail is the one constructor: `copilot users` used to skip this check.
+    home = tmp_path / "home"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COPILOT_")}
+    env |= {"COPILOT_HOME": str(home), "COPILOT_AUDIT_KEY_FILE": str(home / "audit.key"),
+            "COLUMNS": "1000"}
+    refused = subprocess.run([COPILOT, "users", "list"], env=env, capture_output=True,
+                             text=True, timeout=120)
+    assert refused.returncode == 2 and "keep the audit key outside" in refused.stderr
+    assert not (home / "audit.key").exists()
