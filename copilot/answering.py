@@ -158,6 +158,7 @@ class AnswerPipeline:
         lc_messages = [SystemMessage(messages[0][1]), HumanMessage(messages[1][1])]
         prepared = self.verifier.prepare([h.text for h in used])  # embeds only when needed
         generate_started = time.perf_counter()
+        timings["generate_start"] = generate_started - started
         for chunk in self.backend.model.stream(lc_messages, stop=STOP_SEQUENCES):
             piece = chunk.content if isinstance(chunk, AIMessageChunk) else str(chunk.content)
             if not piece:
