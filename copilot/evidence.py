@@ -51,6 +51,8 @@ _SECTION_CUES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
      re.compile(r"acceptance|criteria|limit|specification", re.I)),
 )
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?")
+# How many units of a question's passages are embedded (the rest rank by words alone).
+EMBEDDED_UNITS = 16
 _STEPS_QUESTION = re.compile(r"\b(what (?:should|do|must|shall) (?:i|we|the \w+)|what now|"
                              r"how (?:do|should|must|to|can)|steps?|procedure|actions?|"
                              r"respond|response|what to do|stopped|alarm)\b", re.IGNORECASE)
@@ -177,31 +179,29 @@ class CardComposer:
 
     def __init__(self, embed: Callable[[list[str]], np.ndarray],
                  header_before: Callable[[Hit], tuple[str, ...]] | None = None,
-                 max_support: int = 4) -> None:
+                 max_support: int = 6) -> None:
         self.embed = embed
         self.header_before = header_before
         self.max_support = max_support
 
     def score(self, question: str, hits: Sequence[Hit]) -> list[ScoredUnit]:
-        """Every unit of every passage, best first."""
+        """The units of the passages, best first. Every unit gets the cheap word, code,
+        number and section signals; only the best `EMBEDDED_UNITS` of them are embedded (on
+        long regulatory passages embedding every sentence took ~0.5 s of a 0.7 s answer)."""
         units = [u for n, hit in enumerate(hits, start=1)
                  for u in split_units(hit, n, self.header_before)]
         if not units:
             return []
         context = {n: f"{hit.title} {hit.section}" for n, hit in enumerate(hits, start=1)}
-        vectors = self.embed([question] + [f"{hits[u.n - 1].section}: {u.reading()}"
-                                           for u in units])
-        sims = vectors[1:] @ vectors[0]
         words = content_words(question)
         codes = codes_in(question)
         numbers = set(_NUMBER.findall(question))
         meta_asked = bool(_META_QUESTION.search(question))
         cued = [section for cue, section in _SECTION_CUES if cue.search(question)]
-        scored = []
-        for unit, sim in zip(units, sims, strict=True):
+        cheap = []
+        for unit in units:
             unit_words = content_words(f"{unit.reading()} {context[unit.n]}")
-            overlap = len(words & unit_words) / max(len(words), 1)
-            score = float(sim) + 0.35 * overlap
+            score = 0.35 * len(words & unit_words) / max(len(words), 1)
             if codes:
                 # An exact code (alarm, tag, cycle) in the unit itself is the strongest signal.
                 score += 0.3 * len(codes & codes_in(unit.reading())) / len(codes)
@@ -214,7 +214,14 @@ class CardComposer:
                 # "the 200 g check weight": a line holding the question's own numbers.
                 score += 0.15 * min(2, len(numbers & set(_NUMBER.findall(unit.reading()))))
             score -= 0.01 * (unit.n - 1)  # retrieval order breaks ties
-            scored.append(ScoredUnit(unit, score, float(sim)))
+            cheap.append(score)
+        # Units that share nothing with the question and come late are not embedded.
+        keep = sorted(range(len(units)), key=lambda i: (-cheap[i], i))[:EMBEDDED_UNITS]
+        vectors = self.embed([question] + [f"{hits[units[i].n - 1].section}: "
+                                           f"{units[i].reading()}" for i in keep])
+        sims = vectors[1:] @ vectors[0]
+        scored = [ScoredUnit(units[i], float(sim) + cheap[i], float(sim))
+                  for i, sim in zip(keep, sims, strict=True)]
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
 
@@ -238,17 +245,19 @@ class CardComposer:
                         and s.score >= 0.6 * headline.score]
             support.extend(sorted(siblings, key=lambda s: s.unit.order)[:3])
             chosen.extend(support)
-        # Then the best units from passages not used yet (another document first), when
-        # nearly as relevant as the headline.
+        # Then the best units, from passages not used yet first (another document), when
+        # nearly as relevant as the headline: measured on the demo set, 6 lines at 0.7 of the
+        # headline's score showed the case's evidence in 0.72 of answers (4 at 0.8: 0.60) and
+        # key facts 0.81 (0.69), for citation precision 0.85 (0.87).
         used_docs = {headline.unit.n}
         for candidate in scored:
             if len(support) >= self.max_support:
                 break
-            if candidate in chosen or candidate.score < 0.8 * headline.score:
+            if candidate in chosen or candidate.score < 0.7 * headline.score:
                 continue
             if _near_duplicate(candidate.unit, [c.unit for c in chosen]):
                 continue
-            if candidate.unit.n in used_docs and len(support) >= 1 and not wants_steps:
+            if candidate.unit.n in used_docs and len(support) >= 3 and not wants_steps:
                 continue
             support.append(candidate)
             chosen.append(candidate)
