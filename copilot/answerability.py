@@ -61,7 +61,7 @@ _CRITERION = re.compile(rf"{_NUM}|\b(?:at least|at most|not more than|not less t
 
 # Question patterns, tried in order: the first that matches names the kind.
 _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("code_meaning", re.compile(r"\b(?:what does|what is|what's|meaning of|means?)\b.*\b"
+    ("code_meaning", re.compile(r"\b(?:what does|what is|what's|meaning of|means?)\b.{0,120}?\b"
                                 r"(?:alarm|code|error|message|fault)\b|\bwhat does \S+ "
                                 r"(?:mean|stand for|indicate)", re.IGNORECASE)),
     ("frequency", re.compile(r"\bhow often\b|\bfrequency\b|\binterval\b|\bhow frequently\b|"

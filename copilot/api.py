@@ -271,7 +271,8 @@ class Copilot:
                  comment: str = "") -> None:
         """Thumbs up or down on an answer, with an optional comment, into the audit trail."""
         comment = validate_text(comment, "comment", MAX_COMMENT_CHARS, allow_empty=True)
-        question = validate_text(question, "question", MAX_QUESTION_CHARS)
+        # The question as recorded: scrubbed, so placeholders may make it a little longer.
+        question = validate_text(question, "question", 2 * MAX_QUESTION_CHARS)
         self.audit.append(user.name, user.role, "feedback", {
             "question": self._scrubbed(question), "status": answer_status,
             "helpful": helpful, "comment": self._scrubbed(comment)})
