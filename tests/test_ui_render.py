@@ -55,3 +55,14 @@ def test_typed_answers_pass_through_unchanged():
     assert _answer_value(numeric, "5 cm") == "5 cm" and grade(numeric, "5 cm")
     ordering = _item("ordering", ["b", "a"], "B,A")
     assert grade(ordering, _answer_value(ordering, "B,A"))
+
+
+def test_a_quoted_table_renders_as_a_table_with_every_cell_escaped():
+    from ui.render import quote_html
+
+    shown = quote_html("1. Check the table.\n| Code | Action |\n| --- | --- |\n"
+                       "| E-22 | <img src=x> stop |\nAfter the table.")
+    assert "<th>Code</th><th>Action</th>" in shown and "<td>E-22</td>" in shown
+    assert "&lt;img src=x&gt; stop" in shown and "<img" not in shown
+    assert "---" not in shown and shown.startswith("1. Check the table.\n<table")
+    assert shown.endswith("</table>After the table.")

@@ -119,7 +119,37 @@ def citation_card_html(c: Citation) -> str:
             f'<div class="card-head">[{c.n}] <b>{html.escape(c.doc_id)}</b> rev '
             f'{html.escape(c.revision)}{status} — {html.escape(c.title)}</div>'
             f'<div class="card-section">§ {html.escape(c.section or "—")}{page}</div>'
-            f'<blockquote>{html.escape(_short(c.quote))}</blockquote></div>')
+            f'<blockquote>{quote_html(_short(c.quote))}</blockquote></div>')
+
+
+def quote_html(text: str) -> str:
+    """A verbatim passage as HTML: its table lines become a table (every cell escaped, the
+    rule line dropped), all other lines escaped text. Nothing the document wrote is markup."""
+    out: list[str] = []
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        if not lines[i].lstrip().startswith("|"):
+            out.append(html.escape(lines[i]) + ("\n" if i + 1 < len(lines) else ""))
+            i += 1
+            continue
+        rows: list[str] = []
+        while i < len(lines) and lines[i].lstrip().startswith("|"):
+            cells = [c.strip() for c in lines[i].strip().strip("|").split("|")]
+            is_rule = all(set(c) <= set(":- ") for c in cells)
+            header = i + 1 < len(lines) and _is_rule_line(lines[i + 1]) and not rows
+            if not is_rule:
+                tag = "th" if header else "td"
+                rows.append("<tr>" + "".join(f"<{tag}>{html.escape(c)}</{tag}>" for c in cells)
+                            + "</tr>")
+            i += 1
+        out.append(f'<table class="quote-table">{"".join(rows)}</table>')
+    return "".join(out)
+
+
+def _is_rule_line(line: str) -> bool:
+    cells = [c.strip() for c in line.strip().strip("|").split("|")]
+    return line.lstrip().startswith("|") and all(c and set(c) <= set(":- ") for c in cells)
 
 
 def citations_markdown(answer: Answer) -> str:
@@ -172,6 +202,8 @@ input, textarea, select { font-size: 1.05rem !important; }
 .citation-card { border: 1px solid #d1d5db; border-radius: 8px; padding: 8px 10px; margin: 6px 0; }
 .citation-card blockquote { margin: 6px 0 0 0; padding-left: 8px; border-left: 3px solid #9ca3af;
                             white-space: pre-wrap; }
+.quote-table { border-collapse: collapse; margin: 4px 0; white-space: normal; font-size: 0.95em; }
+.quote-table td, .quote-table th { border: 1px solid #d1d5db; padding: 2px 6px; }
 .card-section { color: #4b5563; font-size: 0.92rem; }
 .source-text { white-space: pre-wrap; max-height: 520px; overflow-y: auto; font-size: 0.98rem;
                border: 1px solid #e5e7eb; padding: 8px; border-radius: 6px; }
