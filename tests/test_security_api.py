@@ -176,3 +176,29 @@ def test_a_refused_source_view_is_audited(security_copilot):
     denied = security_copilot.audit.records()[before:]
     assert [r.action for r in denied] == ["access_denied"]
     assert denied[0].user == "olga" and denied[0].details["chunk_id"] == chunk
+
+
+def test_a_home_and_its_files_are_for_the_service_account_only(tmp_path):
+    """F13: with umask 022 the home's databases (restricted text, password hashes, the trail)
+    were 0644. Every command runs with umask 077 and the home is 0700."""
+    import os
+    import stat
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    home = tmp_path / "plant"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COPILOT_")}
+    env.update(COPILOT_HOME=str(home), COPILOT_AUDIT_KEY_FILE=str(tmp_path / "key" / "audit.key"))
+    copilot_bin = str(Path(sys.executable).with_name("copilot"))
+    old = os.umask(0o022)  # what a shell or a service unit typically leaves
+    try:
+        added = subprocess.run([copilot_bin, "users", "add", "alice", "--role", "admin",
+                                "--password-stdin"], input="Pw-alice-2026!\n", env=env,
+                               capture_output=True, text=True, timeout=300)
+    finally:
+        os.umask(old)
+    assert added.returncode == 0, added.stderr
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    for path in [p for p in home.rglob("*") if p.is_file()]:
+        assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path
