@@ -347,7 +347,8 @@ class TrainingService:
         asks = records(action="ask") if callable(records) else []
         attempts = self.store.attempts()
         items = {i.item_id: i for i in self.store.items(item_ids={a.item_id for a in attempts})}
-        seen_by = {role: {d.doc_id for d, _ in self.kb.documents() if admits(d, role)}
+        documents = [d for d, _ in self.kb.documents()]  # one catalog read for every role
+        seen_by = {role: {d.doc_id for d in documents if admits(d, role)}
                    for role in {r.role for r in asks} | {user.role}}
         return knowledge_gaps(self.kb, asks, attempts, items, limit,
                               may_see=DocumentAccess(self.kb, user.role).may_see,
