@@ -131,6 +131,9 @@ def pii_suite(scrubber: Scrubber, dataset: Path = bench_pii.DEFAULT_DATASET) -> 
             "precision": scored["core_precision"],
             "hard_negative_fp_rate": scored["hard_negative_fp_rate"],
             "hard_negatives_flagged": scored["hard_negatives_flagged"],
+            "by_entity": {t: {"gold": r["gold"], "found": r["found"], "recall": r["recall"],
+                              "precision": r["precision"]}
+                          for t, r in scored["per_type"].items() if r["gold"] or r["found"]},
             "latency_ms_p50": _p50(times)}
 
 
