@@ -27,7 +27,8 @@ from guardrails import PresidioScrubber, Scrubber, ScrubSession, Span
 DEFAULT_DATASET = Path(__file__).parent / "datasets" / "pii_cases.jsonl"
 CORE_TYPES = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "EMPLOYEE_ID")
 OTHER_TYPES = ("US_SSN", "STREET_ADDRESS")
-TARGETS = {"recall_min": 0.95, "hard_negative_fp_rate_max": 0.02, "scrub_p50_ms_max": 50.0}
+TARGETS = {"recall_min": 0.95, "precision_min": 0.95, "hard_negative_fp_rate_max": 0.02,
+           "scrub_p50_ms_max": 50.0}
 
 
 def load_cases(path: Path | str) -> list[dict]:
@@ -74,6 +75,10 @@ def score(cases: list[dict], found: dict[str, list[Span]]) -> dict:
             "precision": pred_ok / pred_total if pred_total else None,
             "misses": misses, "false_positives": false_positives,
         }
+    every = list(per_type.values())
+    gold_any = [(c, g) for c in cases for g in c["spans"]]
+    redacted_any = sum(any(p.start < g["end"] and g["start"] < p.end for p in found[c["id"]])
+                       for c, g in gold_any)
     core = [per_type[t] for t in CORE_TYPES]
     gold_total = sum(t["gold"] for t in core)
     pred_total = sum(t["found"] for t in core)
@@ -83,11 +88,27 @@ def score(cases: list[dict], found: dict[str, list[Span]]) -> dict:
         "core_recall": sum(t["gold"] - len(t["misses"]) for t in core) / max(gold_total, 1),
         "core_precision": sum(t["found"] - len(t["false_positives"]) for t in core)
         / max(pred_total, 1),
+        # every entity type (street addresses and SSNs too): the figures the targets are on
+        "span_recall": sum(t["gold"] - len(t["misses"]) for t in every)
+        / max(sum(t["gold"] for t in every), 1),
+        "span_precision": sum(t["found"] - len(t["false_positives"]) for t in every)
+        / max(sum(t["found"] for t in every), 1),
+        # a gold span covered by any redaction, whatever type it was given
+        "span_redacted_any_type": redacted_any / max(len(gold_any), 1),
         "per_type": per_type,
         "hard_negatives": len(negatives),
         "hard_negative_fp_rate": len(flagged) / max(len(negatives), 1),
         "hard_negatives_flagged": flagged,
     }
+
+
+def organisations_kept(cases: list[dict], scrubbed: dict[str, str]) -> dict:
+    """Organisation names a case lists under "keep" must survive scrubbing word for word:
+    they are not personal data, and retrieval needs them."""
+    named = [(c["id"], org) for c in cases for org in c.get("keep", ())]
+    lost = [{"id": cid, "text": org} for cid, org in named if org not in scrubbed[cid]]
+    return {"named": len(named), "kept": len(named) - len(lost),
+            "kept_rate": (len(named) - len(lost)) / len(named) if named else None, "lost": lost}
 
 
 def latency_ms(scrubber: Scrubber, texts: list[str], rounds: int) -> dict:
@@ -138,8 +159,10 @@ def run(dataset: Path, rounds: int) -> dict:
         scrubber = PresidioScrubber()
         load_s = time.perf_counter() - started
         found = {case["id"]: scrubber.analyze(case["text"]) for case in cases}
+        scrubbed = {case["id"]: scrubber.scrub(case["text"]).text for case in cases}
         latency = latency_ms(scrubber, [c["text"] for c in cases], rounds)
     result = score(cases, found)
+    result["organisations"] = organisations_kept(cases, scrubbed)
     result["by_split"] = {}
     for split in ("tuning", "heldout"):
         subset = [c for c in cases if (c["id"].startswith("heldout-")) == (split == "heldout")]
@@ -156,11 +179,47 @@ def run(dataset: Path, rounds: int) -> dict:
     })
     result["meets_targets"] = {
         "recall": result["core_recall"] >= TARGETS["recall_min"],
+        "span_recall": result["span_recall"] >= TARGETS["recall_min"],
+        "span_precision": result["span_precision"] >= TARGETS["precision_min"],
+        "organisations_kept": result["organisations"]["lost"] == [],
         "hard_negative_fp_rate":
             result["hard_negative_fp_rate"] <= TARGETS["hard_negative_fp_rate_max"],
         "scrub_p50_ms": latency["p50"] <= TARGETS["scrub_p50_ms_max"],
     }
     return result
+
+
+def markdown_report(result: dict, title: str) -> str:
+    """The figures of `run` as a page for evals/reports/: per entity, with every miss and
+    every false alarm written out."""
+    lat, orgs = result["scrub_latency_ms"], result["organisations"]
+    lines = [f"# {title}", "", f"Dataset `{result['dataset']}`: {result['cases']} texts, "
+             f"{result['hard_negatives']} without PII. A found span counts when it overlaps a "
+             "gold span of the same type.", "",
+             "| measure | value | target |", "|---|---|---|",
+             f"| span recall (all types) | {result['span_recall']:.3f} | ≥ 0.95 |",
+             f"| span precision (all types) | {result['span_precision']:.3f} | ≥ 0.95 |",
+             f"| texts without PII redacted | {result['hard_negative_fp_rate']:.1%} "
+             f"({len(result['hard_negatives_flagged'])}/{result['hard_negatives']}) | ≤ 2% |",
+             f"| gold spans redacted under any type | {result['span_redacted_any_type']:.3f} | |",
+             f"| organisation names kept | {orgs['kept']}/{orgs['named']} | all |",
+             f"| scrub latency p50 / p95 | {lat['p50']:.1f} / {lat['p95']:.1f} ms | ≤ 50 ms |",
+             f"| network attempts | {len(result['network_attempts'])} | 0 |", "",
+             "| entity | gold | found | recall | precision |", "|---|---|---|---|---|"]
+    for entity_type, row in result["per_type"].items():
+        if row["gold"] or row["found"]:
+            fmt = lambda v: "n/a" if v is None else f"{v:.3f}"  # noqa: E731
+            lines.append(f"| {entity_type} | {row['gold']} | {row['found']} | "
+                         f"{fmt(row['recall'])} | {fmt(row['precision'])} |")
+    for entity_type, row in result["per_type"].items():
+        for key, heading in (("misses", "missed"), ("false_positives", "false alarms")):
+            if row[key]:
+                lines += ["", f"## {entity_type} {heading} ({len(row[key])})", ""]
+                lines += [f"- `{m['id']}` {m['text']!r}" for m in row[key]]
+    if orgs["lost"]:
+        lines += ["", f"## organisation names replaced ({len(orgs['lost'])})", ""]
+        lines += [f"- `{m['id']}` {m['text']!r}" for m in orgs["lost"]]
+    return "\n".join(lines) + "\n"
 
 
 def main() -> None:
@@ -169,8 +228,17 @@ def main() -> None:
     parser.add_argument("--dataset", default=str(DEFAULT_DATASET))
     parser.add_argument("--out", default="evals/results")
     parser.add_argument("--rounds", type=int, default=5, help="timed passes over the dataset")
+    parser.add_argument("--report", metavar="NAME",
+                        help="also write evals/reports/guards/NAME.json and NAME.md")
     args = parser.parse_args()
     result = run(Path(args.dataset), args.rounds)
+    if args.report:
+        reports = Path(__file__).parent / "reports" / "guards"
+        reports.mkdir(parents=True, exist_ok=True)
+        (reports / f"{args.report}.json").write_text(
+            json.dumps(result, indent=2, ensure_ascii=False), "utf-8")
+        (reports / f"{args.report}.md").write_text(
+            markdown_report(result, f"PII scrubber on {Path(args.dataset).name}"), "utf-8")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "bench_pii.json").write_text(json.dumps(result, indent=2, ensure_ascii=False), "utf-8")
@@ -181,6 +249,9 @@ def main() -> None:
         recall = "n/a" if row["recall"] is None else f"{row['recall']:.3f}"
         precision = "n/a" if row["precision"] is None else f"{row['precision']:.3f}"
         print(f"  {entity_type:15} gold {row['gold']:3}  recall {recall}  precision {precision}")
+    print(f"span recall {result['span_recall']:.3f}  precision {result['span_precision']:.3f}  "
+          f"organisations kept {result['organisations']['kept']}/"
+          f"{result['organisations']['named']}")
     print(f"core recall {result['core_recall']:.3f}  precision {result['core_precision']:.3f}  "
           f"hard-negative FP rate {result['hard_negative_fp_rate']:.3f}")
     for split, row in result["by_split"].items():
