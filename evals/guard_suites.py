@@ -43,6 +43,10 @@ def _p50(times: list[float]) -> float:
 
 
 # ---- injection --------------------------------------------------------------------------
+# Kinds of text screened through the ingest path; every other kind is a question.
+DOCUMENT_KINDS = ("indirect", "benign_document")
+
+
 def injection_figures(cases: list[dict], flagged: dict[str, bool]) -> dict:
     attacks = [c for c in cases if c["label"]]
     benign = [c for c in cases if not c["label"]]
@@ -63,8 +67,7 @@ def injection_suite(detector: InjectionDetector, cases: list[dict]) -> dict:
     for case in cases:
         started = time.perf_counter()
         # Document text goes through the ingest path, questions through the question path.
-        check = detector.check_document if case["kind"] in ("indirect", "benign_document") \
-            else detector.check
+        check = detector.check_document if case["kind"] in DOCUMENT_KINDS else detector.check
         flagged[case["id"]] = check(case["text"]).flagged
         times.append((time.perf_counter() - started) * 1e3)
     result = injection_figures(cases, flagged)
