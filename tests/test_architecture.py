@@ -1,4 +1,4 @@
-"""Imports point down: ui/evals -> copilot -> knowledge, guardrails (independent leaves)."""
+"""Imports point down: ui/evals -> copilot -> knowledge, guardrails (independent leaves) -> storage."""
 
 import ast
 import subprocess
@@ -35,6 +35,8 @@ def test_leaves_import_nothing_above_or_beside_them():
     assert not _imported_top_packages("knowledge") & {"copilot", "guardrails", "ui", "evals"}
     assert not _imported_top_packages("guardrails") & {"copilot", "knowledge", "ui", "evals"}
     assert not _imported_top_packages("copilot") & {"ui", "evals"}
+    assert not _imported_top_packages("storage") & {"copilot", "knowledge", "guardrails", "ui",
+                                                    "evals"}
 
 
 def test_role_lists_agree():
