@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from guardrails import (Account, AuditError, AuditSink, AuditTrail, AuthenticationError,
-                        GuardrailError, User, UserStore)
+                        GuardrailError, User, UserStore, can)
 from guardrails.accounts import MAX_NAME_LENGTH
 from guardrails.login_throttle import AddressThrottle, Backoff, FailureCounter, Gate
 
@@ -225,7 +225,7 @@ class Accounts:
         return account
 
     def list_users(self, by: User) -> list[Account]:
-        if by.role != "admin":
+        if not can(by.role, "manage_users"):
             raise AdminRequiredError(by, "list users")
         return self.store.list()
 
@@ -237,7 +237,7 @@ class Accounts:
                 "operation": operation, "target": str(target)[:_LOGGED_NAME_CHARS],
                 "outcome": "refused: read-only"})
             raise CopilotError(f"user accounts cannot be changed here: {self.read_only}")
-        if by.role != "admin":
+        if not can(by.role, "manage_users"):
             # A refused attempt is evidence too: an inspector asks who tried what.
             self.audit.append(by.name, by.role, "user_change", {
                 "operation": operation, "target": str(target)[:_LOGGED_NAME_CHARS],

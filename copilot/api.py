@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 
-from guardrails import (AuditSink, GuardrailError, PresidioScrubber, Scrubber,
-                        ScrubSession, ScrubVault, User, UserStore, demo_user)
+from guardrails import (AuditSink, GuardrailError, PermissionDeniedError, PresidioScrubber,
+                        Scrubber, ScrubSession, ScrubVault, User, UserStore, demo_user, require)
 from knowledge import FileResult, Hit, IngestReport, KnowledgeBase, SearchFilter
 
 from .answer import Answer
@@ -225,8 +225,9 @@ class Copilot:
     def similar_deviations(self, description: str, user: User | None = None,
                            k: int = 5) -> list[DeviationMatch]:
         """Past deviation reports like this one, with root cause and CAPA, for roles that may
-        see them (an operator sees none)."""
+        hold `use_similar_deviations` (others are refused, and the refusal is audited)."""
         user = user or demo_user("qa")
+        self._require(user, "use_similar_deviations", "search past deviation reports")
         description = validate_text(description, "deviation description",
                                     MAX_DESCRIPTION_CHARS)
         matches = similar_deviations(self.kb, description, user.role, k)
@@ -236,6 +237,15 @@ class Copilot:
             "query": self._scrubbed(description), "kind": "similar_deviations",
             "hits": [{"doc_id": m.doc_id, "revision": m.revision} for m in matches]})
         return matches
+
+    def _require(self, user: User, capability: str, action: str) -> None:
+        """The permissions table decides (guardrails.permissions); a refusal is audited."""
+        try:
+            require(user, capability, action)
+        except PermissionDeniedError as exc:
+            self.audit.append(user.name, user.role, "access_denied",
+                              {"action": action, "capability": capability})
+            raise AccessDeniedError(str(exc)) from exc
 
     def _redacted_match(self, match: DeviationMatch) -> DeviationMatch:
         scrubber = self._required_scrubber()
@@ -306,14 +316,18 @@ class Copilot:
             "query": self._scrubbed(query), "mode": mode, "hits": [_hit_ref(h) for h in hits]})
         return hits
 
-    def ingest(self, paths: Iterable[Path | str], sync: bool = False,
+    def ingest(self, paths: Iterable[Path | str] | Path | str, sync: bool = False,
                on_file: Callable[[FileResult], None] | None = None,
                user: User | None = None) -> IngestReport:
         user = user or demo_user("admin")
+        self._require(user, "ingest", "ingest documents")
+        # One list, read once: a generator would be used up by the ingest before the audit
+        # record lists it, and a bare str or Path is one path, not its characters.
+        paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
         report = self.kb.ingest(paths, sync=sync, on_file=on_file)
         changed = [f for f in report.files if f.status in ("added", "updated", "removed")]
         self.audit.append(user.name, user.role, "ingest", {
-            "paths": [str(p) for p in paths] if not isinstance(paths, (str, Path)) else [str(paths)],
+            "paths": [str(p) for p in paths],
             "sync": sync,
             "files": [{"path": f.path, "status": f.status, "doc_id": f.doc_id,
                        "revision": f.revision, "chunks": f.chunks, "reason": f.reason}
@@ -329,6 +343,7 @@ class Copilot:
         """Screen every stored passage again for hidden instructions (after an upgrade or new
         injection rules; ingest skips unchanged files). Returns how many are quarantined."""
         user = user or demo_user("admin")
+        self._require(user, "ingest", "re-screen the index")
         count = self.kb.rescreen()
         self.audit.append(user.name, user.role, "config_change",
                           {"kind": "rescreen", "quarantined": count})

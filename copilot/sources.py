@@ -13,14 +13,14 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
-from guardrails import Scrubber, ScrubSession
+from guardrails import Scrubber, ScrubSession, roles_with
 from knowledge import Hit, KnowledgeBase
 
 from .errors import AccessDeniedError, CopilotError
 
 # Deviation reports name the operators involved. QA investigates and admins administer; the
 # other roles see those reports with people replaced by placeholders.
-NEED_TO_KNOW_ROLES = ("qa", "admin")
+NEED_TO_KNOW_ROLES = roles_with("see_names_in_deviations")
 _CONTEXT_CHARS = 2500  # section text shown either side of the passage, at most
 
 

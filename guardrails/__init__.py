@@ -26,6 +26,8 @@ from .pii import (
     ScrubVault,
     Span,
 )
+from .permissions import (CAPABILITIES, PermissionDeniedError, can, matrix_markdown, require,
+                          roles_with)
 from .policy import PolicyChecker, PolicyVerdict, refusal_message
 from .users import ROLES, User, demo_user
 
@@ -47,6 +49,7 @@ __all__ = [
     "AuditSigner",
     "AuditSink",
     "AuditTrail",
+    "CAPABILITIES",
     "CachedEmbed",
     "ENTITY_TYPES",
     "GuardrailError",
@@ -61,6 +64,7 @@ __all__ = [
     "MAX_QUERY_CHARS",
     "MAX_QUESTION_CHARS",
     "MAX_RAW_QUESTION_CHARS",
+    "PermissionDeniedError",
     "PolicyChecker",
     "PolicyVerdict",
     "PresidioScrubber",
@@ -77,8 +81,12 @@ __all__ = [
     "User",
     "VerifyResult",
     "bounded_text",
+    "can",
     "default_key_file",
     "demo_user",
+    "matrix_markdown",
     "parse_witness",
     "refusal_message",
+    "require",
+    "roles_with",
 ]

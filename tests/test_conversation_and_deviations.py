@@ -6,7 +6,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from copilot import Copilot, Settings
+from copilot import AccessDeniedError, Copilot, Settings
 from copilot.build import build_knowledge_base
 from copilot.conversation import is_follow_up, standalone
 from copilot.deviations import section_text
@@ -68,8 +68,13 @@ def test_similar_deviations_with_root_cause_and_capa(demo_copilot):
     assert top.citation.quote and top.citation.doc_id == top.doc_id
 
 
-def test_operator_sees_no_deviations(demo_copilot):
-    assert demo_copilot.similar_deviations("E-22 autoclave", user=User("olga", "operator")) == []
+def test_operator_may_not_search_deviations_and_the_refusal_is_audited(demo_copilot):
+    # The UI hides the tab from operators; the API refuses them as well (permissions table).
+    before = len(demo_copilot.audit.records(action="access_denied"))
+    with pytest.raises(AccessDeniedError, match="use_similar_deviations"):
+        demo_copilot.similar_deviations("E-22 autoclave", user=User("olga", "operator"))
+    denied = demo_copilot.audit.records(action="access_denied")
+    assert len(denied) == before + 1 and denied[-1].user == "olga"
 
 
 def test_section_text_stops_at_next_heading():

@@ -16,18 +16,18 @@ import anyio
 from starlette.middleware import Middleware
 
 from copilot import AccessDeniedError, Copilot
-from guardrails import ROLES, AuditError, User, demo_user
+from guardrails import AuditError, User, demo_user, roles_with
 
 from .sessions import Sessions
 
-ALL = ROLES
-# Which tabs each role sees; handlers enforce the same sets.
+# Which tabs each role sees, read from the one permissions table (guardrails.permissions);
+# handlers enforce the same sets, and the API and services check the table again.
 TAB_ROLES = {
-    "ask": ALL,
-    "deviations": ("supervisor", "qa", "admin"),
-    "training": ALL,
-    "trainer": ("trainer", "qa", "admin"),
-    "admin": ("admin",),
+    "ask": roles_with("ask"),
+    "deviations": roles_with("use_similar_deviations"),
+    "training": roles_with("train"),
+    "trainer": roles_with("build_modules"),
+    "admin": roles_with("manage_users"),
 }
 log = logging.getLogger(__name__)
 _TARGET_CHARS = 200

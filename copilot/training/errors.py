@@ -46,7 +46,9 @@ class UnknownItemError(TrainingError):
         super().__init__(f"unknown quiz item {item_id!r}")
 
 
-class NotAuthorisedError(TrainingError):
+class NotAuthorisedError(TrainingError, AccessDeniedError):
+    """The role lacks the permission (guardrails.permissions) this training action needs."""
+
     def __init__(self, user: str, role: str, action: str, allowed: tuple[str, ...]) -> None:
         self.user, self.role, self.action = user, role, action
         super().__init__(f"{user} (role {role}) may not {action}: only roles "

@@ -22,7 +22,7 @@ from typing import NoReturn
 
 from pydantic import BaseModel, Field
 
-from guardrails import AuditSink, User, demo_user
+from guardrails import AuditSink, User, can, demo_user, roles_with
 from knowledge import Document, KnowledgeBase, section_spans
 
 from .access import DocumentAccess, admits
@@ -39,7 +39,7 @@ from .scheduling import ReviewScheduler
 from .store import TrainingStore, now_iso
 from .validation import problem, validate
 
-APPROVER_ROLES = ("trainer", "qa", "admin")
+APPROVER_ROLES = roles_with("approve_modules")
 # Deviation reports record what happened once; they are not instructions to train on.
 UNTRAINABLE_TYPES = {"deviation": "it is a deviation report (a record of one event, not an "
                                   "instruction); build modules from SOPs or manuals"}
@@ -72,6 +72,7 @@ class TrainingService:
         """Generate and validate items for a document (or one section) and store them as
         drafts in a module. Rebuilding is safe: known items keep their status."""
         user = user or demo_user("trainer")
+        self._require(user, "build_modules", "build quiz modules")
         doc = self._trainable_document(doc_id, user, "build a quiz from")
         items = self.generator.generate(doc)
         module_id = doc.doc_id
@@ -329,7 +330,11 @@ class TrainingService:
     def matrix(self, users: Iterable[User], viewer: User,
                today: date | None = None) -> list[MatrixRow]:
         """Rows for `users`, as `viewer` may see them: titles of documents the viewer's role
-        may not see are left blank (the document ids come from the site's matrix file)."""
+        may not see are left blank (the document ids come from the site's matrix file).
+        Anyone may see their own row; other people's rows need `view_training_matrix`."""
+        users = list(users)
+        if any(u.name != viewer.name for u in users):
+            self._require(viewer, "view_training_matrix", "see other people's training status")
         return matrix_rows(self.matrix_config, self.kb, users, self.store.results(), today,
                            DocumentAccess(self.kb, viewer.role))
 
@@ -343,6 +348,7 @@ class TrainingService:
     def gaps(self, user: User, limit: int = 10) -> list[Gap]:
         """Knowledge gaps over every user's questions and attempts, limited to the documents
         `user`'s role may see (see `knowledge_gaps` for what that hides)."""
+        self._require(user, "view_gaps", "see knowledge gaps")
         records = getattr(self.audit, "records", None)
         asks = records(action="ask") if callable(records) else []
         attempts = self.store.attempts()
@@ -435,10 +441,16 @@ class TrainingService:
         found = self.store.items(item_ids=[item_id])
         return found[0].module_id if found else ""
 
+    @classmethod
+    def _require_approver(cls, user: User, action: str) -> None:
+        cls._require(user, "approve_modules", action)
+
     @staticmethod
-    def _require_approver(user: User, action: str) -> None:
-        if user.role not in APPROVER_ROLES:
-            raise NotAuthorisedError(user.name, user.role, action, APPROVER_ROLES)
+    def _require(user: User, capability: str, action: str) -> None:
+        """The permissions table (guardrails.permissions) decides; the service re-checks on
+        every call, whatever the UI or CLI showed."""
+        if not can(user.role, capability):
+            raise NotAuthorisedError(user.name, user.role, action, roles_with(capability))
 
 
 def _recorded(item: QuizItem, answer: str) -> str:
