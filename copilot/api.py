@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from importlib import resources
@@ -19,7 +20,7 @@ from .answering import (MAX_COMMENT_CHARS, MAX_DESCRIPTION_CHARS, MAX_QUESTION_C
 from .conversation import Conversations, standalone
 from .deviations import DeviationMatch, similar_deviations
 from .accounts import Accounts, login_policy
-from .errors import AccessDeniedError, CopilotError
+from .errors import AccessDeniedError, BadQuestionError, CopilotError
 from .build import (build_audit_trail, build_chat_backend, build_knowledge_base, build_pipeline,
                     build_question_gate)
 from .guarding import QuestionGate
@@ -27,6 +28,9 @@ from .training import TrainingService
 from .llm import ChatBackend
 from .settings import Settings
 from .sources import SourceView, deviation_redactor, needs_redaction, open_source
+from .grounding import GroundingVerifier
+from .text_check import (MAX_DOC_ID_CHARS, ClaimChecker, DocumentNotVisibleError,
+                         TextCheck)
 
 
 def demo_plant_path() -> Path:
@@ -246,6 +250,39 @@ class Copilot:
             self.audit.append(user.name, user.role, "access_denied",
                               {"action": action, "capability": capability})
             raise AccessDeniedError(str(exc)) from exc
+
+    def check_text(self, text: str, user: User, doc: str | None = None) -> TextCheck:
+        """Check a drafted text (a work instruction, a deviation narrative) sentence by
+        sentence against the effective documents the user's role may see, with the answers'
+        verifier (`copilot.text_check`): against `doc`, the `[DOC_ID]`s cited in the text, or
+        else each sentence's best matching passages. QA and admin only; a refusal, a document
+        the role may not see and every check are audited."""
+        self._require(user, "check_text", "check a drafted text against the documents")
+        text = validate_text(text, "text", MAX_DESCRIPTION_CHARS)
+        doc = validate_text(doc, "document id", MAX_DOC_ID_CHARS).strip() if doc else None
+        checker = ClaimChecker(self.kb, self.verifier, user.role, search=True)
+        try:
+            result = checker.check_text(text, doc_id=doc)
+        except DocumentNotVisibleError as exc:
+            self.audit.append(user.name, user.role, "access_denied", {
+                "kind": "check_text", "doc_id": exc.doc_id[:MAX_DOC_ID_CHARS],
+                "indexed": exc.indexed})
+            raise
+        if not result.sentences:
+            raise BadQuestionError("the text has no sentences to check")
+        reasons = self._scrubbed("\n".join(s.reason for s in result.sentences)).split("\n")
+        self.audit.append(user.name, user.role, "search", {
+            "kind": "check_text", "text": self._scrubbed(text), "doc": doc,
+            "supported": result.supported,
+            "sentences": [{"supported": s.supported, "reason": reason, "doc_id": s.doc,
+                           "revision": s.revision, "chunk_id": s.chunk_id}
+                          for s, reason in zip(result.sentences, reasons, strict=False)]})
+        return result
+
+    @functools.cached_property
+    def verifier(self) -> GroundingVerifier:
+        """The answers' grounding verifier, without the chat model (it needs the embedder)."""
+        return GroundingVerifier.from_settings(self.settings, self.kb.embedder)
 
     def _redacted_match(self, match: DeviationMatch) -> DeviationMatch:
         scrubber = self._required_scrubber()

@@ -34,6 +34,7 @@ from .quantities import quantities_in
 # "[SOP-STE-001]" or "[MAN-AC-02]": a document id cited in the text (not a [1] marker).
 DOC_CITATION = re.compile(r"\[([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)+)\]")
 CANDIDATE_CHUNKS = 5  # chunks of a document a sentence is verified against, best first
+MAX_DOC_ID_CHARS = 200  # a document id as given by a user or an API client
 SEARCH_HITS = 5  # passages a sentence with no document is verified against, when searching
 NO_CITATION = "no citation"
 NO_MATCH = "no passage of the effective documents you may see matches this sentence"
@@ -225,4 +226,5 @@ def _sentence(text: str, verdict: SentenceVerdict) -> dict:
 
 
 __all__ = ["CANDIDATE_CHUNKS", "ClaimChecker", "DOC_CITATION", "DocumentNotVisibleError",
+           "MAX_DOC_ID_CHARS",
            "SentenceCheck", "TextCheck", "TextCheckError", "checkable_documents"]
