@@ -18,7 +18,7 @@ from starlette.middleware import Middleware  # noqa: E402
 
 from copilot import AccessDeniedError, Copilot  # noqa: E402
 
-from . import admin_tab, ask_tab, training_tab  # noqa: E402
+from . import admin_tab, ask_tab, check_tab, training_tab  # noqa: E402
 from .errors import message_for  # noqa: E402
 from .identity import TAB_ROLES, Identity  # noqa: E402
 from .limits import BodyLimit  # noqa: E402
@@ -55,6 +55,9 @@ def build_app(copilot: Copilot, demo_mode: bool | None = None):
             with gr.Tab("Similar deviations", id="deviations", elem_id="tab-deviations",
                         visible=False) as tab_dev:
                 ask_tab.build_deviations(copilot, identity, role)
+            with gr.Tab("Check a text", id="check", elem_id="tab-check",
+                        visible=False) as tab_check:
+                check_loaders = check_tab.build(copilot, identity, role)
             with gr.Tab("Training", id="training", elem_id="tab-training") as tab_training:
                 learner_loaders = training_tab.build_learner(copilot, identity, role)
             with gr.Tab("Trainer", id="trainer", elem_id="tab-trainer",
@@ -62,8 +65,8 @@ def build_app(copilot: Copilot, demo_mode: bool | None = None):
                 trainer_loaders = training_tab.build_trainer(copilot, identity, role)
             with gr.Tab("Admin", id="admin", elem_id="tab-admin", visible=False) as tab_admin:
                 admin_loaders = admin_tab.build(copilot, identity, role)
-        tabs = {"ask": tab_ask, "deviations": tab_dev, "training": tab_training,
-                "trainer": tab_trainer, "admin": tab_admin}
+        tabs = {"ask": tab_ask, "deviations": tab_dev, "check": tab_check,
+                "training": tab_training, "trainer": tab_trainer, "admin": tab_admin}
 
         def show_tabs_for(demo_role, request: gr.Request):
             try:
@@ -81,7 +84,7 @@ def build_app(copilot: Copilot, demo_mode: bool | None = None):
         # Components inside a hidden tab are mounted only when it is shown, so the admin
         # pages are filled when the tab is opened.
         for tab, loaders in ((tab_admin, admin_loaders), (tab_trainer, trainer_loaders),
-                             (tab_training, learner_loaders)):
+                             (tab_training, learner_loaders), (tab_check, check_loaders)):
             for fill, outputs in loaders:
                 tab.select(_only_if_allowed(fill, outputs), [role], outputs)
     return app

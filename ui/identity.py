@@ -25,6 +25,7 @@ from .sessions import Sessions
 TAB_ROLES = {
     "ask": roles_with("ask"),
     "deviations": roles_with("use_similar_deviations"),
+    "check": roles_with("check_text"),
     "training": roles_with("train"),
     "trainer": roles_with("build_modules"),
     "admin": roles_with("manage_users"),

@@ -10,6 +10,7 @@ import html
 
 from copilot import Answer, Citation, SourceView
 from copilot.answer import EvidenceLine
+from copilot.text_check import TextCheck
 
 from .safe_text import md_text, quoted_md
 
@@ -178,6 +179,40 @@ def source_view_html(view: SourceView) -> str:
             f'{html.escape(view.after)}</div></div>')
 
 
+def text_check_html(result: TextCheck) -> str:
+    """A checked text: a verdict line, then each sentence with its verdict, the reason when it
+    is not supported, and the passage it was judged against (document, revision, section and
+    the verbatim text). Everything from the user or a document is escaped."""
+    total = len(result.sentences)
+    failed = sum(not s.supported for s in result.sentences)
+    if total and not failed:
+        verdict = (f'<span class="badge badge-verified">✔ All {total} sentence'
+                   f'{"s" if total != 1 else ""} supported by the documents</span>')
+    else:
+        verdict = (f'<span class="badge badge-declined">✖ {failed} of {total} sentence'
+                   f'{"s" if total != 1 else ""} not supported</span>')
+    against = (f' <span class="card-section">checked against {html.escape(result.doc)}</span>'
+               if result.doc else "")
+    parts = [f'<div class="check-result"><div class="check-verdict">{verdict} '
+             f'{DECISION_SUPPORT_BADGE}{against}</div>']
+    for n, s in enumerate(result.sentences, start=1):
+        mark = ('<span class="badge badge-verified">✔ supported</span>' if s.supported else
+                '<span class="badge badge-declined">✖ not supported</span>')
+        kind = "check-supported" if s.supported else "check-unsupported"
+        parts.append(f'<div class="check-sentence {kind}" data-sentence="{n}">'
+                     f'<div class="check-head">{n}. {mark} {html.escape(s.text)}</div>')
+        if not s.supported:
+            parts.append(f'<div class="check-reason">Reason: {html.escape(s.reason)}</div>')
+        if s.doc and s.passage is not None:
+            label = "Cited passage" if s.supported else "Closest passage"
+            parts.append(f'<div class="card-section">{label}: <b>{html.escape(s.doc)}</b> rev '
+                         f'{html.escape(s.revision or "")} — § {html.escape(s.section or "—")}'
+                         f'</div><blockquote>{quote_html(_short(s.passage))}</blockquote>')
+        parts.append("</div>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
 def deviations_markdown(matches, role: str) -> str:
     if not matches:
         return f"No deviation reports visible to the role **{md_text(role)}** match."
@@ -209,6 +244,12 @@ input, textarea, select { font-size: 1.05rem !important; }
                border: 1px solid #e5e7eb; padding: 8px; border-radius: 6px; }
 .cited-passage { background: #fde68a; }
 .source-note { color: #7c2d12; font-size: 0.9rem; }
+.check-sentence { border: 1px solid #d1d5db; border-left-width: 6px; border-radius: 8px;
+                  padding: 8px 10px; margin: 6px 0; }
+.check-supported { border-left-color: #16a34a; } .check-unsupported { border-left-color: #dc2626; }
+.check-reason { color: #7f1d1d; font-weight: 600; margin: 4px 0; }
+.check-sentence blockquote { margin: 6px 0 0 0; padding-left: 8px; border-left: 3px solid #9ca3af;
+                             white-space: pre-wrap; }
 .status-current { background: #dcfce7; } .status-due { background: #fef9c3; }
 .status-overdue, .status-retraining_needed { background: #fee2e2; }
 .status-never_trained { background: #e5e7eb; }
