@@ -15,9 +15,9 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF
 endif
 WHEELHOUSE := $(HOME)/.cache/operator-copilot/wheels/llama-cpp-python-$(LLAMA_VERSION)-portable
 
-.PHONY: install run test eval bench clean-data browser-deps
+.PHONY: install embedder-export run test eval bench clean-data browser-deps
 
-install: $(STAMP)
+install: $(STAMP) embedder-export
 
 # torch first and pinned: it then comes from the CPU wheel, never a multi-GB CUDA build.
 # llama-cpp-python compiles from source here (about 4 minutes on 2 cores; pip caches the wheel).
@@ -31,6 +31,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --find-links $(WHEELHOUSE) \
 	  --only-binary llama-cpp-python -e '.[test]'
 	touch $(STAMP)
+
+# The default embedder (minilm-int8) runs an ONNX export of the bundled MiniLM weights, made once
+# per machine into ~/.cache/operator-copilot/onnx beside the llama.cpp wheel and checked by hash
+# on every run of this step (a no-op when it matches; about a minute to make). Not part of the
+# stamp, so a machine whose .venv was installed before this step still gets the export.
+embedder-export: $(STAMP)
+	$(BIN)/python -m knowledge.onnx_export
 
 # Demo mode has its own home (.copilot-demo, COPILOT_DEMO_HOME): it never opens ./.copilot, the
 # plant home `copilot serve` uses, and refuses any home with accounts or non-demo documents.
