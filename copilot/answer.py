@@ -78,10 +78,6 @@ class Answer(BaseModel):
                          description="verdicts of the injection and policy checks")
 
     @property
-    def grounded(self) -> bool:
-        return self.status in ("grounded", "quoted")
-
-    @property
     def declined(self) -> bool:
         """No answer was given: not found, or refused."""
         return self.status in ("declined", "refused")

@@ -22,7 +22,7 @@ from .deviations import DeviationMatch, similar_deviations
 from .accounts import Accounts, login_policy
 from .errors import AccessDeniedError, BadQuestionError, CopilotError
 from .build import (build_audit_trail, build_chat_backend, build_knowledge_base, build_pipeline,
-                    build_question_gate)
+                    build_question_gate, build_training_database, build_user_store)
 from .guarding import QuestionGate
 from .training import TrainingService
 from .llm import ChatBackend
@@ -76,7 +76,7 @@ class Copilot:
         """Quiz modules, learner records, spaced repetition and the training matrix."""
         if self._training is None:
             self._training = TrainingService(
-                self.kb, self.audit, self.settings.home_dir / "training" / "training.sqlite",
+                self.kb, self.audit, build_training_database(self.settings),
                 self.settings.training_matrix)
         return self._training
 
@@ -100,7 +100,7 @@ class Copilot:
         if self._accounts is None:
             settings = self.settings
             self._accounts = Accounts(
-                UserStore(settings.home_dir / "users.sqlite"), self.audit,
+                build_user_store(settings), self.audit,
                 policy=login_policy(settings), login_timeout=settings.login_audit_timeout_seconds,
                 # Demo mode has no login: an account made there would be anyone's.
                 read_only="demo mode has no login" if settings.demo_mode else None)
@@ -217,6 +217,13 @@ class Copilot:
             if event.kind == "answer" and event.answer is not None:
                 self.conversations.record(session_id, event.answer.question, event.answer.text)
             yield event
+
+    def end_conversation(self, session_id: str) -> None:
+        """Forget a conversation's turns and its scrub session ("New conversation", or a
+        closed tab): the session maps placeholders to what they replaced, so it is released
+        as soon as the conversation ends instead of when the bounded store drops it."""
+        self.conversations.reset(session_id)
+        self.vault.forget(session_id)
 
     async def ask_astream(self, question: str, user: User | None = None,
                           conversation_id: str | None = None) -> AsyncIterator[Event]:

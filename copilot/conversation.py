@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from knowledge import codes_in
@@ -51,21 +52,35 @@ class Conversation:
 
 
 class Conversations:
-    """In-memory conversations, safe across UI threads."""
+    """In-memory conversations, safe across UI threads, bounded: a long-running server sees
+    a new conversation id per browser tab and "New conversation", so the least recently used
+    ones are dropped beyond `max_conversations` (a dropped one only loses its follow-up
+    context)."""
 
-    def __init__(self, max_turns: int = 20) -> None:
+    def __init__(self, max_turns: int = 20, max_conversations: int = 1000) -> None:
         self._lock = threading.Lock()
-        self._items: dict[str, Conversation] = {}
+        self._items: OrderedDict[str, Conversation] = OrderedDict()
         self.max_turns = max_turns
+        self.max_conversations = max_conversations
+
+    def _touch(self, conversation_id: str) -> Conversation:
+        conversation = self._items.pop(conversation_id, None) or Conversation(conversation_id)
+        self._items[conversation_id] = conversation
+        while len(self._items) > self.max_conversations:
+            self._items.popitem(last=False)
+        return conversation
 
     def get(self, conversation_id: str) -> Conversation:
         with self._lock:
-            return self._items.setdefault(conversation_id, Conversation(conversation_id))
+            return self._touch(conversation_id)
 
     def record(self, conversation_id: str, question: str, answer: str) -> None:
         with self._lock:
-            conversation = self._items.setdefault(conversation_id, Conversation(conversation_id))
+            conversation = self._touch(conversation_id)
             conversation.turns = (conversation.turns + [(question, answer)])[-self.max_turns:]
+
+    def __len__(self) -> int:
+        return len(self._items)
 
     def reset(self, conversation_id: str) -> None:
         with self._lock:

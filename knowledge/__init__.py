@@ -4,7 +4,7 @@ from .base import FileResult, Hit, IngestReport, KnowledgeBase, SearchFilter, di
 from .chunking import Chunk, approx_tokens, chunk_document, section_spans
 from .documents import DOC_TYPES, ROLES, STATUSES, Document
 from .embeddings import Embedder, SentenceTransformerEmbedder, make_embedder
-from .errors import (DocumentError, IndexNotReadyError, KnowledgeError, MissingDependencyError,
+from .errors import (DocumentError, KnowledgeError, MissingDependencyError,
                      ModelLoadError)
 from .lexical import CODE, codes_in
 from .retriever import KnowledgeRetriever
@@ -12,7 +12,7 @@ from .loaders import SUPPORTED_SUFFIXES, load_document
 
 __all__ = [
     "CODE", "Chunk", "DOC_TYPES", "Document", "DocumentError", "Embedder", "FileResult", "Hit",
-    "IndexNotReadyError", "IngestReport", "KnowledgeBase", "KnowledgeError", "KnowledgeRetriever",
+    "IngestReport", "KnowledgeBase", "KnowledgeError", "KnowledgeRetriever",
     "MissingDependencyError", "ModelLoadError", "ROLES", "STATUSES", "SUPPORTED_SUFFIXES",
     "SearchFilter", "SentenceTransformerEmbedder", "approx_tokens", "chunk_document", "codes_in", "discover",
     "load_document", "make_embedder", "section_spans",

@@ -41,6 +41,3 @@ class ModelLoadError(KnowledgeError):
         self.reason = reason
         super().__init__(f"embedding model {model!r} could not be loaded: {reason}")
 
-
-class IndexNotReadyError(KnowledgeError):
-    """The index is empty or missing where a search needs one."""

@@ -8,7 +8,7 @@ from langchain_core.messages import AIMessage
 
 from copilot import AccessDeniedError, Copilot, Settings
 from copilot.build import build_knowledge_base
-from copilot.conversation import is_follow_up, standalone
+from copilot.conversation import Conversations, is_follow_up, standalone
 from copilot.deviations import section_text
 from copilot.llm import ChatBackend
 from guardrails import AuditTrail, User
@@ -81,3 +81,22 @@ def test_section_text_stops_at_next_heading():
     text = "# T\n## 6 Root Cause\nRoot cause: wet steam.\n## 7 CAPA\n| a | b |\n"
     assert section_text(text, "Root Cause") == "Root cause: wet steam."
     assert section_text(text, "CAPA") == "| a | b |"
+
+
+def test_conversations_are_bounded_least_recently_used_first():
+    store = Conversations(max_conversations=3)
+    for n in range(5):
+        store.record(f"c{n}", f"question {n}", "answer")
+    store.get("c2")  # touched: kept
+    store.record("c5", "question 5", "answer")
+    assert len(store) == 3
+    assert store.get("c2").last_question == "question 2"
+    assert store.get("c0").last_question is None  # dropped long ago
+
+
+def test_ending_a_conversation_forgets_its_turns_and_scrub_session(fresh_copilot):
+    session = fresh_copilot.vault.session("tab-1")
+    fresh_copilot.conversations.record("tab-1", "AC-02 alarm E-22", "an answer")
+    fresh_copilot.end_conversation("tab-1")
+    assert fresh_copilot.conversations.get("tab-1").last_question is None
+    assert fresh_copilot.vault.session("tab-1") is not session

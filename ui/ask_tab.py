@@ -106,7 +106,9 @@ def build(copilot: Copilot, identity: Identity, role) -> None:
             history[-1]["content"] = error_markdown(message_for(exc, home, "ask"))
             yield history, None, gr.skip()
 
-    def new_conversation():
+    def new_conversation(old_session):
+        if old_session:
+            copilot.end_conversation(old_session)
         return [], None, str(uuid.uuid4()), "", ""
 
     def send_feedback(helpful: bool):
@@ -126,7 +128,8 @@ def build(copilot: Copilot, identity: Identity, role) -> None:
                      api_name="ask")
     question.submit(respond, [question, chat, role, session], [chat, last_answer, question],
                     api_name=False)
-    new_button.click(new_conversation, None, [chat, last_answer, session, viewer, feedback_status])
+    new_button.click(new_conversation, session,
+                     [chat, last_answer, session, viewer, feedback_status])
     up.click(send_feedback(True), [last_answer, comment, role], [feedback_status, comment],
              api_name="feedback_helpful")
     down.click(send_feedback(False), [last_answer, comment, role], [feedback_status, comment],

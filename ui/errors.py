@@ -22,15 +22,14 @@ from copilot import CopilotError, ModelUnavailableError
 from copilot.training.errors import MatrixConfigError
 from guardrails import AccountError, AuditError, UnknownRoleError
 from guardrails.errors import AccountStoreError
-from knowledge import DocumentError, IndexNotReadyError
+from knowledge import DocumentError
 
 log = logging.getLogger(__name__)
 
 # Raised by the copilot layer for something the user asked or may not do; its message is
 # written for them. Subclasses that wrap files, models or configuration are internal.
 _INTERNAL = (AuditError, AccountStoreError, ModelUnavailableError, MatrixConfigError)
-_FOR_THE_USER = (CopilotError, AccountError, UnknownRoleError, DocumentError,
-                 IndexNotReadyError)
+_FOR_THE_USER = (CopilotError, AccountError, UnknownRoleError, DocumentError)
 # An absolute POSIX path at a word boundary ("/srv/home/audit/audit.sqlite"), with at least
 # two parts so that "AC-02/AC-03" or "and/or" are left alone.
 _ABSOLUTE_PATH = re.compile(r"(?<![\w.~-])/(?:[^\s/'\"`:;,()<>]+/)+([^\s/'\"`:;,()<>]*)")

@@ -153,17 +153,6 @@ def _is_rule_line(line: str) -> bool:
     return line.lstrip().startswith("|") and all(c and set(c) <= set(":- ") for c in cells)
 
 
-def citations_markdown(answer: Answer) -> str:
-    """Plain-text list of the sources (CLI-like), kept for API clients."""
-    listed = answer.citations or answer.closest
-    if not listed:
-        return ""
-    title = "### Sources" if answer.citations else "### Closest sources"
-    return "\n".join([title] + [
-        f"**\\[{c.n}\\] {md_text(c.doc_id)} rev {md_text(c.revision)}** — "
-        f"{md_text(c.title)}, § {md_text(c.section or '—')}" for c in listed])
-
-
 def source_view_html(view: SourceView) -> str:
     """The passage highlighted inside its section, with the document's identity on top."""
     page = f" · page {view.page}" if view.page else ""

@@ -1,6 +1,6 @@
 """Validation pass rate of the generator over document files, without a knowledge base:
 
-    python -m copilot.training.measure copilot/demo_plant/sops ../shared/corpus/sop_*.md
+    python -m evals.measure_training copilot/demo_plant/sops ../shared/corpus/sop_*.md
 
 Prints per document the items generated and accepted, the rejection reasons, and the total.
 Deviation reports are skipped (no modules are built from them).
@@ -14,8 +14,8 @@ from pathlib import Path
 
 from knowledge import DocumentError, discover, load_document
 
-from .generator import DeterministicGenerator
-from .validation import validate
+from copilot.training.generator import DeterministicGenerator
+from copilot.training.validation import validate
 
 
 def measure(paths: list[str]) -> tuple[int, int]:
