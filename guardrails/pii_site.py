@@ -1,0 +1,408 @@
+"""What the PII scrubber knows about a site and about names, beyond the spaCy model.
+
+`SiteConfig` is `pii.yaml`: badge/employee id words and shapes, allow-listed terms,
+organisations, eponyms. `NameFinder` finds person-name candidates the small spaCy model misses:
+names in lower case or capitals (first names from the `gender-guesser` package's list of about
+48,000 European and world first names), surnames and initials after the words that introduce
+people in plant records ("reviewed by", "Operator:", a shift roster, "Mr."/"Frau"), and it
+says which candidates are organisations or methods named after people.
+
+Written by hand (no library does plant-record cues); regexes use the `regex` module that
+Presidio already depends on, for \\p{Lu}/\\p{Ll}.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+import regex
+import yaml
+
+from .errors import GuardrailError
+
+CONFIG_PATH = Path(__file__).with_name("pii.yaml")
+_LIST_KEYS = ("id_words", "id_owner_words", "id_qualifiers", "allow_list", "organisations",
+              "organisation_suffixes", "eponyms", "method_nouns")
+
+
+class PiiConfigError(GuardrailError):
+    """pii.yaml is missing, malformed or names a bad pattern."""
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    id_words: tuple[str, ...]
+    id_owner_words: tuple[str, ...]
+    id_qualifiers: tuple[str, ...]
+    id_patterns: tuple[tuple[str, str, float], ...]
+    allow_list: tuple[str, ...]
+    organisations: tuple[str, ...]
+    organisation_suffixes: tuple[str, ...]
+    eponyms: tuple[str, ...]
+    method_nouns: tuple[str, ...]
+
+    @classmethod
+    def load(cls, path: Path | str = CONFIG_PATH) -> SiteConfig:
+        path = Path(path)
+        try:
+            data = yaml.safe_load(path.read_text("utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise PiiConfigError(f"PII site config {path}: cannot be read: {exc}") from exc
+        if not isinstance(data, dict):
+            raise PiiConfigError(f"PII site config {path}: must be a mapping of lists")
+        lists = {}
+        for key in _LIST_KEYS:
+            value = data.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) and v.strip()
+                                                      for v in value):
+                raise PiiConfigError(f"PII site config {path}: {key!r} must be a list of "
+                                     "non-empty strings")
+            lists[key] = tuple(v.strip() for v in value)
+        patterns = []
+        for number, row in enumerate(data.get("id_patterns") or [], start=1):
+            if not isinstance(row, dict) or not {"name", "regex"} <= row.keys():
+                raise PiiConfigError(f"PII site config {path}: id_patterns entry {number} needs "
+                                     "'name' and 'regex'")
+            try:
+                regex.compile(row["regex"])
+            except regex.error as exc:
+                raise PiiConfigError(f"PII site config {path}: id_patterns entry {number} "
+                                     f"({row['name']!r}): bad regex: {exc}") from exc
+            score = row.get("score", 0.6)
+            if not isinstance(score, (int, float)) or not 0 < score <= 1:
+                raise PiiConfigError(f"PII site config {path}: id_patterns entry {number}: "
+                                     "score must be in (0, 1]")
+            patterns.append((str(row["name"]), row["regex"], float(score)))
+        return cls(id_patterns=tuple(patterns), **lists)
+
+
+def _alternation(words) -> str:
+    return "|".join(regex.escape(w) for w in sorted(set(words), key=len, reverse=True))
+
+
+def employee_id_regex(config: SiteConfig) -> str:
+    """An id right after an id word: "badge A-31", "Ausweis-Nr. 30-1187", "my personnel ID
+    P-55819", "visitor pass V-2207", "Login ID of the analyst: ana.k-0112". Case-insensitive
+    words; the id has a digit and is at least three characters long."""
+    words, owners = _alternation(config.id_words), _alternation(config.id_owner_words)
+    qualifier = _alternation(config.id_qualifiers)
+    lead = (rf"(?:\b(?:{words})(?:[\s.-]*(?:{qualifier})\b)?|"
+            rf"\b(?:{owners})\s+(?:{words}\s+)?(?:{qualifier})\b)"
+            r"\.?(?:\s+(?:of\s+the\s+\p{L}+|list))?(?:\s+(?:is|was|shows|reads))?\s*[:#(,]?\s*")
+    ident = r"#?(?=[\p{L}\d#/._-]*\d)[\p{L}\d][\p{L}\d]*(?:[-/._][\p{L}\d]+)*"
+    return rf"(?i)(?<={lead})(?=\S{{3}}){ident}(?![\p{{L}}\d%°]|[-/.:,]\d)"
+
+
+def id_shape(value: str) -> str:
+    """A regex for ids shaped like `value` ("B-1120" -> letter, hyphen, four digits)."""
+    out = []
+    for char in value:
+        out.append(r"\p{L}" if char.isalpha() else r"\d" if char.isdigit()
+                   else regex.escape(char))
+    return "".join(out)
+
+
+def first_names() -> frozenset[str]:
+    """First names (case-folded) from the gender-guesser package's name dictionary."""
+    spec = importlib.util.find_spec("gender_guesser")
+    if spec is None or not spec.submodule_search_locations:
+        from .pii import ScrubberUnavailableError  # noqa: PLC0415 (avoid an import cycle)
+        raise ScrubberUnavailableError("gender_guesser", "pip install gender-guesser==0.4.0")
+    data = Path(next(iter(spec.submodule_search_locations))) / "data" / "nam_dict.txt"
+    names = set()
+    with data.open(encoding="utf-8") as lines:
+        for line in lines:
+            # "M  Karl      <country frequencies>": a gender code, then the name; "+" joins
+            # the parts of a compound name ("Abd+al")
+            parts = line.split()
+            if len(parts) < 2 or line[0] in "#=":
+                continue
+            for part in parts[1].replace("+", " ").replace("-", " ").split():
+                if len(part) >= 3 and part.isalpha():
+                    names.add(part.casefold())
+    return frozenset(names)
+
+
+# --- names in context ------------------------------------------------------------------
+
+PARTICLES = frozenset("""van von der den de di da del della du le la ter ten dos das do al el
+bin ibn mac mc ó ní nic ua""".split())
+_WORD = r"\p{L}[\p{L}'’]*(?:-\p{L}[\p{L}'’]*)*"
+_INITIALS = r"\p{L}\.(?:\s?\p{L}\.)*"
+_TOKEN = regex.compile(rf"(?:{_INITIALS}|{_WORD})(?![\p{{L}}\d]|-\d)")
+_SEPARATOR = regex.compile(r"\s*(?:,|;|/|&|\band\b|\bund\b|\bet\b|\bor\b)\s*", regex.I)
+TITLE_WORDS = frozenset("mr mrs ms miss mx dr prof herr frau fr hr mme mlle sig sra dott".split())
+TITLES = rf"(?:{'|'.join(sorted(TITLE_WORDS))})"
+# Words that introduce a person in plant records. Each group is one kind of cue.
+_CUES = {
+    # "reviewed by", "done by", "countersigned by", "witnessed by:"
+    "by": r"\b\p{L}{2,}(?:ed|en|ne)\s+by\s*:?\s*",
+    # "Operator:", "QA on call:", "Issued to:", "Performed:"
+    "label": r"\b(?:operators?|verifier|reviewer|approver|witness(?:es)?|supervisor|analyst|"
+             r"technician|engineer|performed|checked|done|verified|approved|reviewed|released|"
+             r"issued\s+to|issued\s+by|prepared|author|owner|signed|sign-off|signature|"
+             r"on\s+call|on\s+duty|second\s+person|initials|attendees|present|trainer|trainee|"
+             r"auditor|inspector|attention|attn|cc|lead|qp|sampler|requester|assignee)"
+             r"\b[^:\n]{0,12}:\s*",
+    # "Night shift roster for Filling Line 2:", "Team for the media fill:", "Shift B:"
+    "roster": r"\b(?:roster|rota|shift|team|crew|nights|days|attendees)\b[^:\n.]{0,40}:\s*",
+    "title": rf"\b{TITLES}\.?\s+",
+    # "The microbiologist on call is Olusegun Adeyemi"
+    "role": r"\b(?:operator|analyst|technician|engineer|supervisor|microbiologist|chemist|"
+            r"manager|lead|auditor|inspector|coordinator|planner|owner|approver|reviewer|"
+            r"verifier|assessor|trainer|qp|contact)\b(?:\s+on\s+(?:call|duty|shift))?"
+            r"\s+(?:is|was|will\s+be)\s+",
+    # "Ask Pieterse", "per Achterberg's email", "Who trained Agnieszka", "I'm Niamh Gallagher"
+    "verb": r"\b(?:ask|tell|remind|call|ring|phone|e-?mail|ping|text|thank|inform|notify|"
+            r"contact|per|according\s+to|trained|showed|told|asked|thanked|met|remove|take|"
+            r"hand\s+\p{L}+\s+to|whatsapp|i'm|i\s+am|this\s+is|it's|my\s+name\s+is|"
+            r"replaced|covering\s+for|with)\s+",
+}
+_CUE = regex.compile("|".join(f"(?P<{k}>{v})" for k, v in _CUES.items()), regex.I)
+# After a name, words that show it is a person, whatever the name looks like
+_PERSON_AFTER = regex.compile(
+    r"^(?:['’]s\s+(?:training|badge|gowning|e-?mail|note|account|signature|record|number)|"
+    r"\s*[,—–-]+\s*(?:the|our|a|an)\s+[^,.;—–]{0,30}?\b(?:intern|technician|operator|"
+    r"analyst|engineer|supervisor|manager|starter|colleague|lead|auditor|inspector)\b|"
+    r"\s+(?:said|says|asked|asks|wrote|signed|called|told|wants|thinks|mentioned|needs|"
+    r"forgot|covers|takes|left|found|reported|replaced|owns))", regex.I)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    start: int
+    end: int
+    cue: str  # "by", "label", "roster", "title", "verb", "initial", "lexicon"
+
+
+class NameFinder:
+    """Person-name candidates from cue words, initials and the first-name list.
+
+    `common`: words that are never a name on their own (stop words, verbs, adjectives,
+    adverbs, the plant's vocabulary); `dictionary`: every English word, proper nouns included.
+    """
+
+    def __init__(self, config: SiteConfig, names: frozenset[str], dictionary: frozenset[str],
+                 common: frozenset[str], stop_words: frozenset[str],
+                 never_names: frozenset[str] = frozenset()) -> None:
+        self.first_names, self.dictionary, self.common = names, dictionary, common
+        self.stop_words = stop_words
+        fold = lambda words: frozenset(w.casefold() for w in words)  # noqa: E731
+        self.allowed = fold(w for term in config.allow_list for w in term.split()) | never_names
+        self.eponyms = fold(config.eponyms)
+        method = _alternation(config.method_nouns)
+        self._method_after = regex.compile(
+            rf"^(?:['’]s)?\s+(?:[\p{{L}}\d]{{1,3}}-|two-sided\s+|paired\s+|coulometric\s+|"
+            rf"volumetric\s+)?(?:{method})\b", regex.I)
+        orgs = _alternation(config.organisations)
+        suffixes = _alternation(config.organisation_suffixes)
+        cap = r"\p{Lu}[\p{L}\d'’.&+-]*"
+        self._organisations = regex.compile(
+            rf"(?<![\p{{L}}])(?:{orgs})(?![\p{{L}}])|"
+            rf"(?:{cap}\s+){{1,4}}(?:{suffixes})(?![\p{{L}}])|{cap}\s*&\s*{cap}")
+        self._organisations_ci = regex.compile(rf"(?i)(?<![\p{{L}}])(?:{orgs})(?![\p{{L}}])")
+
+    # -- what a word is
+    def is_common(self, word: str) -> bool:
+        parts = [p for p in regex.split(r"[-'’]", word.lower()) if p]
+        return bool(parts) and all(not self.common.isdisjoint(_lemmas(p)) or p in self.allowed
+                                   for p in parts)
+
+    def is_first_name(self, word: str) -> bool:
+        return word.casefold() in self.first_names and not self.is_common(word)
+
+    def organisation_spans(self, text: str) -> list[tuple[int, int]]:
+        spans = {(m.start(), m.end()) for m in self._organisations.finditer(text)}
+        spans |= {(m.start(), m.end()) for m in self._organisations_ci.finditer(text)}
+        return sorted(spans)
+
+    def method_follows(self, text: str, end: int) -> bool:
+        return bool(self._method_after.match(text[end:end + 40]))
+
+    def person_follows(self, text: str, end: int) -> bool:
+        return bool(_PERSON_AFTER.match(text[end:end + 60]))
+
+    def only_eponyms(self, words: list[str]) -> bool:
+        core = [w for w in words if w.casefold() not in PARTICLES and not w.endswith(".")]
+        return bool(core) and all(self._eponym(w) for w in core)
+
+    def _eponym(self, word: str) -> bool:
+        # "Michaelis-Menten", and "Gram-negative": an eponym, then ordinary words
+        parts = word.casefold().split("-")
+        return word.casefold() in self.eponyms or (parts[0] in self.eponyms and all(
+            p in self.eponyms or p in self.common for p in parts[1:]))
+
+    # -- candidates
+    def candidates(self, text: str) -> list[Candidate]:
+        found = []
+        for cue in _CUE.finditer(text):
+            kind = cue.lastgroup
+            found += self._names_at(text, cue.end(), kind, many=kind in ("label", "roster"))
+        found += self._initials(text)
+        found += self._lexicon(text)
+        found += self._surnames(text)
+        return found
+
+    def _surnames(self, text: str) -> list[Candidate]:
+        """Surnames by their shape ("O'Keeffe", "McNamara", "Ní Mhaoláin") and capitalised
+        words outside the dictionary that a person's verb follows ("Doherty mentioned")."""
+        out = []
+        for m in regex.finditer(
+                r"(?<![\p{L}\d-])(?:O['’]\p{Lu}\p{Ll}{2,}|Ma?c\p{Lu}\p{Ll}{2,}|"
+                r"(?:Ní|Nic|Ó|Ua|Mac|Van|De)\s\p{Lu}\p{Ll}{2,})(?:-\p{Lu}\p{Ll}+)?(?![\p{L}\d])",
+                text):
+            out.append(Candidate(m.start(), m.end(), "shape"))
+        for m in regex.finditer(r"(?<![\p{L}\d-])(?:van|von|de|der|den|di|da|du|ter|ten)"
+                                r"(?:\s(?:der|den|de|la|le))?\s(\p{Lu}\p{Ll}{2,})(?![\p{L}\d])", text):
+            if m.group(1).lower() not in self.dictionary:  # "de Groot", "van der Berg"
+                out.append(Candidate(m.start(), m.end(), "shape"))
+        for m in regex.finditer(rf"(?<![\p{{L}}\d-])\p{{Lu}}\p{{Ll}}[\p{{L}}'’]*"
+                                rf"(?:-\p{{Lu}}\p{{Ll}}[\p{{L}}'’]*)?(?![\p{{L}}\d]|-\d)", text):
+            word = m.group()
+            known = word.lower() not in self.dictionary or word.casefold() in self.first_names
+            if known and not self.is_common(word) and word.casefold() not in self.allowed \
+                    and self.person_follows(text, m.end()):  # "Tom said", "Doherty thinks"
+                out.append(Candidate(m.start(), m.end(), "after"))
+        return out
+
+    def _token_ok(self, word: str, kind: str) -> bool:
+        if word.endswith("."):  # initials "K." / "L.M."
+            return kind in ("by", "label", "roster", "title")
+        letters = regex.sub(r"[-'’]", "", word)
+        if len(letters) < 2 or not letters.isalpha() or word.casefold() in self.allowed \
+                or word.isupper():  # capitals left after recasing are acronyms: "SOP", "QA"
+            return False
+        if self.is_common(word):
+            # "Grace" is a verb too; as a capitalised first name after a cue it is a name
+            return word[0].isupper() and word.casefold() in self.first_names \
+                and word.casefold() not in self.stop_words
+        if kind == "verb" and word[0].islower():
+            return word.casefold() in self.first_names and \
+                word.casefold() not in self.dictionary
+        return True
+
+    def _names_at(self, text: str, pos: int, kind: str, many: bool) -> list[Candidate]:
+        out = []
+        while True:
+            span = self._one_name(text, pos, kind)
+            if span is None:
+                return out
+            out.append(Candidate(span[0], span[1], kind))
+            sep = _SEPARATOR.match(text, span[1]) if many else None
+            if not sep:
+                return out
+            pos = sep.end()
+
+    def _one_name(self, text: str, pos: int, kind: str) -> tuple[int, int] | None:
+        """The name that starts at `pos`: up to four words, initials and particles."""
+        words: list[str] = []
+        start = end = None
+        while len(words) < 5:
+            m = _TOKEN.match(text, pos)
+            if not m:
+                break
+            word, filler = m.group(), m.group().casefold() in PARTICLES
+            stop = m.end()
+            if m.group().casefold() in TITLE_WORDS:  # "Dr. Annika Høgh" after "by"
+                filler, stop = True, m.end() + (text[m.end():m.end() + 1] == ".")
+            elif not filler:
+                if not self._token_ok(word, kind):
+                    break
+                if word.endswith(".") and words and not words[-1].endswith("."):
+                    break
+            words.append(word)
+            start = m.start() if start is None else start
+            if not filler:
+                end = stop
+            gap = regex.match(r" (?=\S)", text[stop:])
+            if not gap:
+                break
+            pos = stop + gap.end()
+        named = [w for w in words if w.casefold() not in PARTICLES | TITLE_WORDS]
+        if end is None or (all(w.endswith(".") for w in named) and kind not in ("by", "label")):
+            return None
+        # "Kowalczyk, M." : surname, comma, initial
+        tail = regex.match(r",\s?\p{Lu}\.(?!\p{L})", text[end:end + 5])
+        if tail and len(named) == 1 and kind in ("label", "roster", "by"):
+            end += tail.end()
+        return start, end
+
+    def _initials(self, text: str) -> list[Candidate]:
+        """"J. Novak", "H. Van Damme", "Kowalczyk, M." anywhere in the text."""
+        out = []
+        particles = "|".join(PARTICLES)
+        for m in regex.finditer(
+                rf"(?<![\p{{L}}\d.])\p{{Lu}}\.(?:\s?\p{{Lu}}\.)?\s?(?:(?i:{particles})\s+)?"
+                rf"(\p{{Lu}}\p{{Ll}}[\p{{L}}'’]*(?:-\p{{Lu}}[\p{{L}}'’]*)?)", text):
+            surname = m.group(1)
+            if not self.is_common(surname) and surname.casefold() not in self.allowed:
+                out.append(Candidate(m.start(), m.end(), "initial"))
+        for m in regex.finditer(r"(?<![\p{L}])(\p{Lu}\p{Ll}[\p{L}'’-]+),\s?\p{Lu}\.(?!\p{L})",
+                                text):
+            if m.group(1).casefold() not in self.dictionary:
+                out.append(Candidate(m.start(), m.end(), "initial"))
+        return out
+
+    def _lexicon(self, text: str) -> list[Candidate]:
+        """First names from the list, in any case, with the surname that follows."""
+        out = []
+        tokens = list(regex.finditer(rf"(?<![\p{{L}}\d-]){_WORD}(?![\p{{L}}\d]|-\d)", text))
+        i = 0
+        while i < len(tokens):
+            first = tokens[i].group()
+            # "Grace" is a verb too: a first name then only before a capitalised surname
+            # outside the dictionary ("Grace Petrova")
+            after = tokens[i + 1].group() if i + 1 < len(tokens) else ""
+            titled = first.istitle() and after.istitle() and after.lower() not in \
+                self.dictionary and text[tokens[i].end():tokens[i + 1].start()] == " "
+            if first.casefold() not in self.first_names or first.casefold() in self.allowed \
+                    or (self.is_common(first) and not titled):
+                i += 1
+                continue
+            j, parts = i + 1, [first]
+            while j < len(tokens) and len(parts) < 4 and text[tokens[j - 1].end():
+                                                               tokens[j].start()] == " ":
+                word = tokens[j].group()
+                if word.casefold() in PARTICLES and j + 1 < len(tokens):
+                    parts.append(word)
+                    j += 1
+                    continue
+                if self.is_common(word) or not _same_case(first, word) or \
+                        word.casefold() in self.allowed:
+                    break
+                parts.append(word)
+                j += 1
+            while parts[-1].casefold() in PARTICLES:
+                parts.pop()
+                j -= 1
+            start, end = tokens[i].start(), tokens[i + len(parts) - 1].end()
+            in_dictionary = [p.lower() in self.dictionary for p in parts
+                             if p.casefold() not in PARTICLES]
+            if len(parts) > 1 and not (first.islower() and all(in_dictionary)):
+                out.append(Candidate(start, end, "lexicon"))  # not "door gasket"
+            elif first.casefold() not in self.dictionary and (
+                    first[0].isupper() and not first.isupper()
+                    or self.person_follows(text, end)):
+                out.append(Candidate(start, end, "lexicon"))
+            i = j
+        return out
+
+
+def _lemmas(word: str) -> set[str]:
+    """The word and the stems an English inflection may hide ("asked", "covers", "stopped")."""
+    forms = {word}
+    for suffix, repl in (("ies", "y"), ("es", ""), ("s", ""), ("ed", ""), ("ed", "e"),
+                         ("ing", ""), ("ing", "e"), ("ied", "y")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            stem = word[:-len(suffix)] + repl
+            forms.add(stem)
+            if len(stem) > 3 and stem[-1] == stem[-2] and not repl:
+                forms.add(stem[:-1])  # "stopped" -> "stopp" -> "stop"
+    return forms
+
+
+def _same_case(a: str, b: str) -> bool:
+    style = lambda w: "upper" if w.isupper() else "lower" if w.islower() else "title"  # noqa
+    return style(a) == style(b) or (style(a) == "title" and b[:1].isupper())
