@@ -228,7 +228,8 @@ EU_ADDRESS_PATTERNS = [
      rf"\b{_SUFFIX_STREET}\s+{_HOUSE}(?:,\s*\d{{1,2}}\.\s*(?:tv|th|mf|sal)\.?)?,\s+"
      rf"\d{{4,5}}(?:\s?[A-Z]{{2}})?\s+{_TOWN}", 0.75),
     ("street-type word, name, number, postcode, town",
-     rf"\b{_PREFIX_STREET}\s+(?:[\p{{L}}'’.-]+\s+){{1,4}}?{_HOUSE},\s+\d{{4,5}}\s+{_TOWN}",
+     rf"\b{_PREFIX_STREET}\s+(?:[\p{{L}}'’.-]+\s+){{1,4}}?{_HOUSE},\s+"
+     rf"(?:\d{{4,5}}|\d{{2}}-\d{{3}})\s+{_TOWN}",
      0.75),
     ("number, French street type, name, postcode, town",
      rf"\b\d{{1,4}}(?:\s?(?:bis|ter))?,?\s+{_FRENCH_STREET}\s+(?:[\p{{L}}'’.-]+\s+){{0,5}}?"
@@ -389,8 +390,8 @@ class PresidioScrubber(Scrubber):
     def _recased(self, text: str) -> str:
         def recase(m: re.Match) -> str:
             word = m.group()
-            if word.casefold() in self._plant_words or not re.search(r"[AEIOUYÄÖÜÅÆØ]", word):
-                return word  # an acronym or a plant word: "CAPA", "HPLC"
+            if word.casefold() in self._plant_words or len(_VOWELS.findall(word)) < 2:
+                return word  # an acronym or a plant word: "CAPA", "HPLC", "UPLC"
             if word.casefold() in self._names.common:
                 return word.lower()
             return "-".join(re.sub(r"^(\w['’])?(\w)(.*)$", lambda p: (p.group(1) or "")
@@ -409,6 +410,8 @@ class PresidioScrubber(Scrubber):
             cued = source in ("title", "label", "by", "roster", "verb", "known")
             return self._names.person_follows(text, end) or (cued and len(named) > 1)
         first_name = bool(named) and self._names.is_first_name(named[0])
+        if self._names.place_follows(text, end):
+            return False
         if self._names.method_follows(text, end) and (
                 len(named) == 1 and not first_name
                 or any(w.casefold() in self._names.eponyms for w in named)):
@@ -493,6 +496,9 @@ def _person_source(result) -> str:
 # A word in capitals of four letters or more, not next to a digit ("KOWALCZYK", not "KT50")
 _CAPITALS = re.compile(r"(?<![\w-])[^\W\d_a-zß-ÿ]{4,}(?:['’-][^\W\d_a-zß-ÿ]{2,})*"
                        r"(?![\w]|-\d)")
+
+
+_VOWELS = re.compile(r"[AEIOUYÄÖÜÅÆØÁÉÍÓÚÀÈÌÒÙÂÊÎÔÛ]")
 
 
 def _phone_shaped(value: str) -> bool:

@@ -24,7 +24,7 @@ from .errors import GuardrailError
 
 CONFIG_PATH = Path(__file__).with_name("pii.yaml")
 _LIST_KEYS = ("id_words", "id_owner_words", "id_qualifiers", "allow_list", "organisations",
-              "organisation_suffixes", "eponyms", "method_nouns")
+              "organisation_suffixes", "eponyms", "method_nouns", "place_nouns")
 
 
 class PiiConfigError(GuardrailError):
@@ -42,6 +42,7 @@ class SiteConfig:
     organisation_suffixes: tuple[str, ...]
     eponyms: tuple[str, ...]
     method_nouns: tuple[str, ...]
+    place_nouns: tuple[str, ...]
 
     @classmethod
     def load(cls, path: Path | str = CONFIG_PATH) -> SiteConfig:
@@ -132,7 +133,8 @@ bin ibn mac mc ó ní nic ua""".split())
 _WORD = r"\p{L}[\p{L}'’]*(?:-\p{L}[\p{L}'’]*)*"
 _INITIALS = r"\p{L}\.(?:\s?\p{L}\.)*"
 _TOKEN = regex.compile(rf"(?:{_INITIALS}|{_WORD})(?![\p{{L}}\d]|-\d)")
-_SEPARATOR = regex.compile(r"\s*(?:,|;|/|&|\band\b|\bund\b|\bet\b|\bor\b)\s*", regex.I)
+_SEPARATOR = regex.compile(r"\s*(?:,|;|/|&|\band\b|\bund\b|\bet\b|\bor\b|\bto\b)\s*",
+                           regex.I)
 TITLE_WORDS = frozenset("mr mrs ms miss mx dr prof herr frau fr hr mme mlle sig sra dott".split())
 TITLES = rf"(?:{'|'.join(sorted(TITLE_WORDS))})"
 # Words that introduce a person in plant records. Each group is one kind of cue.
@@ -144,8 +146,8 @@ _CUES = {
              r"technician|engineer|performed|checked|done|verified|approved|reviewed|released|"
              r"issued\s+to|issued\s+by|prepared|author|owner|signed|sign-off|signature|"
              r"on\s+call|on\s+duty|second\s+person|initials|attendees|present|trainer|trainee|"
-             r"auditor|inspector|attention|attn|cc|lead|qp|sampler|requester|assignee)"
-             r"\b[^:\n]{0,12}:\s*",
+             r"auditor|inspector|attention|attn|cc|lead|qp|sampler|requester|assignee|handover|"
+             r"handed\s+over)\b[^:\n]{0,12}(?::|\s[–—-])\s*",
     # "Night shift roster for Filling Line 2:", "Team for the media fill:", "Shift B:"
     "roster": r"\b(?:roster|rota|shift|team|crew|nights|days|attendees)\b[^:\n.]{0,40}:\s*",
     "title": rf"\b{TITLES}\.?\s+",
@@ -193,6 +195,8 @@ class NameFinder:
         self.allowed = fold(w for term in config.allow_list for w in term.split()) | never_names
         self.eponyms = fold(config.eponyms)
         method = _alternation(config.method_nouns)
+        self._place_after = regex.compile(
+            rf"^(?:['’]s)?\s+(?:{_alternation(config.place_nouns)})\b", regex.I)
         self._method_after = regex.compile(
             rf"^(?:['’]s)?\s+(?:[\p{{L}}\d]{{1,3}}-|two-sided\s+|paired\s+|coulometric\s+|"
             rf"volumetric\s+)?(?:{method})\b", regex.I)
@@ -217,6 +221,10 @@ class NameFinder:
         spans = {(m.start(), m.end()) for m in self._organisations.finditer(text)}
         spans |= {(m.start(), m.end()) for m in self._organisations_ci.finditer(text)}
         return sorted(spans)
+
+    def place_follows(self, text: str, end: int) -> bool:
+        """"the Jean Monnet building", "St. James's Hospital": named after a person."""
+        return bool(self._place_after.match(text[end:end + 40]))
 
     def method_follows(self, text: str, end: int) -> bool:
         return bool(self._method_after.match(text[end:end + 40]))
@@ -250,7 +258,7 @@ class NameFinder:
         words outside the dictionary that a person's verb follows ("Doherty mentioned")."""
         out = []
         for m in regex.finditer(
-                r"(?<![\p{L}\d-])(?:O['’]\p{Lu}\p{Ll}{2,}|Ma?c\p{Lu}\p{Ll}{2,}|"
+                r"(?<![\p{L}\d-])(?:O['’]\p{Lu}\p{Ll}{2,}|o['’](?!clock)\p{Ll}{3,}|Ma?c\p{Lu}\p{Ll}{2,}|"
                 r"(?:Ní|Nic|Ó|Ua|Mac|Van|De)\s\p{Lu}\p{Ll}{2,})(?:-\p{Lu}\p{Ll}+)?(?![\p{L}\d])",
                 text):
             out.append(Candidate(m.start(), m.end(), "shape"))
