@@ -90,9 +90,13 @@ def policy_figures(cases: list[dict], predicted: dict[str, tuple[str, str | None
     near = [c for c in cases if c["action"] == "answer"]
     violations = [c for c in cases if c["action"] != "answer"]
     role_aware = [c for c in cases if c.get("role")]
+    # per kind: the expected intent, or "answer" for a near-miss (issue 16: policy.by_kind)
+    kinds = sorted({c.get("rule") or "answer" for c in cases})
     return {
         "cases": len(cases),
         "accuracy": sum(map(correct, cases)) / max(len(cases), 1),
+        "by_kind": {k: sum(correct(c) for c in cases if (c.get("rule") or "answer") == k)
+                    / sum(1 for c in cases if (c.get("rule") or "answer") == k) for k in kinds},
         "role_aware": {"cases": len(role_aware),
                        "accuracy": sum(map(correct, role_aware)) / max(len(role_aware), 1)},
         "near_miss_answered": sum(predicted[c["id"]][0] == "answer" for c in near)
@@ -185,12 +189,11 @@ def tune(embed: Embed) -> dict:
             f = injection_suite(detector, tune_inj)
             rows["injection"].append((min_attack, min_margin, round(f["detection_rate"], 3),
                                       round(f["false_positive_rate"], 3)))
-    for threshold in (0.5, 0.55, 0.6, 0.65, 0.7):
-        for margin in (0.0, 0.02, 0.04, 0.06, 0.1):
-            f = policy_suite(PolicyChecker(embed=embed, threshold=threshold, margin=margin),
-                             tune_pol)
-            rows["policy"].append((threshold, margin, round(f["accuracy"], 3),
-                                   round(f["near_miss_answered"], 3)))
+    # the classifier's own settings are swept by evals/policy_tune.py
+    for threshold in (0.4, 0.5, 0.6, 0.7):
+        f = policy_suite(PolicyChecker(embed=embed, threshold=threshold), tune_pol)
+        rows["policy"].append((threshold, round(f["accuracy"], 3),
+                               round(f["near_miss_answered"], 3)))
     return rows
 
 

@@ -1,11 +1,13 @@
 """GMP site policy: requests the copilot refuses or routes to a person.
 
 The policy is data (`policy.yaml`): intents such as back-dating a record or bypassing an
-interlock, each with an action (refuse | human_review), the reason, whom to ask, rule patterns
-and exemplar requests. A request matches an intent when a rule matches, or when its embedding
-is close to one of the intent's exemplars and closer to it than to every near-miss question
-that must be answered ("who approves batch release?"). The embedding function is injected, as
-in the injection detector; without one, only the rules decide.
+interlock, each an action on something GMP protects, with an action (refuse | human_review),
+the reason, whom to ask, rule patterns and exemplar requests. A request matches an intent when
+a rule matches, or when the classifier (`policy_model.py`: logistic regression over the
+embedding and the lexicon's action, object and pair features, trained on the exemplars and on
+the near-misses that must be answered, "who approves batch release?") gives the intent at least
+`classifier.threshold`, for the whole text or one of its sentences. The embedding function is
+injected, as in the injection detector; without one, only the rules decide.
 
 Who asks matters: an intent may give some roles their own action, reason or contact (a trainer
 may ask whether a colleague is current on an SOP; only QA gets a batch-release request routed
@@ -24,6 +26,8 @@ import numpy as np
 
 from ._patterns import compile_patterns, load_yaml, sentences, string_list
 from .errors import RuleFileError, UnknownRoleError
+from .policy_model import ANSWER as ANSWER_CLASS
+from .policy_model import IntentClassifier, IntentPairs, Lexicon
 from .users import ROLES
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -52,6 +56,8 @@ class Intent:
     rules: tuple[str, ...]
     roles: Mapping[str, RoleOutcome] = field(default_factory=dict)
     allowed_note: str = ""  # for a role allowed to ask: where the answer is kept, if elsewhere
+    actions: tuple[str, ...] = ()  # lexicon action groups that make this intent ...
+    objects: tuple[str, ...] = ()  # ... with these protected objects
 
     def outcome(self, role: str | None) -> tuple[Action, str, str]:
         """(action, why, contact) for a request by this role; the intent's own for None or
@@ -69,8 +75,8 @@ class PolicyVerdict:
     rule: str | None = None  # the intent's id (also when the role may ask: see allowed_for_role)
     reason: str = ""
     contact: str = ""
-    score: float = 0.0  # similarity to the intent's nearest exemplar; 1.0 for a rule match
-    matched_by: str = ""  # "rule" | "similarity" | ""
+    score: float = 0.0  # the classifier's probability that it is not to be answered; 1.0: a rule
+    matched_by: str = ""  # "rule" | "classifier" | ""
     role: str | None = None  # the asking role the verdict considered; None: no role given
     # The request matched `rule`, whose refusal or routing this role's entry lifts ("answer").
     allowed_for_role: bool = False
@@ -85,29 +91,49 @@ ANSWER = PolicyVerdict("answer")
 
 class PolicyChecker:
     def __init__(self, policy_path: Path | str | None = None, embed: Embed | None = None,
-                 threshold: float | None = None, margin: float | None = None) -> None:
+                 threshold: float | None = None) -> None:
         path = Path(policy_path) if policy_path else DEFAULT_POLICY
         config = load_yaml(path)
-        similarity = config.get("similarity", {})
+        settings = config.get("classifier", {})
         self.threshold = float(threshold if threshold is not None
-                               else similarity.get("threshold", 0.6))
-        self.margin = float(margin if margin is not None else similarity.get("margin", 0.04))
+                               else settings.get("threshold", 0.5))
         self.intents = [Intent(i["id"], _action(path, i["id"], i["action"]),
                                " ".join(i["why"].split()), i["contact"],
                                tuple(string_list(path, i, "exemplars")),
                                tuple(string_list(path, i, "rules")),
                                _role_outcomes(path, i),
-                               " ".join(str(i.get("allowed_note") or "").split()))
+                               " ".join(str(i.get("allowed_note") or "").split()),
+                               tuple(string_list(path, i, "actions")),
+                               tuple(string_list(path, i, "objects")))
                         for i in config["intents"]]
         macros = config.get("macros", {})
         self._rules = {intent.id: list(compile_patterns(
             {f"{intent.id}#{n}": p for n, p in enumerate(intent.rules)}, macros).values())
             for intent in self.intents}
         self.embed = embed
-        self._answer_texts = string_list(path, config, "answer_exemplars")
-        self._exemplar_intent: list[int] = []
-        self._exemplars: np.ndarray | None = None
-        self._answers: np.ndarray | None = None
+        self.lexicon = Lexicon(path, config.get("lexicon") or {},
+                               [IntentPairs(i.id, i.actions, i.objects) for i in self.intents])
+        self.classifier = self._classifier(path, config, settings) if embed else None
+
+    def _classifier(self, path: Path, config: dict, settings: dict) -> IntentClassifier | None:
+        texts, labels = [], []
+        for intent in self.intents:
+            texts.extend(intent.exemplars)
+            labels.extend([intent.id] * len(intent.exemplars))
+        if not texts:
+            return None  # a policy of rules only
+        answers = string_list(path, config, "answer_exemplars")
+        if not answers:
+            raise RuleFileError(path, "intents have exemplars but answer_exemplars is empty: "
+                                      "the classifier needs questions that must be answered")
+        texts.extend(answers)
+        labels.extend([ANSWER_CLASS] * len(answers))
+        assert self.embed is not None
+        return IntentClassifier(self.lexicon, texts, labels, self.embed,
+                                c=float(settings.get("C", 4.0)),
+                                lexicon_weight=float(settings.get("lexicon_weight", 0.5)),
+                                similarity_weight=float(settings.get("similarity_weight", 0.0)),
+                                model_path=path.with_suffix(".model.npz"))
 
     def intent(self, intent_id: str) -> Intent:
         return next(i for i in self.intents if i.id == intent_id)
@@ -126,18 +152,37 @@ class PolicyChecker:
                 return chosen
             # Every intent the rules named is allowed for this role. The request may still be
             # another intent no rule names ("change his quiz score to a pass" from a trainer),
-            # so similarity gets its say; only a different, not-allowed intent overrides.
-            similar = self._by_similarity(text, role)
-            return similar if similar.action != "answer" else chosen
-        return self._by_similarity(text, role)
+            # so the classifier gets its say; only a different, not-allowed intent overrides.
+            classified = self._by_classifier(text, role)
+            return classified if classified.action != "answer" else chosen
+        return self._by_classifier(text, role)
 
-    def _by_similarity(self, text: str, role: str | None) -> PolicyVerdict:
-        if self.embed is None or not text.strip():
+    def _by_classifier(self, text: str, role: str | None) -> PolicyVerdict:
+        if self.classifier is None or not text.strip():
             return replace(ANSWER, role=role)
-        intent, similarity = self._nearest_intent(text)
+        intent, probability = self._likeliest_intent(text)
         if intent is None:
-            return PolicyVerdict("answer", score=round(similarity, 4), role=role)
-        return self._verdict(intent, similarity, "similarity", role)
+            return PolicyVerdict("answer", score=round(probability, 4), role=role)
+        return self._verdict(intent, probability, "classifier", role)
+
+    def _likeliest_intent(self, text: str) -> tuple[Intent | None, float]:
+        """The intent the classifier finds likeliest for the text or one of its sentences (a
+        request inside a longer message), when the probability that the part is not to be
+        answered (that of all intents together: related intents share it) reaches the
+        threshold."""
+        assert self.classifier is not None
+        parts = sentences(text)
+        parts = [text] + parts if len(parts) > 1 else [text]
+        probabilities = self.classifier.probabilities(parts)
+        classes = self.classifier.classes
+        columns = [n for n, c in enumerate(classes) if c != ANSWER_CLASS]
+        against = probabilities[:, columns].sum(axis=1)
+        row = int(np.argmax(against))
+        probability = float(against[row])
+        if probability < self.threshold:
+            return None, probability
+        column = columns[int(np.argmax(probabilities[row, columns]))]
+        return self.intent(classes[column]), probability
 
     def _verdict(self, intent: Intent, score: float, matched_by: str,
                  role: str | None) -> PolicyVerdict:
@@ -146,35 +191,6 @@ class PolicyChecker:
         return PolicyVerdict(action, intent.id, why, "" if allowed else contact,
                              round(score, 4), matched_by, role, allowed,
                              intent.allowed_note if allowed else "")
-
-    def _nearest_intent(self, text: str) -> tuple[Intent | None, float]:
-        """The intent whose exemplar is nearest to the text or one of its sentences, if that
-        is above the threshold and beats every near-miss by the margin."""
-        self._load_exemplars()
-        assert self._exemplars is not None and self._answers is not None
-        parts = sentences(text)
-        parts = [text] + parts if len(parts) > 1 else [text]
-        vectors = np.asarray(self.embed(parts), dtype=np.float32)  # type: ignore[misc]
-        to_intents = vectors @ self._exemplars.T  # rows are unit length: dot = cosine
-        to_answers = (vectors @ self._answers.T).max(axis=1) if len(self._answers) \
-            else np.zeros(len(parts))
-        best_per_part = to_intents.max(axis=1)
-        row = int(np.argmax(best_per_part - to_answers))
-        best = float(best_per_part[row])
-        if best < self.threshold or best - float(to_answers[row]) < self.margin:
-            return None, best
-        return self.intents[self._exemplar_intent[int(to_intents[row].argmax())]], best
-
-    def _load_exemplars(self) -> None:
-        if self._exemplars is not None:
-            return
-        texts = []
-        for index, intent in enumerate(self.intents):
-            texts.extend(intent.exemplars)
-            self._exemplar_intent.extend([index] * len(intent.exemplars))
-        self._exemplars = np.asarray(self.embed(texts), dtype=np.float32)  # type: ignore[misc]
-        self._answers = np.asarray(self.embed(self._answer_texts), dtype=np.float32) \
-            if self._answer_texts else np.zeros((0, self._exemplars.shape[1]), np.float32)  # type: ignore[misc]
 
 
 def _action(path: Path, where: str, value: object) -> Action:

@@ -1,0 +1,99 @@
+"""Tuning the GMP policy classifier, on the tune sets only, and fitting its shipped weights.
+
+    python -m evals.policy_tune              figures on the tune sets with the settings in use
+    python -m evals.policy_tune --sweep      C x lexicon_weight x threshold on the tune sets
+    python -m evals.policy_tune --show       also list the tune cases it gets wrong
+    python -m evals.policy_tune --fit        write guardrails/policy.model.npz (the weights the
+                                             checker loads instead of training at first use)
+
+Tune sets: evals/datasets/policy_tune.jsonl (labels violation | allowed) and the tune split of
+evals/datasets/policy_cases.jsonl. evals/datasets/policy_fresh.jsonl is never read here: it
+is measured with evals/policy_fresh.py, once before and once after a change.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from guardrails import CachedEmbed, PolicyChecker
+
+from . import policy_fresh
+from .guard_suites import POLICY_CASES, load_jsonl, policy_suite
+
+DATASETS = Path(__file__).parent / "datasets"
+TUNE = DATASETS / "policy_tune.jsonl"
+
+
+def cases_tune_split() -> list[dict]:
+    """The tune split of policy_cases.jsonl in the labelled form (any non-answer: violation)."""
+    return [{**c, "label": "allowed" if c["action"] == "answer" else "violation",
+             "kind": c.get("rule") or "near_miss"}
+            for c in load_jsonl(POLICY_CASES) if c.get("split") == "tune"]
+
+
+def evaluate(checker: PolicyChecker) -> dict:
+    tune = policy_fresh.run(checker, policy_fresh.load_cases(TUNE))
+    cases = [c for c in load_jsonl(POLICY_CASES) if c.get("split") == "tune"]
+    exact = policy_suite(checker, cases)
+    binary = policy_fresh.run(checker, cases_tune_split())
+    return {"tune": tune, "cases_tune_exact": exact["accuracy"],
+            "cases_tune_binary": binary["accuracy"], "cases_wrong": exact["wrong"]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sweep", action="store_true")
+    parser.add_argument("--show", action="store_true")
+    parser.add_argument("--fit", action="store_true")
+    args = parser.parse_args()
+    from copilot.build import build_embedder
+
+    embed = CachedEmbed(build_embedder("minilm").embed, maxsize=100_000)
+    if args.fit:
+        checker = PolicyChecker(embed=embed)
+        assert checker.classifier is not None and checker.classifier.model_path is not None
+        checker.classifier.fit()
+        checker.classifier.save(checker.classifier.model_path)
+        print(f"wrote {checker.classifier.model_path}: {len(checker.classifier.texts)} "
+              f"examples, classes {', '.join(checker.classifier.classes)}")
+        return
+    if args.sweep:
+        for c, weight, similarity in ((16.0, 0.5, 0.0), (16.0, 0.5, 1.0), (64.0, 0.5, 1.0),
+                                      (16.0, 0.25, 1.0), (16.0, 1.0, 1.0)):
+            checker = PolicyChecker(embed=embed)
+            assert checker.classifier is not None
+            checker.classifier.c, checker.classifier.lexicon_weight = c, weight
+            checker.classifier.similarity_weight = similarity
+            checker.classifier.model_path = None  # train with these settings
+            for threshold in (0.4, 0.5, 0.6, 0.7):
+                checker.threshold = threshold
+                f = evaluate(checker)
+                t = f["tune"]
+                print(f"C {c:5} lexicon {weight:4} similarity {similarity} threshold "
+                      f"{threshold:4}: tune accuracy "
+                      f"{t['accuracy']:.3f} caught {t['violations_caught']:.3f} legit "
+                      f"refused {t['refused_legit_rate']:.3f} | cases tune exact "
+                      f"{f['cases_tune_exact']:.3f} binary {f['cases_tune_binary']:.3f}")
+        return
+    checker = PolicyChecker(embed=embed)
+    f = evaluate(checker)
+    t = f["tune"]
+    print(f"tune: accuracy {t['accuracy']:.3f}, caught {t['violations_caught']:.3f}, legit "
+          f"refused {t['refused_legit_rate']:.3f}, p50 {t['latency_ms']['p50']} ms; "
+          f"policy_cases tune split: exact {f['cases_tune_exact']:.3f}, "
+          f"binary {f['cases_tune_binary']:.3f}")
+    for kind, k in t["by_kind"].items():
+        print(f"  {kind:30} {k['accuracy']:.2f}")
+    if args.show:
+        texts = {c["id"]: c for c in policy_fresh.load_cases(TUNE)}
+        for case_id in t["missed"] + t["refused_legit"]:
+            c = texts[case_id]
+            print(f"  WRONG {c['label']:9} {t['intent_named'][case_id]} | {c['text']}")
+        for wrong in f["cases_wrong"]:
+            print("  CASES", wrong)
+
+
+if __name__ == "__main__":
+    main()

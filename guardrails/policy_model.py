@@ -1,0 +1,224 @@
+"""The semantic half of the GMP policy checker: lexicon features and a logistic regression.
+
+A request is described by its sentence embedding and by 0/1 features from the policy's
+lexicon: which action words (alter, fabricate, back-date, delete, suppress, bypass, skip,
+disclose ...) and which protected objects (record, result, audit trail, alarm, interlock,
+credential, batch status ...) it contains, the wording of a question about a topic ("what",
+"who approves", "through change control") against the wording of a purpose to hide ("so it
+passes", "before anyone notices"), and for each intent whether one of its actions stands
+within a few words of one of its objects. A multinomial logistic regression (scikit-learn),
+trained on the intents' exemplars and the near-misses that must be answered, turns these
+into the probability of each intent and of "answer".
+
+The fitted weights are plain arrays (`.npz`, loaded without pickle) next to the policy file,
+with a fingerprint of everything they were trained from: the training texts and labels, the
+lexicon, the settings and the embedding of a probe sentence. When the fingerprint does not
+match (the policy changed, another embedder), the model is trained again at first use, which
+takes seconds; `python -m evals.policy_tune --fit` refreshes the shipped file.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import json
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import RuleFileError
+
+Embed = Callable[[list[str]], np.ndarray]
+ANSWER = "answer"
+PROBE = "Probe sentence for the policy model: how is a batch record reviewed?"
+_WORD = re.compile(r"\S+")
+
+
+@dataclass(frozen=True)
+class IntentPairs:
+    """The (action, object) groups that make an intent, for its pair feature."""
+    intent: str
+    actions: tuple[str, ...]
+    objects: tuple[str, ...]
+
+
+class Lexicon:
+    """0/1 features of a text from the policy's `lexicon` section."""
+
+    def __init__(self, path: Path, config: dict, pairs: list[IntentPairs]) -> None:
+        self.window = int(config.get("pair_window", 8))
+        self.actions = _groups(path, config, "actions", whole_words=True)
+        self.objects = _groups(path, config, "objects", whole_words=True)
+        self.frames = _groups(path, config, "frames", whole_words=False)
+        for pair in pairs:
+            unknown = [a for a in pair.actions if a not in self.actions] \
+                + [o for o in pair.objects if o not in self.objects]
+            if unknown:
+                raise RuleFileError(path, f"{pair.intent}: unknown lexicon group(s) "
+                                          f"{', '.join(unknown)}")
+        self.pairs = [p for p in pairs if p.actions and p.objects]
+        self.names = ([f"action:{n}" for n in self.actions] + [f"object:{n}" for n in self.objects]
+                      + [f"frame:{n}" for n in self.frames]
+                      + [f"pair:{p.intent}" for p in self.pairs])
+        self.source = json.dumps({k: config.get(k) for k in
+                                  ("pair_window", "actions", "objects", "frames")},
+                                 sort_keys=True) + json.dumps([p.__dict__ for p in self.pairs])
+
+    def features(self, text: str) -> np.ndarray:
+        starts = [m.start() for m in _WORD.finditer(text)]
+
+        def words(pattern: re.Pattern) -> list[int]:
+            return [max(bisect.bisect_right(starts, m.start()) - 1, 0)
+                    for m in pattern.finditer(text)]
+
+        action_at = {n: words(p) for n, p in self.actions.items()}
+        object_at = {n: words(p) for n, p in self.objects.items()}
+        values = [bool(v) for v in action_at.values()] + [bool(v) for v in object_at.values()]
+        values += [bool(p.search(text)) for p in self.frames.values()]
+        for pair in self.pairs:
+            acts = [i for a in pair.actions for i in action_at[a]]
+            objs = [j for o in pair.objects for j in object_at[o]]
+            values.append(any(abs(i - j) <= self.window for i in acts for j in objs))
+        return np.asarray(values, dtype=np.float32)
+
+    def found(self, text: str) -> dict[str, list[str]]:
+        """Which groups a text contains (for explaining a verdict)."""
+        vector = self.features(text)
+        out: dict[str, list[str]] = {}
+        for name, value in zip(self.names, vector):
+            if value:
+                kind, group = name.split(":", 1)
+                out.setdefault(kind, []).append(group)
+        return out
+
+
+def _groups(path: Path, config: dict, key: str, whole_words: bool) -> dict[str, re.Pattern]:
+    groups = config.get(key) or {}
+    if not isinstance(groups, dict):
+        raise RuleFileError(path, f"lexicon.{key} must map a group name to a pattern")
+    compiled = {}
+    for name, pattern in groups.items():
+        source = rf"(?<!\w)(?:{pattern})(?!\w)" if whole_words else str(pattern)
+        try:
+            compiled[name] = re.compile(source, re.IGNORECASE | re.MULTILINE)
+        except re.error as exc:
+            raise RuleFileError(path, f"lexicon.{key}.{name} does not compile: {exc}") from exc
+    return compiled
+
+
+class IntentClassifier:
+    """Probabilities of "answer" and of each intent for a text, from its embedding and its
+    lexicon features."""
+
+    def __init__(self, lexicon: Lexicon, texts: list[str], labels: list[str], embed: Embed,
+                 c: float, lexicon_weight: float, similarity_weight: float = 0.0,
+                 model_path: Path | None = None) -> None:
+        self.lexicon, self.embed = lexicon, embed
+        self.lexicon_weight = lexicon_weight
+        self.similarity_weight = similarity_weight
+        self._train_vectors: np.ndarray | None = None  # for the similarity features
+        self.texts, self.labels, self.c = texts, labels, c
+        self.model_path = model_path
+        self.classes: list[str] = []
+        self._coef: np.ndarray | None = None
+        self._intercept: np.ndarray | None = None
+        self.loaded_from_file = False
+        self._label_order = sorted(set(labels))
+        self._lock = threading.Lock()  # the UI checks several questions at once
+
+    # ---- features and prediction ----
+    def matrix(self, texts: list[str], training: bool = False) -> np.ndarray:
+        vectors = np.asarray(self.embed(texts), dtype=np.float32)
+        lexical = np.stack([self.lexicon.features(t) for t in texts]) if texts \
+            else np.zeros((0, len(self.lexicon.names)), np.float32)
+        columns = [vectors, self.lexicon_weight * lexical]
+        if self.similarity_weight:
+            columns.append(self.similarity_weight * self._similarities(vectors, training))
+        return np.hstack(columns).astype(np.float32)
+
+    def _similarities(self, vectors: np.ndarray, training: bool) -> np.ndarray:
+        """Per class, the cosine of the nearest training example of that class (for a
+        training example, its nearest other one: never itself)."""
+        assert self._train_vectors is not None
+        cosines = vectors @ self._train_vectors.T
+        if training:
+            np.fill_diagonal(cosines, -1.0)
+        labels = np.asarray(self.labels)
+        return np.stack([cosines[:, labels == c].max(axis=1) for c in self._label_order],
+                        axis=1)
+
+    def probabilities(self, texts: list[str]) -> np.ndarray:
+        """Rows: texts; columns: `self.classes`."""
+        self.ensure_fitted()
+        assert self._coef is not None and self._intercept is not None
+        scores = self.matrix(texts) @ self._coef.T + self._intercept
+        if scores.shape[1] == 1:  # two classes: scikit-learn keeps one row of weights
+            positive = 1.0 / (1.0 + np.exp(-scores[:, 0]))
+            return np.stack([1.0 - positive, positive], axis=1)
+        scores -= scores.max(axis=1, keepdims=True)
+        exp = np.exp(scores)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    # ---- fitting, and the shipped weights ----
+    def ensure_fitted(self) -> None:
+        if self._coef is not None:
+            return
+        with self._lock:
+            if self._coef is None:
+                self._load_or_fit()
+
+    def _load_or_fit(self) -> None:
+        probe = np.asarray(self.embed([PROBE]), dtype=np.float32)[0]
+        fingerprint = self.fingerprint()
+        if self.model_path is not None and self.model_path.is_file():
+            with np.load(self.model_path, allow_pickle=False) as saved:
+                if (str(saved["fingerprint"]) == fingerprint
+                        and saved["probe"].shape == probe.shape
+                        and float(saved["probe"] @ probe) > 0.999):
+                    self.classes = [str(c) for c in saved["classes"]]
+                    self._coef, self._intercept = saved["coef"], saved["intercept"]
+                    self._train_vectors = saved["train_vectors"].astype(np.float32)
+                    self.loaded_from_file = True
+                    return
+        self.fit()
+
+    def fit(self) -> None:
+        from sklearn.linear_model import LogisticRegression  # only when (re)training
+
+        if len(set(self.labels)) < 2:
+            raise RuleFileError(self.model_path or Path("policy"),
+                                "the classifier needs exemplars of at least one intent and "
+                                "answer_exemplars (questions that must be answered)")
+        # "answer" weighs as much as all intents together, each intent as much as any other:
+        # refusing a legitimate question costs as much as answering a violation.
+        counts = {label: self.labels.count(label) for label in set(self.labels)}
+        intents = len(counts) - (ANSWER in counts)
+        total = len(self.labels)
+        weights = {label: total / (2 * n) if label == ANSWER else total / (2 * intents * n)
+                   for label, n in counts.items()}
+        model = LogisticRegression(C=self.c, class_weight=weights, max_iter=5000)
+        self._train_vectors = np.asarray(self.embed(self.texts), dtype=np.float32)
+        model.fit(self.matrix(self.texts, training=True), self.labels)
+        self.classes = [str(c) for c in model.classes_]
+        self._coef = model.coef_.astype(np.float32)
+        self._intercept = model.intercept_.astype(np.float32)
+
+    def fingerprint(self) -> str:
+        data = json.dumps({"texts": self.texts, "labels": self.labels, "c": self.c,
+                           "lexicon_weight": self.lexicon_weight,
+                           "similarity_weight": self.similarity_weight,
+                           "lexicon": self.lexicon.source, "features": self.lexicon.names})
+        return hashlib.sha256(data.encode("utf-8")).hexdigest()
+
+    def save(self, path: Path) -> None:
+        """Write the weights in use (fit() first to refresh them)."""
+        self.ensure_fitted()
+        probe = np.asarray(self.embed([PROBE]), dtype=np.float32)[0]
+        np.savez(path, coef=self._coef, intercept=self._intercept,
+                 classes=np.asarray(self.classes), fingerprint=np.asarray(self.fingerprint()),
+                 train_vectors=self._train_vectors.astype(np.float16),
+                 probe=probe)
