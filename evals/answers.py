@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
 import time
 import traceback
@@ -20,6 +19,7 @@ from copilot import Answer, Copilot, Settings, demo_plant_path
 from copilot.grounding import split_sentences, unsupported_terms
 from guardrails import demo_user
 
+from .bench_stats import percentile
 from .dataset import Case, load_cases, normalise
 
 NO_ANSWER = ("declined", "refused")
@@ -122,8 +122,8 @@ def summarise(rows: list[dict]) -> dict:
                                 if r.get("evidence_seconds") is not None)
     with_evidence = [r for r in answerable if r.get("evidence_shown") is not None]
 
-    def pct(values, q):
-        return values[min(len(values) - 1, int(q * len(values)))] if values else None
+    def pct(values, q):  # one percentile definition for every figure (evals.bench_stats)
+        return percentile(values, q) if values else None
 
     return {
         "answers": {
@@ -156,10 +156,10 @@ def summarise(rows: list[dict]) -> dict:
         "access": {"leaks": sum(r.get("leak", False) for r in ok)},
         "latency": {
             # Time to the first shown content; to the card (or the decline); to the end.
-            "ttft_p50": statistics.median(r["ttft"] for r in ok) if ok else None,
-            "evidence_p50": statistics.median(evidence_latencies) if evidence_latencies else None,
+            "ttft_p50": pct([r["ttft"] for r in ok], 0.5),
+            "evidence_p50": pct(evidence_latencies, 0.5),
             "evidence_p95": pct(evidence_latencies, 0.95),
-            "answer_p50": statistics.median(latencies) if latencies else None,
+            "answer_p50": pct(latencies, 0.5),
             "answer_p95": pct(latencies, 0.95),
         },
         "failures": [r for r in rows if "error" in r],

@@ -58,6 +58,56 @@ def _fmt(value) -> str:
     return str(value)
 
 
+# (metric, path in the copilot's results, path in the naive column or None where the naive
+# RAG has no such figure): the side-by-side table when `naive_rag` is in the results.
+COMPARISON: list[tuple[str, tuple[str, ...], tuple[str, ...] | None]] = [
+    ("unanswerable questions declined", ("answers", "decline_accuracy"), ("decline_accuracy",)),
+    ("answerable questions declined", ("answers", "false_decline_rate"),
+     ("false_decline_rate",)),
+    ("the case's evidence shown", ("answers", "evidence_shown_rate"), ("evidence_shown_rate",)),
+    ("key-fact recall", ("answers", "key_fact_recall"), ("key_fact_recall",)),
+    ("gold document cited (naive: among its 4 chunks)", ("answers", "gold_cited_rate"),
+     ("gold_retrieved_rate",)),
+    ("first citation from the gold document", ("answers", "first_citation_gold_rate"), None),
+    ("citation precision", ("answers", "citation_precision"), None),
+    ("model sentences shown", ("answers", "shown_model_sentences"),
+     ("shown_model_sentences",)),
+    ("of those, with a number, unit or code the sources do not state",
+     ("answers", "unsupported_number_rate"), ("unsupported_number_rate",)),
+    ("first shown content p50 (s)", ("latency", "ttft_p50"), ("answer_p50",)),
+    ("evidence shown p95 (s) (naive: its reply)", ("latency", "evidence_p95"), ("answer_p95",)),
+    ("answer complete p50 (s)", ("latency", "answer_p50"), ("answer_p50",)),
+]
+
+
+def _at(node, path: tuple[str, ...]):
+    for key in path:
+        if not isinstance(node, dict) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
+def comparison_markdown(results: dict) -> list[str]:
+    """Copilot and naive RAG (same model, same cases) side by side; empty without a column."""
+    naive = results.get("naive_rag")
+    if not naive:
+        return []
+    lines = ["", "## Copilot vs naive RAG (same model)", "",
+             f"Naive RAG: {naive.get('n', '?')} cases of `{naive.get('dataset', '?')}` "
+             f"(access-control cases left out), model `{naive.get('model', '?')}`; "
+             "it cites nothing, so citation figures have no naive value.", "",
+             "| metric | copilot | naive RAG |", "| --- | --- | --- |"]
+    for label, ours, theirs in COMPARISON:
+        mine = _at(results, ours)
+        other = _at(naive, theirs) if theirs else None
+        if mine is None and other is None:
+            continue
+        lines.append(f"| {label} | {'—' if mine is None else _fmt(mine)} | "
+                     f"{'—' if other is None else _fmt(other)} |")
+    return lines
+
+
 def markdown(results: dict, image_names: list[str]) -> str:
     lines = ["# Evaluation report", "", f"Corpus: `{results['corpus']}`  ",
              f"Dataset: `{results['dataset']}` ({results['cases']} cases)", ""]
@@ -74,6 +124,7 @@ def markdown(results: dict, image_names: list[str]) -> str:
         if section in results:
             lines += ["", f"## {section.title()}", "", "| metric | value |", "| --- | --- |"]
             lines += [f"| {k} | {_fmt(v)} |" for k, v in results[section].items()]
+    lines += comparison_markdown(results)
     if results.get("regressions"):
         lines += ["", "## Compared with baseline", "", "| metric | before | now | |",
                   "| --- | --- | --- | --- |"]
