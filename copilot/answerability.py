@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from knowledge import CODE
+
 from .grounding import codes_in, content_words
 
 _NUM = r"(?<![\w.])\d+(?:[.,]\d+)?"
@@ -102,7 +104,9 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
                              r"value|dose|flow|rate|weight|volume|size|force|torque|"
                              r"conductivity|humidity)\b|\bpass(?:es|ing)? criteri|\brange\b|"
                              r"\b(?:humidity|conductivity|concentration|speed|flow rate|"
-                             r"viscosity|ph)\b",
+                             r"viscosity|ph)\b|\bacceptable\b|\bwhat (?:[\w-]+ ){1,2}(?:reading|"
+                             r"size|speed|concentration|level|value|dose|rate|weight|volume|force|"
+                             r"torque|limit)s?\b|\b(?:what|which) readings?\b",
                              re.IGNORECASE)),
     ("yes_no", re.compile(r"^\s*(?:is|are|am|was|were|may|can|could|must|should|shall|do|does|"
                           r"did|will|would|has|have)\b", re.IGNORECASE)),
@@ -177,19 +181,31 @@ _AUX_START = re.compile(r"^\s*(?:is|are|am|was|were|may|can|could|must|should|sh
 _WH_WORD = re.compile(r"\b(?:what|which|who|whom|when|how|where)\b", re.IGNORECASE)
 
 
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
+
+
+def question_sentence(question: str) -> str:
+    """The sentence that asks: "The SST failed on HPLC-05. Can I still report?" asks a yes/no
+    rule; the situation told before it names the subject, not the kind of answer."""
+    parts = [p for p in _SENTENCE_END.split(question.strip()) if p.strip()]
+    asking = [p for p in parts if p.rstrip().endswith("?")]
+    return (asking[-1] if asking else parts[-1]) if parts else question
+
+
 def asked_for(question: str) -> Asked:
     codes = frozenset(codes_in(question))
-    if _AUX_START.match(question) and not _WH_WORD.search(question):
+    asking = question_sentence(question)
+    if _AUX_START.match(asking) and not _WH_WORD.search(asking):
         kind = "yes_no"  # "Was an entry back-dated?" asks for a fact or rule, not a date
     else:
-        kind = next((name for name, pattern in _KINDS if pattern.search(question)), "any")
+        kind = next((name for name, pattern in _KINDS if pattern.search(asking)), "any")
     if kind == "code_meaning" and not codes:
         kind = "any"
     focus = frozenset(_focus_words(question) - _GENERIC - {c.lower() for c in codes})
     stems = _ACTIONS if kind in _TIMED_KINDS else _PROPERTIES if kind in _VALUE_KINDS else ()
     required = frozenset(a for a in stems if any(
         w == a if len(a) <= 3 else w.startswith(a) for w in focus))
-    return Asked(kind, focus, codes, _label(question, kind), required)
+    return Asked(kind, focus, codes, _label(asking, kind), required)
 
 
 # A line must name at least this share of the question's subject words (and at least one):
@@ -207,7 +223,7 @@ def holds(asked: Asked, text: str) -> bool:
     if check is None:
         return True  # nothing specific asked: the best line is the answer
     # The value must be there, about the question's subject, and for the work asked about.
-    if not check(text):
+    if not check(values_of(text)):
         return False
     words = _focus_words(text)
     if not all(any(w == a if len(a) <= 3 else w.startswith(a) for w in words)
@@ -215,6 +231,21 @@ def holds(asked: Asked, text: str) -> bool:
         return False
     return not asked.focus or focus_matches(asked, text) >= max(1, round(
         MIN_FOCUS_SHARE * len(asked.focus)))
+
+
+# FDA's redaction marks hide a value: "(b)(4) batches" states no number.
+_REDACTED = re.compile(r"\(b\)\s?\(\d\)")
+
+
+def values_of(text: str) -> str:
+    """The text without the digits that are no value: those inside codes and ids ("ISO-03",
+    "SOP-QA-009", "DEV-2026-019" hold no count, limit or year) and redacted values."""
+    return _REDACTED.sub(" ", CODE.sub(" ", text))
+
+
+def states_value(text: str) -> bool:
+    """Whether the text states a number that is a value (not a code's digits)."""
+    return bool(re.search(r"\d", values_of(text)))
 
 
 def focus_matches(asked: Asked, text: str) -> int:

@@ -26,7 +26,7 @@ from guardrails import InvalidInputError, bounded_text
 from knowledge import Hit, KnowledgeBase, SearchFilter
 
 from .answer import Answer, Citation, EvidenceLine, SentenceCheck
-from .answerability import VALUE_KINDS, Asked, asked_for, holds, kind_name
+from .answerability import VALUE_KINDS, Asked, asked_for, holds, kind_name, states_value
 from .errors import BadQuestionError
 from .evidence import Card, CardComposer, ScoredUnit, table_header_before
 from .grounding import (CITATION, GroundingVerifier, PreparedPassages, codes_in, content_words,
@@ -142,8 +142,8 @@ class AnswerPipeline:
             question, scored,
             accept=lambda s: holds(asked, f"{hits[s.unit.n - 1].section} {s.unit.reading()}"),
             # A value question is best answered by a line that states a value.
-            prefer=lambda s: 0.1 if asked.kind in VALUE_KINDS and re.search(
-                r"\d", s.unit.reading()) else 0.0)
+            prefer=lambda s: 0.1 if asked.kind in VALUE_KINDS and states_value(
+                s.unit.reading()) else 0.0)
 
     def _summarise(self, question: str, card: Answer, hits: list[Hit], started: float,
                    timings: dict[str, float]) -> Iterator[Event]:
@@ -228,7 +228,9 @@ class AnswerPipeline:
         """The card as an answer. [n] is the passage's place in the retrieval order, the same
         number the model's prompt gives it, so a summary's citations and the card's agree."""
         lines = [_evidence_line(s, s.unit.n, headline=(s is card.headline)) for s in card.units]
-        citations = [_citation(n, hits[n - 1]) for n in sorted({line.n for line in lines})]
+        # The headline's source is listed first: it is the one that answers.
+        numbers = sorted({line.n for line in lines}, key=lambda n: (n != lines[0].n, n))
+        citations = [_citation(n, hits[n - 1]) for n in numbers]
         return Answer(question=question, text=card_text(lines, citations), status="quoted",
                       citations=citations, evidence=lines, prompt_version=self.prompt.version,
                       timings=timings)

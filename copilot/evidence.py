@@ -23,6 +23,7 @@ import numpy as np
 
 from knowledge import Hit
 
+from .answerability import question_sentence
 from .grounding import codes_in, content_words, split_sentences
 
 _TABLE_RULE = re.compile(r"^[\s|:-]+$")  # linear: one class, no overlapping quantifiers
@@ -51,6 +52,9 @@ _SECTION_CUES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
      re.compile(r"acceptance|criteria|limit|specification", re.I)),
 )
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?")
+# Words of an asking sentence that say how it asks ("can I still ..."), not what about.
+_ASKING_WORDS = content_words("can could may might still now yet ever already okay allowed "
+                              "should must need have get know tell please")
 # How many units of a question's passages are embedded (the rest rank by words alone).
 EMBEDDED_UNITS = 16
 _STEPS_QUESTION = re.compile(r"\b(what (?:should|do|must|shall) (?:i|we|the \w+)|what now|"
@@ -68,6 +72,7 @@ class Unit:
     order: int  # position in its passage: steps keep their order
     header: tuple[str, ...] = ()  # a table row's column names
     cells: tuple[str, ...] = ()
+    doc: str = ""  # its document's id
 
     def reading(self) -> str:
         """The unit as words to match: a row reads with its column names."""
@@ -81,6 +86,7 @@ class ScoredUnit:
     unit: Unit
     score: float
     similarity: float
+    names_code: bool = False  # holds an alarm, cycle or form code the question names
 
 
 @dataclass
@@ -108,7 +114,7 @@ def split_units(hit: Hit, n: int, header_before: Callable[[Hit], tuple[str, ...]
     def flush_paragraph() -> None:
         if paragraph:
             for sentence in split_sentences(" ".join(s.strip() for s in paragraph)):
-                units.append(Unit(n, "sentence", sentence, len(units)))
+                units.append(Unit(n, "sentence", sentence, len(units), doc=hit.doc_id))
             paragraph.clear()
 
     while i < len(lines):
@@ -134,7 +140,8 @@ def split_units(hit: Hit, n: int, header_before: Callable[[Hit], tuple[str, ...]
                 # The chunk starts inside a table: its header is earlier in the document.
                 header = header_before(hit) if header_before else ()
                 table_started = True
-            units.append(Unit(n, "row", stripped, len(units), header, tuple(cells)))
+            units.append(Unit(n, "row", stripped, len(units), header, tuple(cells),
+                              hit.doc_id))
             i += 1
             continue
         table_started = False
@@ -148,7 +155,8 @@ def split_units(hit: Hit, n: int, header_before: Callable[[Hit], tuple[str, ...]
                    and not _HEADING.match(lines[i + 1])):
                 i += 1
                 body.append(lines[i].strip())
-            units.append(Unit(n, "step", " ".join(s.strip() for s in body), len(units)))
+            units.append(Unit(n, "step", " ".join(s.strip() for s in body), len(units),
+                              doc=hit.doc_id))
             i += 1
             continue
         paragraph.append(line)
@@ -179,8 +187,9 @@ class CardComposer:
 
     def __init__(self, embed: Callable[[list[str]], np.ndarray],
                  header_before: Callable[[Hit], tuple[str, ...]] | None = None,
-                 max_support: int = 6) -> None:
+                 max_support: int = 6, other_document_share: float = 0.85) -> None:
         self.embed = embed
+        self.other_document_share = other_document_share
         self.header_before = header_before
         self.max_support = max_support
 
@@ -198,13 +207,29 @@ class CardComposer:
         numbers = set(_NUMBER.findall(question))
         meta_asked = bool(_META_QUESTION.search(question))
         cued = [section for cue, section in _SECTION_CUES if cue.search(question)]
+        unit_codes = [codes_in(u.reading()) for u in units]
+        # The equipment a document is about (the HPLC-05 of the HPLC SOP, the ISO-03 of the
+        # isolator manual) names the topic, not the line that answers: only the other codes
+        # (alarms, cycles, forms) point to a line, and less so the more lines carry them.
+        topic = {c.upper() for hit in hits for c in hit.equipment} | {
+            c for hit in hits for c in codes_in(hit.title)}
+        code_weight = {c: 0.0 if c in topic else
+                       1.0 - sum(c in found for found in unit_codes) / len(units)
+                       for c in codes}
+        # "The SST failed on HPLC-05. Can I still report the results?": the asking sentence's
+        # words say what the answering line is about; the situation before it says less.
+        asking = question_sentence(question)
+        ask_words = content_words(asking) - _ASKING_WORDS if asking != question else set()
         cheap = []
-        for unit in units:
+        pointing = [bool({c for c in codes & found if code_weight[c] > 0}) for found in unit_codes]
+        for unit, found in zip(units, unit_codes, strict=True):
             unit_words = content_words(f"{unit.reading()} {context[unit.n]}")
             score = 0.35 * len(words & unit_words) / max(len(words), 1)
+            if ask_words:
+                score += 0.2 * len(ask_words & unit_words) / len(ask_words)
             if codes:
                 # An exact code (alarm, tag, cycle) in the unit itself is the strongest signal.
-                score += 0.3 * len(codes & codes_in(unit.reading())) / len(codes)
+                score += 0.3 * sum(code_weight[c] for c in codes & found) / len(codes)
             section = hits[unit.n - 1].section or ""
             if not meta_asked and _META_SECTION.search(section):
                 score -= 0.25
@@ -220,7 +245,7 @@ class CardComposer:
         vectors = self.embed([question] + [f"{hits[units[i].n - 1].section}: "
                                            f"{units[i].reading()}" for i in keep])
         sims = vectors[1:] @ vectors[0]
-        scored = [ScoredUnit(units[i], float(sim) + cheap[i], float(sim))
+        scored = [ScoredUnit(units[i], float(sim) + cheap[i], float(sim), pointing[i])
                   for i, sim in zip(keep, sims, strict=True)]
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
@@ -254,6 +279,12 @@ class CardComposer:
             if len(support) >= self.max_support:
                 break
             if candidate in chosen or candidate.score < 0.7 * headline.score:
+                continue
+            if (candidate.unit.doc != headline.unit.doc and not candidate.names_code
+                    and candidate.score < self.other_document_share * headline.score):
+                # Another document's line must be nearly as good as the headline, or name the
+                # alarm asked about (the manual's alarm row next to the SOP's step): measured
+                # on the demo set, 0.85 raised citation precision from 0.86 to 0.92.
                 continue
             if _near_duplicate(candidate.unit, [c.unit for c in chosen]):
                 continue
