@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 
-from guardrails import AuditTrail, CachedEmbed, InjectionDetector, PolicyChecker
+from guardrails import AuditTrail, CachedEmbed, InjectionDetector, PolicyChecker, UserStore
 from knowledge import Embedder, Hit, KnowledgeBase, make_embedder
+from storage import Database, StorageError, open_database
 
 from .answering import AnswerPipeline, AnswerPolicy
 from .errors import CopilotError
@@ -48,7 +50,26 @@ def build_knowledge_base(settings: Settings) -> KnowledgeBase:
     return KnowledgeBase(private_folder(settings.home_dir), build_embedder(settings.embedder),
                          chroma_url=settings.chroma_url, collection=settings.chroma_collection,
                          screen=screen, chroma_token=token,
-                         chroma_ca_file=settings.chroma_ca_file)
+                         chroma_ca_file=settings.chroma_ca_file,
+                         catalog_db=build_database(settings, settings.home_dir / "catalog.sqlite"))
+
+
+def build_database(settings: Settings, sqlite_path: Path) -> Database:
+    """The shared PostgreSQL database when COPILOT_DATABASE_URL is set, else the home's file."""
+    url = settings.database_url.get_secret_value() if settings.database_url else None
+    try:
+        return open_database(url, sqlite_path)
+    except StorageError as exc:
+        raise CopilotError(str(exc)) from exc
+
+
+def build_user_store(settings: Settings) -> UserStore:
+    return UserStore(build_database(settings, settings.home_dir / "users.sqlite"))
+
+
+def build_training_database(settings: Settings) -> Database:
+    """Quiz modules and learner records (TrainingService's store)."""
+    return build_database(settings, settings.home_dir / "training" / "training.sqlite")
 
 
 def build_audit_trail(settings: Settings) -> AuditTrail:
@@ -59,7 +80,8 @@ def build_audit_trail(settings: Settings) -> AuditTrail:
         # Whoever can rewrite the home could then also read the key and re-sign a forged head.
         raise CopilotError(f"COPILOT_AUDIT_KEY_FILE {key_file} is inside COPILOT_HOME {home}; "
                            "keep the audit key outside the data home")
-    return AuditTrail(home / "audit" / "audit.sqlite", key_file=key_file)
+    return AuditTrail(build_database(settings, home / "audit" / "audit.sqlite"),
+                      key_file=key_file)
 
 
 def build_chat_backend(settings: Settings) -> ChatBackend:

@@ -19,6 +19,7 @@ from knowledge import KnowledgeError, discover
 
 from .api import Copilot, demo_plant_path
 from .audit_cli import audit_app
+from .db_cli import check_schemas, db_app
 from .errors import CopilotError
 from .guard_cli import guard_app
 from .settings import Settings
@@ -216,6 +217,7 @@ def serve(host: Annotated[str | None, typer.Option()] = None,
                                f"(127.0.0.1), not {host}; plant use needs `copilot serve --login`"))
     demo = settings.demo_mode if demo is None else demo
     try:
+        check_schemas(settings)  # never serve from an unmigrated or newer shared schema
         copilot = Copilot.from_settings(settings)
         if settings.demo_mode:
             _refuse_plant_home(copilot)
@@ -283,6 +285,7 @@ _load_command_plugins()
 
 
 app.add_typer(audit_app, name="audit")
+app.add_typer(db_app, name="db")
 app.add_typer(guard_app, name="guard")
 app.add_typer(quiz_app, name="quiz")
 app.add_typer(training_app, name="training")

@@ -55,6 +55,11 @@ class Settings(BaseSettings):
         default=None, description="Ed25519 key signing the audit trail's head; must be outside "
                                   "the home. Default: ~/.config/operator-copilot/audit.key, "
                                   "created 0600 on first use")
+    database_url: SecretStr | None = Field(
+        default=None, description="postgresql://USER:PASSWORD@HOST:5432/DB: the catalog, audit "
+                                  "trail, accounts, learner records and quiz modules in one "
+                                  "PostgreSQL database that several servers share (migrate it "
+                                  "with `copilot db upgrade`); unset: SQLite files in the home")
     llm: str = Field(default="embedded",
                      description="'embedded' (bundled SmolLM2 GGUF), a path to a .gguf file, "
                                  "'ollama:MODEL' or 'openai:MODEL'")

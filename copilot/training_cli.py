@@ -22,6 +22,7 @@ from guardrails import GuardrailError, User
 from knowledge import KnowledgeError
 
 from .api import Copilot
+from .build import build_training_database
 from .errors import CopilotError
 from .settings import Settings
 from .training import STATES, QuizItem, TrainingService
@@ -46,7 +47,7 @@ def _service() -> TrainingService:
     copilot = Copilot.from_settings(settings)
     # A site's own matrix file, when settings name one (else the packaged demo matrix).
     return TrainingService(copilot.kb, copilot.audit,
-                           settings.home_dir / "training" / "training.sqlite",
+                           build_training_database(settings),
                            getattr(settings, "training_matrix", None))
 
 

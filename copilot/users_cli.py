@@ -22,7 +22,7 @@ from rich.table import Table
 from guardrails import GuardrailError, User, UserStore
 
 from .accounts import Accounts, login_policy
-from .build import build_audit_trail
+from .build import build_audit_trail, build_user_store
 from .errors import CopilotError
 from .settings import Settings
 
@@ -39,7 +39,7 @@ PasswordStdin = Annotated[bool, typer.Option(
 
 def _accounts() -> Accounts:
     settings = Settings()
-    return Accounts(UserStore(settings.home_dir / "users.sqlite"), build_audit_trail(settings),
+    return Accounts(build_user_store(settings), build_audit_trail(settings),
                     policy=login_policy(settings))
 
 

@@ -1,9 +1,10 @@
 """Stored user accounts: name, role, salted scrypt password hash, enabled or disabled.
 
-SQLite in WAL mode, so several UI workers and the admin CLI can read and write one store at
-once. Every write is one `BEGIN IMMEDIATE` transaction (take the write lock first, then read
-and write), so a read-then-write such as "add unless the name exists" cannot interleave with
-another process. There is no delete: a user who leaves is disabled, and their name stays
+An SQLite file in WAL mode (the default), or PostgreSQL shared by several servers
+(`storage`), so several UI workers, servers and the admin CLI can read and write one store at
+once. Every write is one transaction that takes the write lock first (`BEGIN IMMEDIATE`, or
+PostgreSQL's advisory lock), then reads and writes, so a read-then-write such as "add unless
+the name exists" cannot interleave with another process on any host. There is no delete: a user who leaves is disabled, and their name stays
 taken, because audit records name them and a new person must never inherit that name.
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import os
 import random
-import sqlite3
 import time
 import unicodedata
 from collections.abc import Callable
@@ -19,6 +19,9 @@ from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TypeVar
+
+from storage import (POSTGRESQL, Connection, Database, Location, Migration, Schema,
+                     StorageBusyError, StorageError, as_database, open_schema)
 
 from .errors import (AccountStoreError, AuthenticationError, InvalidUserNameError,
                      UnknownRoleError, UnknownUserError, UserExistsError)
@@ -28,7 +31,7 @@ from .users import ROLES, User
 
 MAX_NAME_LENGTH = 64
 
-_SCHEMA = (
+_SQLITE_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS users (
     name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL,
     disabled INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL, updated TEXT NOT NULL)""",
@@ -42,6 +45,29 @@ _SCHEMA = (
     # Per-home secrets, e.g. the key for hashing unknown login names in the audit trail.
     "CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
 )
+_PG_SCHEMA = (
+    """CREATE TABLE users (
+    name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL,
+    disabled INTEGER NOT NULL DEFAULT 0, created TEXT NOT NULL, updated TEXT NOT NULL)""",
+    """CREATE TABLE login_failures (
+    name TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_failure DOUBLE PRECISION NOT NULL,
+    locked TEXT)""",
+    "CREATE TABLE secrets (name TEXT PRIMARY KEY, value BYTEA NOT NULL)",
+)
+
+
+def _create(conn: Connection) -> None:
+    for statement in _PG_SCHEMA if conn.dialect == POSTGRESQL else _SQLITE_SCHEMA:
+        conn.execute(statement)
+    # Made here, with the tables, so that a login only ever reads it.
+    conn.execute("INSERT INTO secrets (name, value) VALUES ('login_name_key', ?) "
+                 "ON CONFLICT DO NOTHING", (os.urandom(32),))
+
+
+SCHEMA = Schema("accounts", (
+    Migration(1, "users, login failures, per-home secrets", _create, _create),
+), grants=(("users", "SELECT, INSERT, UPDATE"),  # no delete: a name stays taken
+           ("login_failures", "SELECT, INSERT, UPDATE, DELETE"), ("secrets", "SELECT, INSERT")))
 _COLUMNS = ("users.name, role, disabled, created, updated, locked IS NOT NULL "
             "FROM users LEFT JOIN login_failures USING (name)")
 
@@ -88,23 +114,20 @@ def _now() -> str:
 
 
 class UserStore:
-    def __init__(self, path: Path, *, timeout: float = 30.0) -> None:
-        self.path = Path(path)
+    """`location`: the SQLite file, or a `storage.Database` (PostgreSQL, migrated by
+    `copilot db upgrade`)."""
+
+    def __init__(self, location: Path | Database, *, timeout: float = 30.0) -> None:
+        self.db = as_database(location)
+        self.path = Location(self.db) if self.db.dialect == POSTGRESQL else Path(self.db.path)
         self.timeout = timeout
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise AccountStoreError(self.path, f"cannot create its folder: {exc}") from exc
+        if self.db.dialect != POSTGRESQL:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise AccountStoreError(self.path, f"cannot create its folder: {exc}") from exc
         self._name_key: bytes | None = None
-
-        def create(conn: sqlite3.Connection) -> None:
-            for statement in _SCHEMA:
-                conn.execute(statement)
-            # Made here, with the tables, so that a login only ever reads it.
-            conn.execute("INSERT OR IGNORE INTO secrets VALUES ('login_name_key', ?)",
-                         (os.urandom(32),))
-
-        self._write(create)
+        self._retrying(lambda: open_schema(self.db, SCHEMA, timeout=self.timeout), self.timeout)
 
     # -- administration ---------------------------------------------------------------------
 
@@ -115,7 +138,7 @@ class UserStore:
         stored = hash_password(password)
         now = _now()
 
-        def insert(conn: sqlite3.Connection) -> None:
+        def insert(conn: Connection) -> None:
             if conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
                 raise UserExistsError(name)
             conn.execute("INSERT INTO users (name, role, password_hash, disabled, created, "
@@ -143,7 +166,7 @@ class UserStore:
         return self._update(name, "disabled = 0", ())[1]
 
     def _update(self, name: str, assignment: str, params: tuple) -> tuple[str, bool]:
-        def update(conn: sqlite3.Connection) -> tuple[str, bool]:
+        def update(conn: Connection) -> tuple[str, bool]:
             row = conn.execute("SELECT role, disabled FROM users WHERE name = ?",
                                (name,)).fetchone()
             if row is None:
@@ -207,7 +230,7 @@ class UserStore:
         if not isinstance(name, str) or not 0 < len(name) <= MAX_NAME_LENGTH:
             return None
 
-        def claim(conn: sqlite3.Connection) -> Gate | None:
+        def claim(conn: Connection) -> Gate | None:
             if not conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
                 return None
             row = conn.execute("SELECT failures, last_failure, locked FROM login_failures "
@@ -221,7 +244,10 @@ class UserStore:
                                                  and policy.locks(failures + 1))
             if verdict != "locked":
                 failures += 1
-            conn.execute("INSERT OR REPLACE INTO login_failures VALUES (?, ?, ?, ?)",
+            conn.execute("INSERT INTO login_failures (name, failures, last_failure, locked) "
+                         "VALUES (?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+                         "failures = excluded.failures, last_failure = excluded.last_failure, "
+                         "locked = excluded.locked",
                          (name, failures, now, _now() if locked_now else None))
             return Gate("locked" if locked_now else verdict, failures, locked_now)
 
@@ -231,7 +257,7 @@ class UserStore:
                      timeout: float | None = None) -> bool:
         """After a wrong password for a claimed attempt: lock the account if this failure
         reaches the limit. Returns whether it locked it."""
-        def lock(conn: sqlite3.Connection) -> bool:
+        def lock(conn: Connection) -> bool:
             row = conn.execute("SELECT failures FROM login_failures WHERE name = ? AND "
                                "locked IS NULL", (name,)).fetchone()
             if row is None or not policy.locks(row[0]):
@@ -248,7 +274,7 @@ class UserStore:
 
     def unlock(self, name: str) -> bool:
         """Clear a lockout and the failure count; returns whether the account was locked."""
-        def clear(conn: sqlite3.Connection) -> bool:
+        def clear(conn: Connection) -> bool:
             if not conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
                 raise UnknownUserError(name)
             row = conn.execute("SELECT locked FROM login_failures WHERE name = ?",
@@ -267,50 +293,30 @@ class UserStore:
 
     # -- connections ------------------------------------------------------------------------
 
-    def _connect(self, timeout: float) -> sqlite3.Connection:
-        # A connection per operation: cheap next to scrypt, and safe across fork and threads.
-        conn = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
-        try:
-            mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-        except sqlite3.Error:
-            conn.close()
-            raise
-        if str(mode).lower() != "wal":
-            conn.close()
-            raise AccountStoreError(self.path, f"cannot switch to WAL mode (got {mode!r})")
-        conn.execute("PRAGMA synchronous=FULL")  # an added user survives a power cut
-        return conn
-
-    def _write(self, operation: Callable[[sqlite3.Connection], T],
+    def _write(self, operation: Callable[[Connection], T],
                timeout: float | None = None) -> T:
         # A shorter timeout for login's writes: a busy store must refuse a login in a
         # second or two, not hold the login request for the full 30 s.
         timeout = self.timeout if timeout is None else timeout
 
         def transaction() -> T:
-            conn = self._connect(timeout)
-            try:
-                conn.execute("BEGIN IMMEDIATE")
+            # A connection per operation: cheap next to scrypt, and safe across fork and threads.
+            with self.db.connect(timeout) as conn:
+                conn.begin(lock="accounts", timeout=timeout)
                 try:
                     result = operation(conn)
-                    conn.execute("COMMIT")
+                    conn.commit()
                     return result
                 except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
+                    conn.rollback()
                     raise
-            finally:
-                conn.close()
 
         return self._retrying(transaction, timeout)
 
-    def _read(self, operation: Callable[[sqlite3.Connection], T]) -> T:
+    def _read(self, operation: Callable[[Connection], T]) -> T:
         def read() -> T:
-            conn = self._connect(self.timeout)
-            try:
+            with self.db.connect(self.timeout) as conn:
                 return operation(conn)
-            finally:
-                conn.close()
 
         return self._retrying(read, self.timeout)
 
@@ -321,14 +327,13 @@ class UserStore:
         while True:
             try:
                 return operation()
-            except sqlite3.Error as exc:
-                busy = getattr(exc, "sqlite_errorcode", None) in (5, 6) or "locked" in str(exc)
-                if not busy:
-                    raise AccountStoreError(self.path, f"database error: {exc}") from exc
+            except StorageBusyError as exc:
                 if time.monotonic() >= deadline:
                     raise AccountStoreError(self.path, f"stayed locked for more than "
                                                        f"{timeout:g} s") from exc
                 time.sleep(random.uniform(0.001, 0.02))
+            except StorageError as exc:
+                raise AccountStoreError(self.path, exc.reason) from exc
 
 
 def _account(row: tuple) -> Account:

@@ -1,4 +1,5 @@
-"""Tamper-evident audit trail (21 CFR 11.10(e)): append-only, hash-chained records in SQLite.
+"""Tamper-evident audit trail (21 CFR 11.10(e)): append-only, hash-chained records in SQLite
+(a file in the home, the default) or PostgreSQL (shared by several servers, COPILOT_DATABASE_URL).
 
 Every record carries the hash of the record before it, and its own hash is SHA-256 over the
 canonical JSON of all its other fields, so editing, deleting or reordering any record breaks
@@ -9,7 +10,7 @@ demands that the head is signed by the trail's key and names exactly the newest 
 head ahead of the trail means truncation, one behind means records after it are unvouched,
 a missing, unsigned or wrongly signed head means forgery.
 
-The head is written in the same SQLite transaction as the records it names, so there is no
+The head is written in the same transaction as the records it names, so there is no
 crash window in which the two disagree, and verify() can be strict. (It used to be a file
 beside the database, written after the commit; verify() had to accept one behind the trail,
 and so accepted any older head.) What a signature cannot catch is a roll-back to an older,
@@ -23,7 +24,14 @@ An inspector can recompute a record's hash without this code:
                       sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode())
 
 The first record's prev_hash is 64 zeros. There is deliberately no method that updates or
-deletes records, and SQLite triggers refuse UPDATE and DELETE on the table.
+deletes records, and triggers refuse UPDATE and DELETE on the table (in PostgreSQL TRUNCATE
+too; there the copilot can also run as a role without those rights, see `copilot db grant`).
+
+Appends are serialised by the database, so writers in several processes on several hosts
+form one chain: SQLite's write lock (`BEGIN IMMEDIATE`), or in PostgreSQL an advisory lock held
+until commit; the primary key on `seq` refuses a fork even if a writer skipped the lock. The
+public key that pins the trail's key is `<db>.pub` beside an SQLite file, and the one-row
+table `audit_public_key` in PostgreSQL.
 
 A trail written before heads were signed has records but no signed head, only the unsigned
 `<db>.head` file: verify() reports it, and appends leave it so (they only keep the file at
@@ -40,7 +48,6 @@ import json
 import logging
 import os
 import random
-import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -52,6 +59,10 @@ from datetime import datetime, timezone
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, Literal, TypeVar
+
+from storage import (POSTGRESQL, Connection, Database, Location, Migration, Schema,
+                     StorageBusyError, StorageError, StorageUnavailableError, as_database,
+                     open_schema)
 
 from .audit_head import SignedHead, sign_head
 from .audit_keys import AuditKey, AuditKeyError, AuditSigner, default_key_file
@@ -65,7 +76,7 @@ AUDIT_ACTIONS = ("ask", "search", "ingest", "delete", "login", "login_failed", "
 GENESIS_HASH = "0" * 64
 FIELDS = ("seq", "ts", "user", "role", "action", "details", "prev_hash", "hash")
 
-_SCHEMA = (
+_SQLITE_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS audit (
         seq INTEGER PRIMARY KEY, ts TEXT NOT NULL, user TEXT NOT NULL, role TEXT NOT NULL,
         action TEXT NOT NULL, details TEXT NOT NULL, prev_hash TEXT NOT NULL,
@@ -82,9 +93,47 @@ _SCHEMA = (
     """CREATE TRIGGER IF NOT EXISTS audit_head_no_delete BEFORE DELETE ON audit_head
        BEGIN SELECT RAISE(ABORT, 'the audit head cannot be deleted'); END""",
 )
+_PG_SCHEMA = (
+    """CREATE TABLE audit (
+        seq BIGINT PRIMARY KEY, ts TEXT NOT NULL, "user" TEXT NOT NULL, role TEXT NOT NULL,
+        action TEXT NOT NULL, details TEXT NOT NULL, prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL)""",
+    "CREATE INDEX audit_ts ON audit (ts)",
+    """CREATE FUNCTION audit_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         RAISE EXCEPTION 'audit trail is append-only: records cannot be %',
+           CASE TG_OP WHEN 'UPDATE' THEN 'updated' WHEN 'DELETE' THEN 'deleted'
+                      ELSE 'truncated' END;
+       END $$""",
+    """CREATE TRIGGER audit_no_update BEFORE UPDATE OR DELETE ON audit
+       FOR EACH ROW EXECUTE FUNCTION audit_refuse_change()""",
+    """CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
+       FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change()""",
+    "CREATE TABLE audit_head (id INTEGER PRIMARY KEY CHECK (id = 1), head TEXT NOT NULL)",
+    """CREATE FUNCTION audit_head_refuse_delete() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'the audit head cannot be deleted'; END $$""",
+    """CREATE TRIGGER audit_head_no_delete BEFORE DELETE ON audit_head
+       FOR EACH ROW EXECUTE FUNCTION audit_head_refuse_delete()""",
+    """CREATE TRIGGER audit_head_no_truncate BEFORE TRUNCATE ON audit_head
+       FOR EACH STATEMENT EXECUTE FUNCTION audit_head_refuse_delete()""",
+    # The public key the trail's heads are signed with, pinned once (like <db>.pub).
+    "CREATE TABLE audit_public_key (id INTEGER PRIMARY KEY CHECK (id = 1), pem TEXT NOT NULL)",
+    """CREATE FUNCTION audit_key_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN RAISE EXCEPTION 'the audit public key is pinned: it cannot be changed'; END $$""",
+    """CREATE TRIGGER audit_public_key_pinned BEFORE UPDATE OR DELETE ON audit_public_key
+       FOR EACH ROW EXECUTE FUNCTION audit_key_refuse_change()""",
+    "REVOKE UPDATE, DELETE, TRUNCATE ON audit, audit_public_key FROM PUBLIC",
+)
+SCHEMA = Schema("audit", (
+    Migration(1, "hash-chained records, the signed head, append-only triggers",
+              _SQLITE_SCHEMA, _PG_SCHEMA),
+), grants=(("audit", "SELECT, INSERT"), ("audit_head", "SELECT, INSERT, UPDATE"),
+           ("audit_public_key", "SELECT, INSERT")))
 _WRITE_HEAD = ("INSERT INTO audit_head (id, head) VALUES (1, ?) "
                "ON CONFLICT (id) DO UPDATE SET head = excluded.head")
-_SELECT = "SELECT seq, ts, user, role, action, details, prev_hash, hash FROM audit"
+# "user" is quoted: a reserved word in PostgreSQL (the session user), a plain name in SQLite.
+_SELECT = 'SELECT seq, ts, "user", role, action, details, prev_hash, hash FROM audit'
+_LOCK = "audit"  # the advisory lock every PostgreSQL writer takes
 # The canonical JSON of a record, keys in sorted order. `details` is stored as canonical JSON
 # text, so filling this template equals json.dumps(record, sort_keys=True, ...) without
 # parsing and re-serialising every record: that is what keeps verify() fast.
@@ -139,39 +188,54 @@ class AuditSink(ABC):
 
 
 class AuditTrail(AuditSink):
-    """The SQLite audit trail; safe for several threads and several processes at once.
+    """The audit trail; safe for several threads, processes and (on PostgreSQL) hosts at once.
 
-    `key_file` is the Ed25519 key that signs the head (default: `default_key_file()`, in the
-    user's config folder); `signer` gives the key directly instead. The key is read, or
-    created with mode 0600, on the first append; reading and verifying never create one.
+    `location` is the SQLite file, or a `storage.Database` (PostgreSQL: its schema must be
+    migrated by `copilot db upgrade`). `key_file` is the Ed25519 key that signs the head
+    (default: `default_key_file()`, in the user's config folder); `signer` gives the key
+    directly instead. The key is read, or created with mode 0600, on the first append; reading
+    and verifying never create one. Every server writing one PostgreSQL trail needs the same
+    key file.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0,
+    def __init__(self, location: str | os.PathLike[str] | Database, *, timeout: float = 30.0,
                  key_file: str | os.PathLike[str] | None = None,
                  signer: AuditSigner | None = None) -> None:
-        self.path = Path(path)
+        self.db = as_database(location)
+        self.shared = self.db.dialect == POSTGRESQL
         self.key_file = Path(key_file).expanduser() if key_file else default_key_file()
-        self.public_key_path = self.path.with_name(self.path.name + ".pub")
-        # The unsigned {"seq", "hash"} head of trails from before signed heads; see adopt_legacy.
-        self.legacy_head_path = self.path.with_name(self.path.name + ".head")
+        if self.shared:
+            self.path: Any = Location(self.db)  # the URL without its password, for messages
+            self.public_key_path = None
+            self.legacy_head_path = None  # a PostgreSQL trail was never unsigned
+            self._pub_name = "the audit_public_key table"
+        else:
+            self.path = Path(self.db.path)
+            self.public_key_path = self.path.with_name(self.path.name + ".pub")
+            # The unsigned {"seq", "hash"} head of trails from before signed heads; see
+            # adopt_legacy.
+            self.legacy_head_path = self.path.with_name(self.path.name + ".head")
+            self._pub_name = self.public_key_path.name
         self.timeout = timeout
         self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = None
+        self._conn: Connection | None = None
         self._conn_pid = 0
         self._signer = signer
         self._last_head = ""  # the head this process wrote last: no need to check its signature
         self._warned = False
-        if signer is None and self.key_file.resolve().is_relative_to(self.path.parent.resolve()):
+        if (signer is None and not self.shared
+                and self.key_file.resolve().is_relative_to(self.path.parent.resolve())):
             # Beside the trail, the key is readable by whoever can rewrite the trail.
             raise AuditError(self.path, f"the audit key file {self.key_file} is inside the "
                                         f"trail's folder; keep it outside the data home")
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise AuditError(self.path, f"cannot create its folder: {exc}") from exc
+        if not self.shared:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise AuditError(self.path, f"cannot create its folder: {exc}") from exc
         with self._lock:
-            conn = self._connection()
-            self._retrying(lambda: _create_schema(conn))
+            self._retrying(lambda conn: None)  # opens the writer connection: fail early
+        self._retrying_plain(lambda: open_schema(self.db, SCHEMA, timeout=self.timeout))
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -186,9 +250,9 @@ class AuditTrail(AuditSink):
         if not prepared:
             return []
         with self._lock:
-            conn = self._connection()
-            signer = self._retrying(lambda: self._signer_for(conn))
-            records, head_ok = self._retrying(lambda: self._insert(conn, prepared, signer))
+            signer = self._signer or self._retrying(self._signer_for, writes=True)
+            records, head_ok = self._retrying(lambda conn: self._insert(conn, prepared, signer),
+                                              writes=True)
             if not head_ok and not self._warned:
                 self._warned = True
                 log.error("audit trail %s: its signed head does not match the trail; it is left "
@@ -215,11 +279,11 @@ class AuditTrail(AuditSink):
                                         f"JSON-serialisable: {exc}") from exc
         return user, role, action, details_json, stored
 
-    def _insert(self, conn: sqlite3.Connection, prepared: list[tuple[str, str, str, str, dict]],
+    def _insert(self, conn: Connection, prepared: list[tuple[str, str, str, str, dict]],
                 signer: AuditSigner) -> tuple[list[AuditRecord], bool]:
-        # IMMEDIATE takes the write lock first, so reading the head and inserting the next
-        # record cannot interleave with another writer.
-        conn.execute("BEGIN IMMEDIATE")
+        # The write lock is taken first (IMMEDIATE, or the advisory lock), so reading the head
+        # and inserting the next record cannot interleave with another writer on any host.
+        conn.begin(lock=_LOCK, timeout=self.timeout)
         try:
             seq, prev = self._head(conn)
             stored = _stored_head(conn)
@@ -227,17 +291,16 @@ class AuditTrail(AuditSink):
             records, head = self._add(conn, prepared, seq, prev, signer if head_ok else None)
             if stored is None and seq > 0:
                 self._advance_legacy_head(seq, prev, records[-1])
-            conn.execute("COMMIT")  # synchronous=FULL: on disk when this returns
+            conn.commit()  # synchronous=FULL / PostgreSQL's WAL: durable when this returns
         except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            conn.rollback()
             raise
         if head_ok:
             self._last_head = head
         return records, head_ok
 
     @staticmethod
-    def _add(conn: sqlite3.Connection, prepared: list[tuple[str, str, str, str, dict]],
+    def _add(conn: Connection, prepared: list[tuple[str, str, str, str, dict]],
              seq: int, prev: str, signer: AuditSigner | None) -> tuple[list[AuditRecord], str]:
         """Insert records after (seq, prev) and, given a signer, the signed head naming the last
         (inside the caller's transaction); the records and the head's JSON ("" if unsigned)."""
@@ -284,23 +347,23 @@ class AuditTrail(AuditSink):
             return False
         return stored == self._last_head or head.signed_by(signer.key)
 
-    def _signer_for(self, conn: sqlite3.Connection) -> AuditSigner:
+    def _signer_for(self, conn: Connection) -> AuditSigner:
         if self._signer is None:
             self._signer = self._load_signer(conn)
         return self._signer
 
-    def _load_signer(self, conn: sqlite3.Connection) -> AuditSigner:
+    def _load_signer(self, conn: Connection) -> AuditSigner:
         """The key from the key file; a new one only for a trail that names no key yet."""
         try:
             try:
                 signer = AuditSigner.from_file(self.key_file)
             except FileNotFoundError:
-                if self.public_key_path.exists() or _stored_head(conn) is not None:
+                if self._read_pinned(conn) is not None or _stored_head(conn) is not None:
                     # A new key would sign heads nobody should trust: the key was lost or
                     # the setting points elsewhere; either way a person must look.
                     raise AuditError(self.path, f"the key file {self.key_file} does not exist "
                                                 f"but the trail is already signed (see "
-                                                f"{self.public_key_path.name}): restore the key "
+                                                f"{self._pub_name}): restore the key "
                                                 f"or set the audit key file to it") from None
                 signer = AuditSigner.create_file(self.key_file)
         except AuditKeyError as exc:
@@ -308,25 +371,46 @@ class AuditTrail(AuditSink):
         self._pin_public_key(conn, signer)
         return signer
 
-    def _pin_public_key(self, conn: sqlite3.Connection, signer: AuditSigner) -> None:
-        """Write `<db>.pub` for a new trail; refuse a key that is not the one it names."""
+    def _read_pinned(self, conn: Connection | None = None) -> bytes | None:
+        """The pinned public key's PEM; None if there is none; OSError if unreadable."""
+        if not self.shared:
+            try:
+                return self.public_key_path.read_bytes()
+            except FileNotFoundError:
+                return None
+        if conn is None:
+            with self._reader() as own:
+                return self._read_pinned(own)
+        row = conn.execute("SELECT pem FROM audit_public_key WHERE id = 1").fetchone()
+        return row[0].encode("ascii") if row else None
+
+    def _write_pinned(self, conn: Connection, pem: bytes) -> None:
+        if self.shared:
+            # Outside the append transaction; ON CONFLICT: another server pinned it first.
+            conn.execute("INSERT INTO audit_public_key (id, pem) VALUES (1, ?) "
+                         "ON CONFLICT (id) DO NOTHING", (pem.decode("ascii"),))
+            return
+        tmp = self.public_key_path.with_name(f"{self.public_key_path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(pem)
+        os.replace(tmp, self.public_key_path)
+
+    def _pin_public_key(self, conn: Connection, signer: AuditSigner) -> None:
+        """Pin the public key of a new trail; refuse a key that is not the one it names."""
         try:
-            pinned = AuditKey.from_pem(self.public_key_path.read_bytes()).fingerprint
-        except FileNotFoundError:
-            pinned = None
+            pem = self._read_pinned(conn)
+            pinned = AuditKey.from_pem(pem).fingerprint if pem is not None else None
         except (OSError, AuditKeyError):
             return  # left as evidence for verify()
         if pinned is None:
             if _stored_head(conn) is None:  # a trail with a head but no .pub keeps lacking one
-                tmp = self.public_key_path.with_name(f"{self.public_key_path.name}."
-                                                     f"{os.getpid()}.tmp")
                 try:
-                    tmp.write_bytes(signer.key.to_pem())
-                    os.replace(tmp, self.public_key_path)
+                    self._write_pinned(conn, signer.key.to_pem())
                 except OSError as exc:
                     raise AuditError(self.path, f"cannot write the public key: {exc}") from exc
+                if self.shared:  # a concurrent first append by another server may have won
+                    self._pin_public_key(conn, signer)
         elif pinned != signer.key.fingerprint:
-            raise AuditError(self.path, f"{self.public_key_path.name} holds key {pinned[:16]}, "
+            raise AuditError(self.path, f"{self._pub_name} holds key {pinned[:16]}, "
                                         f"but this process signs with key "
                                         f"{signer.key.fingerprint[:16]} from {self.key_file}")
 
@@ -343,14 +427,17 @@ class AuditTrail(AuditSink):
         # Without the private key, only the public copy in the data home is left, and whoever
         # rewrote the trail could have swapped it: it counts only if a witness vouches for it.
         try:
-            public = AuditKey.from_pem(self.public_key_path.read_bytes())
-        except (OSError, AuditKeyError) as exc:
+            pem = self._read_pinned()
+            if pem is None:
+                raise FileNotFoundError(f"no public key in {self._pub_name}")
+            public = AuditKey.from_pem(pem)
+        except (OSError, AuditKeyError, AuditError) as exc:
             return None, (f"cannot check the head's signature: the key file {self.key_file} "
                           f"does not exist and the public key is unusable: {exc}")
         if any(w.key == public.fingerprint for w in witness):
-            return public, f"{self.public_key_path.name}, vouched for by the witness"
+            return public, f"{self._pub_name}, vouched for by the witness"
         named = {w.key[:16] for w in witness}
-        return None, (f"cannot trust {self.public_key_path.name} (key {public.fingerprint[:16]}): "
+        return None, (f"cannot trust {self._pub_name} (key {public.fingerprint[:16]}): "
                       f"the key file {self.key_file} does not exist here and "
                       + (f"the witness names another key ({', '.join(sorted(named))}): the "
                          f"public key was swapped" if named else
@@ -370,10 +457,13 @@ class AuditTrail(AuditSink):
         who can write the home can make a signed trail look legacy (drop its head, write a
         head file), and adopting automatically would sign their truncation.
         """
+        if self.legacy_head_path is None:
+            raise AuditError(self.path, "not adopted: a PostgreSQL trail has no legacy head; "
+                                        "adopt the SQLite trail before migrating it")
         with self._lock:
-            conn = self._connection()
-            signer = self._retrying(lambda: self._signer_for(conn))
-            record, head = self._retrying(lambda: self._adopt(conn, user, role, signer))
+            signer = self._retrying(self._signer_for)
+            record, head = self._retrying(lambda conn: self._adopt(conn, user, role, signer),
+                                          writes=True)
         self._last_head = head
         adopted = self.legacy_head_path.with_name(self.legacy_head_path.name + ".adopted")
         try:
@@ -383,12 +473,12 @@ class AuditTrail(AuditSink):
                       self.legacy_head_path.name, adopted.name, exc)
         return record
 
-    def _adopt(self, conn: sqlite3.Connection, user: str, role: str,
+    def _adopt(self, conn: Connection, user: str, role: str,
                signer: AuditSigner) -> tuple[AuditRecord, str]:
         def refuse(why: str) -> AuditError:
             return AuditError(self.path, f"not adopted: {why}")
 
-        conn.execute("BEGIN IMMEDIATE")  # nobody appends between the checks and the signing
+        conn.begin(lock=_LOCK, timeout=self.timeout)  # nobody appends between checks and signing
         try:
             if _stored_head(conn) is not None:
                 raise refuse("it already has a signed head; verify it with `copilot audit "
@@ -424,10 +514,9 @@ class AuditTrail(AuditSink):
                 "kind": "audit_adopt_legacy", "legacy_head": {"seq": seq, "hash": digest},
                 "records": seq})
             records, head = self._add(conn, [entry], seq, digest, signer)
-            conn.execute("COMMIT")
+            conn.commit()
         except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            conn.rollback()
             raise
         return records[0], head
 
@@ -441,6 +530,8 @@ class AuditTrail(AuditSink):
         lock keeps other writers out: a crash in between leaves the file ahead of the trail,
         which adopt-legacy refuses; it never leaves it silently behind.
         """
+        if self.legacy_head_path is None:
+            return
         try:
             if _read_legacy_head(self.legacy_head_path) == (seq, digest):
                 _write_legacy_head(self.legacy_head_path, newest.seq, newest.hash)
@@ -465,20 +556,21 @@ class AuditTrail(AuditSink):
         witness = list(witness)
         key, key_source = self._trusted_key(witness)
         with self._reader() as conn:
-            conn.execute("BEGIN")  # one snapshot for the walk, the head and the witness
+            conn.begin_snapshot()  # one snapshot for the walk, the head and the witness
             try:
                 stored = _stored_head(conn)
                 try:
                     head, head_error = (SignedHead.parse(stored) if stored else None), ""
                 except ValueError as exc:
                     head, head_error = None, f"the audit head is unreadable: {exc}"
-                walked = _walk(conn.execute(_SELECT + " ORDER BY seq"), head)
+                walked = _walk(conn.stream(_SELECT + " ORDER BY seq"), head)
                 if not walked.ok:
                     return walked
                 if head_error:
                     return VerifyResult(False, walked.records, None, head_error)
                 verdict = _judge_head(walked.records, head, key, key_source)
-                if head is None and walked.records and self.legacy_head_path.exists():
+                if (head is None and walked.records and self.legacy_head_path is not None
+                        and self.legacy_head_path.exists()):
                     verdict = replace(verdict, reason=(
                         f"{verdict.reason}. The trail is from before heads were signed (it has "
                         f"a legacy head file {self.legacy_head_path.name}): an administrator "
@@ -489,19 +581,22 @@ class AuditTrail(AuditSink):
                     verdict = _judge_witness(conn, verdict, witness, key)
                 return verdict
             finally:
-                conn.execute("COMMIT")
+                conn.rollback()  # read only: nothing to keep
 
     def _judge_public_key_file(self, verdict: VerifyResult, key: AuditKey,
                                key_source: str) -> VerifyResult:
         try:
-            pinned = AuditKey.from_pem(self.public_key_path.read_bytes()).fingerprint
-        except (OSError, AuditKeyError) as exc:
+            pem = self._read_pinned()
+            if pem is None:
+                raise FileNotFoundError(f"no public key in {self._pub_name}")
+            pinned = AuditKey.from_pem(pem).fingerprint
+        except (OSError, AuditKeyError, AuditError) as exc:
             return replace(verdict, ok=False, head=None,
-                           reason=f"the public key {self.public_key_path.name} is missing or "
+                           reason=f"the public key {self._pub_name} is missing or "
                                   f"unreadable: {exc}")
         if pinned != key.fingerprint:
             return replace(verdict, ok=False, head=None,
-                           reason=f"{self.public_key_path.name} holds key {pinned[:16]}, not "
+                           reason=f"{self._pub_name} holds key {pinned[:16]}, not "
                                   f"the trail's key {key.fingerprint[:16]} ({key_source}): the "
                                   f"public key was swapped")
         return verdict
@@ -512,7 +607,7 @@ class AuditTrail(AuditSink):
         """Records with start <= ts < end (naive datetimes are taken as UTC), oldest first."""
         clauses, params = [], []
         for clause, value in (("ts >= ?", _ts_bound(start)), ("ts < ?", _ts_bound(end)),
-                              ("user = ?", user), ("action = ?", action)):
+                              ('"user" = ?', user), ("action = ?", action)):
             if value is not None:
                 clauses.append(clause)
                 params.append(value)
@@ -567,84 +662,100 @@ class AuditTrail(AuditSink):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _connection(self) -> sqlite3.Connection:
-        """The writer connection (call with self._lock held); a new one after a fork."""
+    def _connection(self) -> Connection:
+        """The writer connection (call with self._lock held); a new one after a fork, or after
+        the database server dropped the old one."""
+        if self._conn is not None and self._conn_pid == os.getpid() and self._conn.broken:
+            self._conn.close()
+            self._conn = None
         if self._conn is None or self._conn_pid != os.getpid():
-            self._conn = self._connect()  # a parent's connection is dropped, never closed
+            # A parent's connection is dropped, never closed. Errors go to _retrying.
+            self._conn = self.db.connect(self.timeout)
             self._conn_pid = os.getpid()
         return self._conn
 
-    def _connect(self) -> sqlite3.Connection:
-        try:
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None,
-                                   check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise AuditError(self.path, f"cannot open the database: {exc}") from exc
-        mode = self._retrying(lambda: conn.execute("PRAGMA journal_mode=WAL").fetchone()[0])
-        if str(mode).lower() != "wal":
-            conn.close()
-            raise AuditError(self.path, f"cannot switch the database to WAL mode (got {mode!r})")
-        conn.execute("PRAGMA synchronous=FULL")
-        return conn
+    def _connect(self) -> Connection:
+        return self._retrying_plain(lambda: self.db.connect(self.timeout))
 
     @contextmanager
     def _reader(self):
         conn = self._connect()
         try:
             yield conn
-        except sqlite3.Error as exc:
-            raise AuditError(self.path, f"cannot read the trail: {exc}") from exc
+        except StorageError as exc:
+            raise AuditError(self.path, f"cannot read the trail: {exc.reason}") from exc
         finally:
             conn.close()
 
     @staticmethod
-    def _head(conn: sqlite3.Connection) -> tuple[int, str]:
+    def _head(conn: Connection) -> tuple[int, str]:
         row = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
         return (row[0], row[1]) if row else (0, GENESIS_HASH)
 
-    def _retrying(self, operation: Callable[[], T]) -> T:
+    def _retrying(self, operation: Callable[[Connection], T], *, writes: bool = False) -> T:
+        """`operation(writer connection)`, retried while the database is busy, and once on a
+        new connection when the server dropped the old one (e.g. it restarted) before the
+        commit was sent. Call with self._lock held."""
+        reconnected = False
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                return operation(self._connection())
+            except StorageUnavailableError as exc:
+                if self._conn is not None:
+                    self._conn.close()
+                self._conn = None
+                if exc.outcome_unknown:
+                    # The COMMIT may have been stored: retrying could append it twice.
+                    raise AuditError(self.path, f"the audit database connection broke while "
+                                                f"a record was being committed; it may or may "
+                                                f"not be stored (run `copilot audit verify`): "
+                                                f"{exc.reason}") from exc
+                if reconnected:
+                    what = "nothing was recorded" if writes else "nothing was read"
+                    raise AuditError(self.path, f"the audit database is unavailable, "
+                                                f"{what}: {exc.reason}") from exc
+                reconnected = True
+            except StorageBusyError as exc:
+                if time.monotonic() >= deadline:
+                    raise AuditBusyError(self.path, self.timeout) from exc
+                time.sleep(random.uniform(0.001, 0.01))
+            except StorageError as exc:
+                raise AuditError(self.path, exc.reason) from exc
+
+    def _retrying_plain(self, operation: Callable[[], T]) -> T:
         # The busy timeout covers most waits, but SQLite returns SQLITE_BUSY without waiting
         # in some cases (e.g. while another connection recovers the WAL after a crash).
         deadline = time.monotonic() + self.timeout
         while True:
             try:
                 return operation()
-            except sqlite3.OperationalError as exc:
-                busy = getattr(exc, "sqlite_errorcode", None) in (5, 6) or "locked" in str(exc)
-                if not busy:
-                    raise AuditError(self.path, f"database error: {exc}") from exc
+            except StorageBusyError as exc:
                 if time.monotonic() >= deadline:
                     raise AuditBusyError(self.path, self.timeout) from exc
                 time.sleep(random.uniform(0.001, 0.01))
-            except sqlite3.DatabaseError as exc:
-                raise AuditError(self.path, f"database error: {exc}") from exc
+            except StorageUnavailableError as exc:
+                raise AuditError(self.path, f"the audit database is unavailable: "
+                                            f"{exc.reason}") from exc
+            except StorageError as exc:
+                raise AuditError(self.path, exc.reason) from exc
 
 
-def _create_schema(conn: sqlite3.Connection) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for statement in _SCHEMA:
-            conn.execute(statement)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-
-
-def _stored_head(conn: sqlite3.Connection) -> str | None:
+def _stored_head(conn: Connection) -> str | None:
     """The stored head's JSON text; None if there is none."""
     try:
         row = conn.execute("SELECT head FROM audit_head WHERE id = 1").fetchone()
-    except sqlite3.OperationalError as exc:
-        if "no such table" in str(exc):  # dropped by hand: as good as missing
+    except StorageError as exc:
+        if "no such table" in str(exc):  # dropped by hand from an SQLite file: as good as missing
             return None
         raise
     return row[0] if row else None
 
 
-def _read_legacy_head(path: Path) -> tuple[int, str] | None:
+def _read_legacy_head(path: Path | None) -> tuple[int, str] | None:
     """(seq, hash) from a legacy head file; None if there is none; ValueError if unreadable."""
+    if path is None:
+        return None
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -759,7 +870,7 @@ def _judge_head(tip: int, head: SignedHead | None, key: AuditKey | None,
                                          f"{key.fingerprint[:16]}", head)
 
 
-def _judge_witness(conn: sqlite3.Connection, verdict: VerifyResult,
+def _judge_witness(conn: Connection, verdict: VerifyResult,
                    witness: list[SignedHead], key: AuditKey | None) -> VerifyResult:
     """Whether every witnessed head is still in the (already verified) chain.
 

@@ -4,14 +4,15 @@ records (guardrails, copilot): an SQLite file in the home, or a shared PostgreSQ
 The bottom layer: it imports no other package of the project.
 """
 
-from .database import (POSTGRESQL, SQLITE, Connection, Database, PostgresDatabase, Row,
+from .database import (POSTGRESQL, SQLITE, Connection, Database, Location, PostgresDatabase, Row,
                        SQLiteDatabase, as_database, check_postgres_url, open_database, redact_url)
 from .errors import (DatabaseUrlError, SchemaError, StorageBusyError, StorageError,
                      StorageUnavailableError)
-from .migrations import Migration, Schema, current_version, open_schema, require, status, upgrade
+from .migrations import (Migration, Schema, current_version, grant, open_schema, require, status,
+                         upgrade)
 
-__all__ = ["POSTGRESQL", "SQLITE", "Connection", "Database", "DatabaseUrlError", "Migration",
+__all__ = ["POSTGRESQL", "SQLITE", "Connection", "Database", "DatabaseUrlError", "Location", "Migration",
            "PostgresDatabase", "Row", "SQLiteDatabase", "Schema", "SchemaError",
            "StorageBusyError", "StorageError", "StorageUnavailableError", "as_database",
-           "check_postgres_url", "current_version", "open_database", "open_schema",
+           "check_postgres_url", "current_version", "grant", "open_database", "open_schema",
            "redact_url", "require", "status", "upgrade"]

@@ -102,7 +102,9 @@ class Connection:
     def stream(self, sql: str, params: Sequence[Any] = (), batch: int = 5000) -> Iterator[tuple]:
         """Rows of a large result without holding them all in memory (inside a transaction)."""
         if self.dialect == SQLITE:
-            yield from self.execute(sql, params)
+            cursor = self.execute(sql, params)
+            with self._translated():
+                yield from cursor
             return
         with self._translated():
             with self.raw.cursor(name="copilot_stream") as cursor:
@@ -363,8 +365,22 @@ def open_database(url: str | None, sqlite_path: str | Path) -> Database:
     return SQLiteDatabase(sqlite_path)
 
 
+class Location(str):
+    """A PostgreSQL store's `path`: the URL without its password (for messages), which also
+    opens the same database again when given back to a store (`AuditTrail(trail.path)`)."""
+
+    database: Database
+
+    def __new__(cls, database: Database) -> Location:
+        self = super().__new__(cls, database.where)
+        self.database = database
+        return self
+
+
 def as_database(location: str | Path | Database) -> Database:
-    """A store's argument: a Database as it is, a path as an SQLite file."""
+    """A store's argument: a Database or Location as it is, a path as an SQLite file."""
     if isinstance(location, Database):
         return location
+    if isinstance(location, Location):
+        return location.database
     return SQLiteDatabase(location)

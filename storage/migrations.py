@@ -50,6 +50,10 @@ class Migration:
 class Schema:
     component: str
     migrations: tuple[Migration, ...]
+    # PostgreSQL: table -> the rights the copilot's own role needs (`grant`). Append-only
+    # tables get SELECT, INSERT only, so that role cannot change a record even with the
+    # triggers disabled (which only a table's owner can do).
+    grants: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         numbers = [m.version for m in self.migrations]
@@ -82,6 +86,12 @@ def _has_version_table(conn: Connection) -> bool:
 def upgrade(db: Database, schema: Schema, *, timeout: float = 60.0) -> tuple[int, int]:
     """Apply the pending migrations in one transaction; (version before, version after)."""
     with db.connect(timeout) as conn:
+        # Read first, without the write lock: an up-to-date database (nearly always) is then
+        # opened without queueing behind its writers.
+        found = current_version(conn, schema.component)
+        _refuse_newer(db, schema, found)
+        if found == schema.latest:
+            return found, found
         conn.begin(lock="copilot_schema", timeout=timeout)
         try:
             conn.execute(_VERSION_TABLE)
@@ -122,10 +132,10 @@ def _refuse_newer(db: Database, schema: Schema, version: int) -> None:
                                     f"upgraded by a newer copilot; upgrade this one")
 
 
-def open_schema(db: Database, schema: Schema) -> None:
+def open_schema(db: Database, schema: Schema, *, timeout: float = 60.0) -> None:
     """What a store does on open: migrate an embedded file, check a shared server."""
     if db.auto_migrate:
-        upgrade(db, schema)
+        upgrade(db, schema, timeout=timeout)
     else:
         require(db, schema)
 
@@ -134,3 +144,36 @@ def status(db: Database, schemas: Sequence[Schema]) -> list[tuple[str, int, int]
     """(component, version in the database, version of this code) for each schema."""
     with db.connect() as conn:
         return [(s.component, current_version(conn, s.component), s.latest) for s in schemas]
+
+
+def grant(db: Database, role: str, schemas: Sequence[Schema], *, create: bool = False) -> None:
+    """Give a PostgreSQL role exactly the rights the copilot needs on these schemas' tables
+    (run as the tables' owner, after `upgrade`); with `create`, make it a login role first."""
+    if db.dialect != POSTGRESQL:
+        raise SchemaError(db.where, "roles and rights exist only on PostgreSQL")
+    from psycopg import sql
+
+    who = sql.Identifier(role)
+    with db.connect() as conn:
+        conn.begin(lock="copilot_schema")
+        try:
+            if create:
+                conn.raw.execute(sql.SQL("CREATE ROLE {} LOGIN").format(who))
+            conn.raw.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(
+                sql.Identifier(conn.execute("SELECT current_database()").fetchone()[0]), who))
+            conn.raw.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
+                sql.Identifier(conn.execute("SELECT current_schema()").fetchone()[0]), who))
+            conn.raw.execute(sql.SQL("GRANT SELECT ON copilot_schema TO {}").format(who))
+            for schema in schemas:
+                for table, rights in schema.grants:
+                    words = [w.strip().upper() for w in rights.split(",")]
+                    if not set(words) <= {"SELECT", "INSERT", "UPDATE", "DELETE"}:
+                        raise ValueError(f"{schema.component}: unknown rights {rights!r}")
+                    conn.raw.execute(sql.SQL("GRANT {} ON {} TO {}").format(
+                        sql.SQL(", ").join(map(sql.SQL, words)), sql.Identifier(table), who))
+            conn.raw.execute(sql.SQL("GRANT USAGE ON ALL SEQUENCES IN SCHEMA {} TO {}").format(
+                sql.Identifier(conn.execute("SELECT current_schema()").fetchone()[0]), who))
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise

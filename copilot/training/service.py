@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field
 
 from guardrails import AuditSink, User, can, demo_user, roles_with
 from knowledge import Document, KnowledgeBase, section_spans
+from storage import Database
 
 from .access import DocumentAccess, admits
 from .errors import (NoApprovedItemsError, NotAuthorisedError, NotTrainableError,
@@ -53,12 +54,12 @@ class ReconcileReport(BaseModel):
 
 
 class TrainingService:
-    def __init__(self, kb: KnowledgeBase, audit: AuditSink, db_path: Path,
+    def __init__(self, kb: KnowledgeBase, audit: AuditSink, db_path: Path | Database,
                  matrix_path: Path | None = None,
                  generator: ItemGenerator | None = None) -> None:
         self.kb = kb
         self.audit = audit
-        self.store = TrainingStore(Path(db_path))
+        self.store = TrainingStore(db_path if isinstance(db_path, Database) else Path(db_path))
         self.matrix_path = matrix_path
         # The hook for an LLM-assisted generator: anything with generate(doc) -> items. Its
         # items pass the same validation and approval as the deterministic ones.
