@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -105,7 +106,7 @@ def add_column(results_path: Path, naive: dict) -> dict:
         raise SystemExit(f"{results_path} is for dataset {results.get('dataset')!r}, the naive "
                          f"answers for {naive['dataset']!r}: a column must be on the same cases")
     results["naive_rag"] = {"model": naive["model"], "dataset": naive["dataset"],
-                            **naive["naive_rag_answers"]}
+                            "machine": naive.get("machine", {}), **naive["naive_rag_answers"]}
     results_path.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
     write_reports(results, results_path.parent)
     return results
@@ -127,8 +128,13 @@ def main(argv: list[str] | None = None) -> int:
     cases = [c for c in cases if not c.expect_restricted][: args.limit or None]
     rag = NaiveRag(args.corpus or demo_plant_path(), build_embedder(settings.embedder))
     model = build_chat_backend(settings).model
+    load_before = os.getloadavg()
     rows = [answer_case(rag, model, case) for case in cases]
-    result = {"model": settings.llm, "dataset": args.dataset.name,
+    # Its latency depends on what else the machine runs: the load average goes with it.
+    machine = {"cores": os.cpu_count(),
+               "load_average_before_1_5_15min": [round(x, 2) for x in load_before],
+               "load_average_after_1_5_15min": [round(x, 2) for x in os.getloadavg()]}
+    result = {"model": settings.llm, "dataset": args.dataset.name, "machine": machine,
               "naive_rag_answers": summarise(rows), "items": rows}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "naive_answers.json").write_text(json.dumps(result, indent=2, ensure_ascii=False))

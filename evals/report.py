@@ -96,7 +96,11 @@ def comparison_markdown(results: dict) -> list[str]:
     lines = ["", "## Copilot vs naive RAG (same model)", "",
              f"Naive RAG: {naive.get('n', '?')} cases of `{naive.get('dataset', '?')}` "
              f"(access-control cases left out), model `{naive.get('model', '?')}`; "
-             "it cites nothing, so citation figures have no naive value.", "",
+             "it cites nothing, so citation figures have no naive value."
+             + (f" Load average while it ran (1/5/15 min): before "
+                f"{naive['machine'].get('load_average_before_1_5_15min')}, after "
+                f"{naive['machine'].get('load_average_after_1_5_15min')}."
+                if naive.get("machine") else ""), "",
              "| metric | copilot | naive RAG |", "| --- | --- | --- |"]
     for label, ours, theirs in COMPARISON:
         mine = _at(results, ours)
