@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
+import json
 import math
 import re
 import unicodedata
@@ -29,9 +31,14 @@ from pathlib import Path
 import numpy as np
 
 from ._patterns import compile_patterns, load_yaml, sentences, string_list
+from .errors import RuleFileError
 
 Embed = Callable[[list[str]], np.ndarray]
 DEFAULT_RULES = Path(__file__).with_name("injection.yaml")
+DEFAULT_CLASSIFIER = Path(__file__).with_name("injection_classifier.json")
+# Embedded at load and compared with the vector stored by the training script: a different
+# embedding model gives another vector, and the classifier's weights would mean nothing.
+CLASSIFIER_PROBE = "Check the door seal of autoclave AC-02 before the cycle starts."
 
 # Sentences in documents worth an embedding look even though no rule fired: they name a model
 # or its prompt. Everything else skips the embedder at ingest (measured on the demo plant:
@@ -54,6 +61,12 @@ _LEET_ANY = re.compile(r"(?<![\w@$])(?=[\w@$]*[A-Za-z])[\w@$]*[0-9@$][\w@$]*")
 # A quoted fragment standing on its own (not the apostrophe of "don't").
 _QUOTED = re.compile(r"""(?:^|(?<=[\s=(+:,;]))['"‘“]([^'"’”\n]{1,80})['"’”]"""
                      r"""(?=[\s;,.)+:!?]|$)""")
+_REVERSED_CUE = re.compile(r"\b(?:backwards?|reversed?|in\s+reverse|right[\s-]+to[\s-]+left|mirror(?:ed)?"
+                           r"|rückwärts|umgekehrt|à\s+l['’]envers|al\s+revés|invertit[oa]|al\s+contrario"
+                           r"|achterstevoren|de\s+trás\s+para\s+a\s+frente)\b", re.IGNORECASE)
+_ROT13_CUE = re.compile(r"\brot[\s-]?13\b|\bcaesar\b", re.IGNORECASE)
+_MIN_CLASSIFIED_WORDS = 4
+_MACRO_REF = re.compile(r"\{(\w+)\}")
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")
 
 
@@ -88,7 +101,7 @@ class InjectionDetector:
         self.min_margin = float(settings.get("min_margin", 0.05))
         self.steepness = float(settings.get("steepness", 20.0))
         patterns = compile_patterns({r["id"]: r["pattern"] for r in config["rules"]},
-                                    config.get("macros", {}))
+                                    _nested_macros(config.get("macros") or {}))
         self.rules = [_Rule(r["id"], float(r["weight"]), r.get("why", ""), patterns[r["id"]])
                       for r in config["rules"]]
         leet = {str(k): str(v) for k, v in (config.get("leetspeak") or {}).items()}
@@ -98,6 +111,11 @@ class InjectionDetector:
         self._benign_texts = string_list(path, config, "benign_exemplars")
         self._attack: np.ndarray | None = None
         self._benign: np.ndarray | None = None
+        classifier = config.get("classifier") or {}
+        self._classifier_path = (path.parent / classifier["file"]) if classifier.get("file") \
+            else None
+        self._classifier: tuple[np.ndarray, float] | None = None
+        self.classifier_active: bool | None = None  # known once the embedder has been probed
 
     # ---- public -------------------------------------------------------------------------
     def check(self, text: str) -> InjectionVerdict:
@@ -133,10 +151,18 @@ class InjectionDetector:
         plain = re.sub(r"[ \t]{2,}", " ", plain)
         if self._leet and _LEET_WORD.search(plain):  # then "th3" and "m3" are leet too
             plain = _LEET_ANY.sub(lambda m: m.group(0).translate(self._leet), plain)
+        # Reversed text and ROT13 are read back only when the text says it is encoded so:
+        # a plain question never pays for them.
+        if _REVERSED_CUE.search(text):
+            plain_extra = [text[::-1]]
+        else:
+            plain_extra = []
+        if _ROT13_CUE.search(text):
+            plain_extra.append(codecs.decode(text, "rot13"))
         fragments = _QUOTED.findall(text)
         decoded = [d for d in map(_decode_base64, _BASE64.findall(text)) if d]
         for variant in [plain] + ([" ".join(fragments), "".join(fragments)]
-                                  if len(fragments) > 1 else []) + decoded:
+                                  if len(fragments) > 1 else []) + decoded + plain_extra:
             if variant.strip() and variant not in out and variant.split() != text.split():
                 out.append(variant)
         return out
@@ -148,11 +174,17 @@ class InjectionDetector:
         reasons = [f"rule {r.id}: {r.why}" for r in matched]
         miss = math.prod(1.0 - r.weight for r in matched)
         if self.embed is not None and embed_parts:
-            attack, benign, nearest = self._similarities(embed_parts)
-            part = self._embedding_part(attack, benign)
-            if part >= 0.5:
-                reasons.append(f"similar to attack {nearest!r} (cosine {attack:.2f}, "
-                               f"best benign {benign:.2f})")
+            self._load_exemplars()
+            if self._classifier is not None:
+                part, worst = self._classified(embed_parts)
+                if part >= 0.5:
+                    reasons.append(f"classifier p={part:.2f} on {worst!r}")
+            else:
+                attack, benign, nearest = self._similarities(embed_parts)
+                part = self._embedding_part(attack, benign)
+                if part >= 0.5:
+                    reasons.append(f"similar to attack {nearest!r} (cosine {attack:.2f}, "
+                                   f"best benign {benign:.2f})")
             miss *= 1.0 - part
         score = round(1.0 - miss, 4)
         return InjectionVerdict(score >= self.threshold, score, reasons)
@@ -160,6 +192,19 @@ class InjectionDetector:
     def _embedding_part(self, attack: float, benign: float) -> float:
         z = min(attack - self.min_attack, 2.0 * (attack - benign - self.min_margin))
         return 1.0 / (1.0 + math.exp(-self.steepness * z))
+
+    def _classified(self, parts: list[str]) -> tuple[float, str]:
+        """The classifier's probability for the most attack-like part (whole text, sentence or
+        de-obfuscated reading), and that part."""
+        assert self._classifier is not None
+        weights, bias = self._classifier
+        # A fragment of a few words ("Done: L.", "Hi, quick one.") is out of what the classifier
+        # was trained on and scores at random; the whole text is always scored.
+        parts = [parts[0]] + [p for p in parts[1:] if len(p.split()) >= _MIN_CLASSIFIED_WORDS]
+        vectors = np.asarray(self.embed(parts), dtype=np.float64)  # type: ignore[misc]
+        logits = vectors @ weights + bias
+        row = int(np.argmax(logits))
+        return float(1.0 / (1.0 + np.exp(-logits[row]))), parts[row]
 
     def _similarities(self, parts: list[str]) -> tuple[float, float, str]:
         """Best cosine to an attack and to a benign exemplar, taking the sentence with the
@@ -174,12 +219,45 @@ class InjectionDetector:
         nearest = self._attack_texts[int(attack[row].argmax())]
         return float(best_attack[row]), float(best_benign[row]), nearest
 
+    def _load_classifier(self) -> None:
+        """The trained weights (plain JSON: loading runs no code), kept only when this embedder
+        gives the probe sentence the vector it gave at training time."""
+        self.classifier_active = False
+        if self._classifier_path is None:
+            return
+        try:
+            data = json.loads(self._classifier_path.read_text("utf-8"))
+            weights = np.asarray(data["weights"], dtype=np.float64)
+            bias = float(data["bias"])
+            stored = np.asarray(data["probe"]["vector"], dtype=np.float64)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise RuleFileError(self._classifier_path, f"classifier unreadable: {exc}") from exc
+        probe = np.asarray(self.embed([data["probe"]["text"]]), dtype=np.float64)[0]  # type: ignore[misc]
+        if probe.shape != stored.shape or weights.shape != stored.shape:
+            return
+        if float(probe @ stored) / (np.linalg.norm(probe) * np.linalg.norm(stored) + 1e-12) < 0.999:
+            return
+        self._classifier = (weights, bias)
+        self.classifier_active = True
+
     def _load_exemplars(self) -> None:
-        if self._attack is None:
+        if self.classifier_active is None:
+            self._load_classifier()
+        if self._attack is None and not self.classifier_active:
             # Rows are unit length (the Embedder contract), so a dot product is the cosine.
             self._attack = np.asarray(self.embed(self._attack_texts), dtype=np.float32)  # type: ignore[misc]
             self._benign = np.asarray(self.embed(self._benign_texts), dtype=np.float32) \
                 if self._benign_texts else np.zeros((0, self._attack.shape[1]), np.float32)  # type: ignore[misc]
+
+
+def _nested_macros(macros: dict[str, str]) -> dict[str, str]:
+    """Macros may name other macros ("model_setup" is built of "setup_noun" and "you_given");
+    they are expanded here, a few levels deep, before the rules are compiled."""
+    out = {str(k): str(v) for k, v in macros.items()}
+    for _ in range(4):
+        out = {k: _MACRO_REF.sub(lambda m: out.get(m.group(1), m.group(0)), v)
+               for k, v in out.items()}
+    return out
 
 
 def _decode_base64(token: str) -> str | None:

