@@ -554,8 +554,27 @@ def spacy_model_path() -> Path:
     return configs[-1].parent
 
 
+def _import_without_torch() -> None:
+    """spaCy's thinc imports torch when it is installed (only to offer it as a backend) and
+    Presidio's device detector imports it to look for CUDA; the scrubber uses neither, and
+    torch costs seconds of a cold start (issue 17). So Presidio is told the device, and thinc
+    is imported once with torch hidden; a process that already has torch keeps it."""
+    import os
+    import sys
+
+    os.environ.setdefault("PRESIDIO_DEVICE", "cpu")
+    if "torch" in sys.modules or "thinc.compat" in sys.modules:
+        return
+    sys.modules["torch"] = None  # type: ignore[assignment]  # `import torch` now fails
+    try:
+        import thinc.compat  # noqa: F401
+    finally:
+        del sys.modules["torch"]
+
+
 def _build_engines(known_names: list[str], config: SiteConfig):
     """Analyzer (our recognizers only), anonymizer and the English word list; no network."""
+    _import_without_torch()  # before the first import of spaCy below
     for module in ("spacy", "tldextract", "presidio_analyzer", "presidio_anonymizer"):
         _require(module)
     import regex
@@ -577,6 +596,20 @@ def _build_engines(known_names: list[str], config: SiteConfig):
             tld = pattern_text.rsplit(".", 1)[-1].casefold()
             return tld in internal_tlds or offline_tlds(pattern_text).fqdn != ""
 
+    class NationalPhoneRecognizer(PhoneRecognizer):
+        """libphonenumber asked about every region only when the text has a number in a
+        national format (a 0 prefix): international "+..." numbers need one region, and each
+        region costs a pass over the text."""
+
+        def analyze(self, text, entities, nlp_artifacts=None):  # under the scrubber's lock
+            national = re.search(r"(?<![\d.,])0\d", text) is not None
+            saved = self.supported_regions
+            self.supported_regions = saved if national else saved[:2]
+            try:
+                return super().analyze(text, entities, nlp_artifacts)
+            finally:
+                self.supported_regions = saved
+
     def patterns(rows):
         return [Pattern(name, rx, score) for name, rx, score in rows]
 
@@ -584,7 +617,8 @@ def _build_engines(known_names: list[str], config: SiteConfig):
     recognizers = [
         SpacyRecognizer(supported_entities=["PERSON", "ORGANIZATION"]),
         OfflineEmailRecognizer(),
-        PhoneRecognizer(supported_regions=PHONE_REGIONS, context=PHONE_CONTEXT),
+        NationalPhoneRecognizer(supported_regions=PHONE_REGIONS, context=PHONE_CONTEXT,
+                                name="PhoneRecognizer"),
         UsSsnRecognizer(),
         PatternRecognizer("US_SSN", name="SsnInContextRecognizer",
                           patterns=patterns(SSN_PATTERNS)),

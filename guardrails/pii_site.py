@@ -382,7 +382,7 @@ class NameFinder:
                     break
                 parts.append(word)
                 j += 1
-            while parts[-1].casefold() in PARTICLES:
+            while len(parts) > 1 and parts[-1].casefold() in PARTICLES:
                 parts.pop()
                 j -= 1
             start, end = tokens[i].start(), tokens[i + len(parts) - 1].end()
