@@ -555,21 +555,26 @@ def spacy_model_path() -> Path:
 
 
 def _import_without_torch() -> None:
-    """spaCy's thinc imports torch when it is installed (only to offer it as a backend) and
-    Presidio's device detector imports it to look for CUDA; the scrubber uses neither, and
-    torch costs seconds of a cold start (issue 17). So Presidio is told the device, and thinc
-    is imported once with torch hidden; a process that already has torch keeps it."""
+    """spaCy's thinc imports torch when it is installed (only to offer it as a backend), and
+    Presidio imports transformers (for an NLP engine this scrubber does not use), which
+    imports torch; torch costs seconds of a cold start (issue 17). So both are imported once
+    with torch and transformers hidden (Presidio treats transformers as optional), and
+    Presidio is told the device instead of probing torch for CUDA. A process that already
+    has torch keeps it, and either library imports normally afterwards."""
     import os
     import sys
 
     os.environ.setdefault("PRESIDIO_DEVICE", "cpu")
-    if "torch" in sys.modules or "thinc.compat" in sys.modules:
+    hidden = [name for name in ("torch", "transformers") if name not in sys.modules]
+    if len(hidden) < 2 or "thinc.compat" in sys.modules:
         return
-    sys.modules["torch"] = None  # type: ignore[assignment]  # `import torch` now fails
+    for name in hidden:
+        sys.modules[name] = None  # type: ignore[assignment]  # `import name` now fails
     try:
-        import thinc.compat  # noqa: F401
+        import presidio_analyzer  # noqa: F401  (imports spaCy and thinc)
     finally:
-        del sys.modules["torch"]
+        for name in hidden:
+            del sys.modules[name]
 
 
 def _build_engines(known_names: list[str], config: SiteConfig):
