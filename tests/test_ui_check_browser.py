@@ -5,6 +5,8 @@ role that may not use it. Screenshots go where tests/test_ui_browser.py puts the
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import UI_PASSWORD
 from test_ui_browser import browser, log_in, page, shot, tab_names  # noqa: F401 - fixtures
@@ -33,6 +35,8 @@ def test_qa_checks_a_draft_against_a_document_and_sees_each_verdict(ui_server, p
     page.locator("#check-doc input").click()
     # The document list is filled for the user when the tab opens.
     page.get_by_role("option", name="SOP-STE-001 rev 5", exact=False).click()
+    expect(page.locator("#check-doc input")).to_have_value(re.compile("^SOP-STE-001 rev 5"))
+    page.locator("#check-doc ul.options").wait_for(state="hidden")  # the menu closed
     shot(page, "qa-check-draft")
     page.locator("#check-run").click()
     sentences = page.locator("#check-result .check-sentence")

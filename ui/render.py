@@ -236,7 +236,7 @@ input, textarea, select { font-size: 1.05rem !important; }
 .check-sentence { border: 1px solid #d1d5db; border-left-width: 6px; border-radius: 8px;
                   padding: 8px 10px; margin: 6px 0; }
 .check-supported { border-left-color: #16a34a; } .check-unsupported { border-left-color: #dc2626; }
-.check-reason { color: #7f1d1d; font-weight: 600; margin: 4px 0; }
+.check-reason { color: #7f1d1d; font-weight: 600; font-size: 0.95rem; margin: 4px 0; }
 .check-sentence blockquote { margin: 6px 0 0 0; padding-left: 8px; border-left: 3px solid #9ca3af;
                              white-space: pre-wrap; }
 .status-current { background: #dcfce7; } .status-due { background: #fef9c3; }
