@@ -410,7 +410,7 @@ class PresidioScrubber(Scrubber):
             cued = source in ("title", "label", "by", "roster", "verb", "known")
             return self._names.person_follows(text, end) or (cued and len(named) > 1)
         first_name = bool(named) and self._names.is_first_name(named[0])
-        if self._names.place_follows(text, end):
+        if self._names.place_follows(text, end) or (len(named) > 1 and self._names.is_place(named)):
             return False
         if self._names.method_follows(text, end) and (
                 len(named) == 1 and not first_name

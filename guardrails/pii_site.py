@@ -226,6 +226,10 @@ class NameFinder:
         """"the Jean Monnet building", "St. James's Hospital": named after a person."""
         return bool(self._place_after.match(text[end:end + 40]))
 
+    def is_place(self, words: list[str]) -> bool:
+        """"Patrick Street": a place whose name ends in a place noun."""
+        return bool(words) and bool(self._place_after.match(" " + words[-1]))
+
     def method_follows(self, text: str, end: int) -> bool:
         return bool(self._method_after.match(text[end:end + 40]))
 
@@ -353,6 +357,12 @@ class NameFinder:
                 out.append(Candidate(m.start(), m.end(), "initial"))
         return out
 
+    def _paired(self, text: str, i: int, tokens: list) -> bool:
+        """A first name that is also a word ("Lena") next to another first name."""
+        after = _PAIR_AFTER.match(text, tokens[i].end())
+        before = _PAIR_BEFORE.search(text[max(0, tokens[i].start() - 40):tokens[i].start()])
+        return any(m and self.is_first_name(m.group(1)) for m in (after, before))
+
     def _lexicon(self, text: str) -> list[Candidate]:
         """First names from the list, in any case, with the surname that follows."""
         out = []
@@ -394,8 +404,14 @@ class NameFinder:
                     first[0].isupper() and not first.isupper()
                     or self.person_follows(text, end)):
                 out.append(Candidate(start, end, "lexicon"))
+            elif first.istitle() and not self.is_common(first) and self._paired(text, i, tokens):
+                out.append(Candidate(start, end, "lexicon"))  # "Lena and Jonas"
             i = j
         return out
+
+
+_PAIR_AFTER = regex.compile(r"\s*(?:,|and|or|&|und|et)\s*(\p{Lu}\p{Ll}+)(?![\p{L}\d])")
+_PAIR_BEFORE = regex.compile(r"(?<![\p{L}\d])(\p{Lu}\p{Ll}+)\s*(?:,|and|or|&|und|et)\s*$")
 
 
 def _lemmas(word: str) -> set[str]:
