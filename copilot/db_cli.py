@@ -77,7 +77,8 @@ def db_upgrade() -> None:
         for schema, db in component_databases(Settings()):
             before, after = upgrade(db, schema)
             change = f"{before} -> {after}" if before != after else f"{after}, up to date"
-            out.print(f"{schema.component}: version {change} ({db.where})", highlight=False)
+            out.print(f"{schema.component}: version {change} ({db.where})", highlight=False,
+                      soft_wrap=True)
     except (CopilotError, StorageError) as exc:
         _fail(exc)
 
