@@ -213,9 +213,10 @@ STREET_ADDRESS_CONTEXT = ["address", "lives", "live", "home", "street", "road", 
 # 1000 Bruxelles", "12 rue de la Paix, 75002 Paris", Irish addresses ending in an Eircode.
 _TOWN = r"\p{Lu}[\p{L}'’-]*(?:\s(?:am|an|der|im|bei|sur|en|\p{Lu}[\p{L}'’-]*)){0,3}"
 _HOUSE = r"\d{1,4}\s?[a-zA-Z]?(?:-\d{1,4})?"
-_SUFFIX_STREET = (r"\p{Lu}[\p{L}'’-]*(?:str\.|straße|strasse|weg|allee|gasse|platz|ring|damm|"
-                  r"ufer|markt|gracht|laan|straat|plein|kade|singel|dijk|gade|vej|allé|torv|"
-                  r"stræde|plads|vägen|gatan)")
+_SUFFIX_STREET = (r"(?:\p{Lu}[\p{L}'’-]*\s)?\p{Lu}?[\p{L}'’-]*(?:str\.|straße|strasse|weg|allee|"
+                  r"gasse|platz|ring|damm|ufer|markt|gracht|laan|straat|plein|kade|singel|dijk|"
+                  r"gade|vej|allé|torv|stræde|plads|vägen|gatan|Straße|Strasse|Str\.|Weg|Allee|"
+                  r"Platz|Gasse|Ring)")
 _PREFIX_STREET = (r"(?:Via|Viale|Corso|Piazza|Piazzale|Largo|Vicolo|Rue|Avenue|Boulevard|"
                   r"Chaussée|Place|Calle|Avenida|Rua|Praça|Plaza|Paseo|ul\.|ulica|Aleja)")
 _FRENCH_STREET = (r"(?i:rue|avenue|av\.|boulevard|bd|place|allée|chemin|quai|impasse|route|"
@@ -233,7 +234,7 @@ EU_ADDRESS_PATTERNS = [
      0.75),
     ("number, French street type, name, postcode, town",
      rf"\b\d{{1,4}}(?:\s?(?:bis|ter))?,?\s+{_FRENCH_STREET}\s+(?:[\p{{L}}'’.-]+\s+){{0,5}}?"
-     rf"[\p{{L}}'’.-]+,\s+\d{{5}}\s+{_TOWN}", 0.75),
+     rf"[\p{{L}}'’.-]+,\s+\d{{4,5}}\s+{_TOWN}", 0.75),
     ("Irish address with an Eircode",
      rf"(?:(?:Apartment|Apt\.?|Flat|Unit)\s+\d+\w?,\s+)?(?:\d{{1,4}}\w?\s+)?"
      rf"(?:\p{{Lu}}[\p{{L}}'’-]*\s+){{1,3}}{_IRISH_TYPE}\b\.?"

@@ -270,8 +270,8 @@ class NameFinder:
                                 r"(?:\s(?:der|den|de|la|le))?\s(\p{Lu}\p{Ll}{2,})(?![\p{L}\d])", text):
             if m.group(1).lower() not in self.dictionary:  # "de Groot", "van der Berg"
                 out.append(Candidate(m.start(), m.end(), "shape"))
-        for m in regex.finditer(rf"(?<![\p{{L}}\d-])\p{{Lu}}\p{{Ll}}[\p{{L}}'’]*"
-                                rf"(?:-\p{{Lu}}\p{{Ll}}[\p{{L}}'’]*)?(?![\p{{L}}\d]|-\d)", text):
+        for m in regex.finditer(r"(?<![\p{L}\d-])\p{Lu}(?:['’]\p{Lu})?\p{Ll}\p{L}*"
+                                r"(?:-\p{Lu}\p{Ll}\p{L}*)?(?![\p{L}\d]|-\d)", text):
             word = m.group()
             known = word.lower() not in self.dictionary or word.casefold() in self.first_names
             if known and not self.is_common(word) and word.casefold() not in self.allowed \
