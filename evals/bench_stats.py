@@ -95,6 +95,8 @@ def render_markdown(results: dict) -> str:
         lines += ["", "## Retrieval latency (query embedding + dense + BM25 + fusion)", "",
                   "| chunks | queries | p50 ms | p95 ms |", "| ---: | ---: | ---: | ---: |"]
         for row in retrieval.values():
+            if not isinstance(row, dict):
+                continue  # a summary figure (p95_ms_100k), not an index size
             lines.append(f"| {row['chunks']:,} | {row['queries']} | {_number(row['p50_ms'])} | "
                          f"{_number(row['p95_ms'])} |")
     by_threads = results.get("llm", {}).get("bare_by_threads", {})

@@ -74,6 +74,11 @@ class CachingEmbedder(Embedder):
     @abstractmethod
     def dimension(self) -> int: ...
 
+    def clear_cache(self) -> None:
+        """Forget cached vectors (a benchmark times the model, not the cache)."""
+        with self._cache_lock:
+            self._cache.clear()
+
     @abstractmethod
     def _encode(self, texts: list[str]) -> np.ndarray:
         """Unit vectors of distinct texts, float32."""
