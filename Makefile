@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF
 endif
 WHEELHOUSE := $(HOME)/.cache/operator-copilot/wheels/llama-cpp-python-$(LLAMA_VERSION)-portable
 
-.PHONY: install embedder-export run test eval bench clean-data browser-deps
+.PHONY: install embedder-export run test test-fast lint eval bench clean-data browser-deps
 
 install: $(STAMP) embedder-export
 
@@ -46,6 +46,15 @@ run: install
 
 test: install browser-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The tests marked `light`: no model, Chroma, spaCy or browser; importing one fails the test
+# (tests/conftest.py). For changes to orchestration logic; no model or index is ever loaded.
+test-fast: $(STAMP)
+	COPILOT_TEST_TIER=fast $(BIN)/python -m pytest -q -m light $(PYTEST_ARGS)
+
+# ruff (pyflakes, pycodestyle, imports, bugbear, pyupgrade), configured in pyproject.toml.
+lint: $(STAMP)
+	$(BIN)/ruff check .
 
 # Debian's Chromium for the browser tests (a test tool's own browser download does not work
 # offline). Best effort: the browser tests skip, loudly, only when it truly cannot be installed.

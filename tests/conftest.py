@@ -1,24 +1,98 @@
 """Shared fixtures. Real parts everywhere: real embedder, real Chroma, real llama.cpp model.
 
 The demo plant is ingested once per session into a temporary home and shared read-only.
+
+Every test runs isolated: no `COPILOT_*` setting from the shell leaks in (a developer's
+`COPILOT_LLM=ollama:…` would otherwise change what a test exercises), `COPILOT_HOME` points at
+a temporary folder, and connections beyond this machine are refused (nothing may download).
+
+Two tiers: `make test` runs everything; `make test-fast` runs the tests marked `light` with
+`COPILOT_TEST_TIER=fast`, under which importing a heavy library (torch, Chroma, spaCy,
+Presidio, llama.cpp, Gradio, ONNX Runtime, a browser driver) fails the test at once, so the
+marker cannot drift from the truth.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import os
 import shutil
+import socket
+import sys
 from pathlib import Path
 
 import pytest
 
 from copilot import Copilot, Settings, demo_plant_path
-from copilot.build import build_embedder
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_CORPUS = REPO.parent / "shared" / "corpus"
+HEAVY_MODULES = ("torch", "chromadb", "gradio", "spacy", "presidio_analyzer",
+                 "presidio_anonymizer", "llama_cpp", "sentence_transformers", "transformers",
+                 "onnxruntime", "playwright")
+FAST_TIER = os.environ.get("COPILOT_TEST_TIER") == "fast"
+
+
+class _HeavyImportBlocker:
+    """A meta-path finder that refuses the heavy libraries in the fast tier."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in HEAVY_MODULES:
+            raise ImportError(f"{name} imported in the fast test tier: mark the test slow-"
+                              f"tier (drop `light`) or keep it off the heavy path")
+        return None
+
+
+if FAST_TIER:
+    sys.meta_path.insert(0, _HeavyImportBlocker())
+
+
+def pytest_ignore_collect(collection_path, config):
+    # A module without a light test is not even imported in the fast tier (it may import a
+    # heavy library at its top).
+    if FAST_TIER and collection_path.suffix == ".py" and collection_path.name.startswith("test_"):
+        return "pytest.mark.light" not in collection_path.read_text("utf-8")
+    return None
+
+
+def pytest_collection_modifyitems(config, items):
+    if FAST_TIER:
+        skipped = [i for i in items if "light" not in i.keywords]
+        items[:] = [i for i in items if "light" in i.keywords]
+        config.hook.pytest_deselected(items=skipped)
+
+
+def _is_local(address) -> bool:
+    if not isinstance(address, tuple):
+        return True  # AF_UNIX paths (PostgreSQL's socket, say)
+    try:
+        return ipaddress.ip_address(address[0].split("%")[0]).is_loopback
+    except ValueError:
+        return address[0] == "localhost"
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch, tmp_path_factory):
+    for key in [k for k in os.environ if k.startswith("COPILOT_") and k != "COPILOT_TEST_TIER"]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("COPILOT_HOME", str(tmp_path_factory.mktemp("home")))
+    real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
+
+    def guarded(real):
+        def connect(sock, address):
+            if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address):
+                raise OSError(f"network access blocked in tests: {address!r}")
+            return real(sock, address)
+        return connect
+
+    monkeypatch.setattr(socket.socket, "connect", guarded(real_connect))
+    monkeypatch.setattr(socket.socket, "connect_ex", guarded(real_connect_ex))
 
 
 @pytest.fixture(scope="session")
 def embedder():
+    from copilot.build import build_embedder
+
     return build_embedder("minilm")
 
 

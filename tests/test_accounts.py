@@ -49,6 +49,7 @@ def stored_hashes(path: Path) -> dict[str, str]:
 
 # -- the store ------------------------------------------------------------------------------
 
+@pytest.mark.light
 def test_hashes_are_salted_scrypt_and_not_the_password(store):
     store.add("anna", "operator", PASSWORD)
     store.add("ben", "operator", PASSWORD)
@@ -61,6 +62,7 @@ def test_hashes_are_salted_scrypt_and_not_the_password(store):
     assert not verify_password(PASSWORD + "x", hashes["anna"])
 
 
+@pytest.mark.light
 def test_malformed_stored_hash_never_matches():
     good = hash_password(PASSWORD)
     assert not verify_password(PASSWORD, "")
@@ -69,11 +71,13 @@ def test_malformed_stored_hash_never_matches():
     assert not verify_password(PASSWORD, good.replace("n=16384", "n=1073741824"))  # too costly
 
 
+@pytest.mark.light
 def test_authenticate_returns_the_user_with_role(store):
     store.add("qa.lead", "qa", PASSWORD)
     assert store.authenticate("qa.lead", PASSWORD) == User("qa.lead", "qa")
 
 
+@pytest.mark.light
 def test_wrong_password_unknown_user_and_disabled_fail_alike(store):
     store.add("anna", "operator", PASSWORD)
     store.add("gone", "operator", PASSWORD)
@@ -89,6 +93,7 @@ def test_wrong_password_unknown_user_and_disabled_fail_alike(store):
     assert store.authenticate("gone", PASSWORD).name == "gone"
 
 
+@pytest.mark.light
 def test_names_roles_and_passwords_are_validated(store):
     for bad in ("", "anna smith", "tab\tname", "nul\x00", "x" * 65, "zero\u200bwidth"):
         with pytest.raises(InvalidUserNameError):
@@ -107,6 +112,7 @@ def test_names_roles_and_passwords_are_validated(store):
     assert store.get("anna").role == "operator"  # the refused re-add changed nothing
 
 
+@pytest.mark.light
 def test_set_role_returns_the_previous_role_and_password_change_takes_effect(store):
     store.add("anna", "operator", PASSWORD)
     assert store.set_role("anna", "supervisor") == "operator"
@@ -124,6 +130,7 @@ def _add_users(path: str, worker: int, count: int) -> None:
     store.set_role(f"w{worker}-u0", "qa")
 
 
+@pytest.mark.light
 def test_concurrent_adds_from_four_processes_give_a_consistent_store(tmp_path):
     path = tmp_path / "shared" / "users.sqlite"  # no process creates it before the others
     context = multiprocessing.get_context("spawn")
@@ -147,6 +154,7 @@ def test_concurrent_adds_from_four_processes_give_a_consistent_store(tmp_path):
 
 # -- login and administration, audited ----------------------------------------------------
 
+@pytest.mark.light
 def test_login_and_failed_login_are_audited_without_the_password(accounts, trail):
     accounts.add_user(ADMIN, "anna", "operator", PASSWORD)
     assert accounts.login("anna", PASSWORD) == User("anna", "operator")
@@ -166,6 +174,7 @@ def test_login_and_failed_login_are_audited_without_the_password(accounts, trail
     assert trail.verify().ok
 
 
+@pytest.mark.light
 def test_role_change_is_audited_with_before_and_after(accounts, trail):
     accounts.add_user(ADMIN, "anna", "operator", PASSWORD)
     account = accounts.set_role(ADMIN, "anna", "supervisor")
@@ -183,6 +192,7 @@ def test_role_change_is_audited_with_before_and_after(accounts, trail):
         accounts.login("anna", PASSWORD)
 
 
+@pytest.mark.light
 def test_non_admin_cannot_change_users_and_the_attempt_is_audited(accounts, store, trail):
     accounts.add_user(ADMIN, "anna", "operator", PASSWORD)
     qa = User("qa.lead", "qa")
@@ -211,6 +221,7 @@ def _copilot(*args: str, home: Path, stdin: str | None = None) -> subprocess.Com
                           env={**os.environ, "COPILOT_HOME": str(home)}, timeout=120)
 
 
+@pytest.mark.light
 def test_cli_add_with_password_stdin_then_list_json(tmp_path):
     home = tmp_path / "home"
     added = _copilot("users", "add", "op.anna", "--role", "operator", "--password-stdin",

@@ -4,6 +4,7 @@ import ast
 import subprocess
 import sys
 from pathlib import Path
+import pytest
 
 import guardrails
 import knowledge
@@ -11,6 +12,7 @@ import knowledge
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.light
 def test_import_contracts_hold():
     lint = Path(sys.executable).with_name("lint-imports")
     result = subprocess.run([str(lint), "--config", str(REPO / "pyproject.toml")], cwd=REPO,
@@ -30,6 +32,7 @@ def _imported_top_packages(package: str) -> set[str]:
     return found
 
 
+@pytest.mark.light
 def test_leaves_import_nothing_above_or_beside_them():
     # A second, dependency-free check of the same rule, including lazy imports in functions.
     assert not _imported_top_packages("knowledge") & {"copilot", "guardrails", "ui", "evals"}
@@ -39,5 +42,6 @@ def test_leaves_import_nothing_above_or_beside_them():
                                                     "evals"}
 
 
+@pytest.mark.light
 def test_role_lists_agree():
     assert knowledge.ROLES == guardrails.ROLES

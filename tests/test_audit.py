@@ -91,6 +91,7 @@ def fill(trail: AuditTrail, n: int) -> list[AuditRecord]:
 
 # -- happy path ---------------------------------------------------------------------------------
 
+@pytest.mark.light
 def test_append_builds_a_chain_that_verifies(trail):
     records = fill(trail, 4)
     assert [r.seq for r in records] == [1, 2, 3, 4]
@@ -107,6 +108,7 @@ def test_append_builds_a_chain_that_verifies(trail):
     assert result.head.to_json() == json.dumps(head, sort_keys=True, separators=(",", ":"))
 
 
+@pytest.mark.light
 def test_hash_is_sha256_of_the_canonical_json_of_the_other_fields(trail):
     details = {"q": "Température > 121 °C?\n\"x\"", "ids": ("a", 2),
                "nested": {"b": 1, "a": [None, True, 1.5]}}
@@ -118,6 +120,7 @@ def test_hash_is_sha256_of_the_canonical_json_of_the_other_fields(trail):
                                    ensure_ascii=False)
 
 
+@pytest.mark.light
 def test_chain_continues_across_reopening(tmp_path):
     first = AuditTrail(tmp_path / "a.db")
     last = fill(first, 3)[-1]
@@ -128,6 +131,7 @@ def test_chain_continues_across_reopening(tmp_path):
     assert again.verify().ok
 
 
+@pytest.mark.light
 def test_append_many_is_one_chained_batch(trail):
     fill(trail, 2)
     batch = trail.append_many([("ann", "trainer", "quiz_submit", {"score": s}) for s in range(3)])
@@ -138,6 +142,7 @@ def test_append_many_is_one_chained_batch(trail):
     assert trail.head()[0] == 5  # a bad entry stores none of the batch
 
 
+@pytest.mark.light
 def test_empty_trail_verifies(trail):
     result = trail.verify()
     assert (result.ok, result.records) == (True, 0)
@@ -145,6 +150,7 @@ def test_empty_trail_verifies(trail):
 
 # -- refusals -----------------------------------------------------------------------------------
 
+@pytest.mark.light
 def test_bad_records_are_refused_with_a_reason(trail):
     with pytest.raises(AuditError, match="unknown audit action 'approve_batch'"):
         trail.append("u", "operator", "approve_batch", {})
@@ -158,6 +164,7 @@ def test_bad_records_are_refused_with_a_reason(trail):
     assert trail.head() == (0, GENESIS)
 
 
+@pytest.mark.light
 def test_a_file_that_is_not_a_database_is_refused(tmp_path):
     path = tmp_path / "audit.db"
     path.write_bytes(b"not a database, " * 512)
@@ -166,6 +173,7 @@ def test_a_file_that_is_not_a_database_is_refused(tmp_path):
     assert caught.value.path == path
 
 
+@pytest.mark.light
 def test_trail_is_append_only(trail):
     fill(trail, 2)
     conn = sqlite3.connect(trail.path)
@@ -180,6 +188,7 @@ def test_trail_is_append_only(trail):
     assert trail.verify().ok
 
 
+@pytest.mark.light
 def test_audit_sink_is_a_one_method_interface(trail):
     assert AuditSink.__abstractmethods__ == frozenset({"append"})
     assert isinstance(trail, AuditSink)
@@ -193,6 +202,7 @@ def test_audit_sink_is_a_one_method_interface(trail):
 
 # -- tampering ----------------------------------------------------------------------------------
 
+@pytest.mark.light
 def test_edited_details_are_detected(trail):
     fill(trail, 6)
     tamper(trail.path, ("UPDATE audit SET details = ? WHERE seq = 3", ('{"i":2,"answer":"ok"}',)))
@@ -201,6 +211,7 @@ def test_edited_details_are_detected(trail):
     assert "record 3 was altered" in result.reason
 
 
+@pytest.mark.light
 def test_edited_timestamp_is_detected(trail):
     records = fill(trail, 4)
     earlier = records[1].ts.replace(records[1].ts[:4], "2019")
@@ -208,6 +219,7 @@ def test_edited_timestamp_is_detected(trail):
     assert trail.verify().first_bad_seq == 2
 
 
+@pytest.mark.light
 def test_edited_and_rehashed_record_is_named(trail):
     records = fill(trail, 5)
     forged = records[2].to_dict() | {"user": "someone-else"}
@@ -219,6 +231,7 @@ def test_edited_and_rehashed_record_is_named(trail):
     assert "re-hashed" in result.reason
 
 
+@pytest.mark.light
 def test_deleted_middle_record_is_detected(trail):
     fill(trail, 6)
     tamper(trail.path, ("DELETE FROM audit WHERE seq = 4", ()))
@@ -227,6 +240,7 @@ def test_deleted_middle_record_is_detected(trail):
     assert "record 4 is missing" in result.reason
 
 
+@pytest.mark.light
 def test_swapped_records_are_detected(trail):
     fill(trail, 7)
     rows = raw_rows(trail.path)
@@ -238,6 +252,7 @@ def test_swapped_records_are_detected(trail):
     assert (result.ok, result.first_bad_seq) == (False, 2)
 
 
+@pytest.mark.light
 def test_truncated_tail_is_detected_by_the_signed_head(trail):
     fill(trail, 8)
     tamper(trail.path, ("DELETE FROM audit WHERE seq > 6", ()))
@@ -246,6 +261,7 @@ def test_truncated_tail_is_detected_by_the_signed_head(trail):
     assert "truncated" in result.reason
 
 
+@pytest.mark.light
 def test_truncation_stays_detected_after_new_appends(trail):
     fill(trail, 8)
     head = stored_head(trail.path)
@@ -256,6 +272,7 @@ def test_truncation_stays_detected_after_new_appends(trail):
     assert (result.ok, result.first_bad_seq) == (False, 8)
 
 
+@pytest.mark.light
 def test_consistently_rewritten_chain_is_detected_by_the_signed_head(trail):
     records = fill(trail, 6)
     prev, statements = records[1].hash, []
@@ -276,6 +293,7 @@ def test_consistently_rewritten_chain_is_detected_by_the_signed_head(trail):
 
 # -- the signed head ---------------------------------------------------------------------------
 
+@pytest.mark.light
 def test_head_behind_the_trail_is_a_failure_and_is_not_moved_on(trail):
     fill(trail, 3)
     older = stored_head(trail.path)  # a genuine signed head, as an intruder could keep a copy
@@ -290,6 +308,7 @@ def test_head_behind_the_trail_is_a_failure_and_is_not_moved_on(trail):
     assert not trail.verify().ok
 
 
+@pytest.mark.light
 def test_head_with_a_foreign_hash_is_flagged(trail):
     fill(trail, 5)
     put_head(trail.path, stored_head(trail.path) | {"seq": 3, "hash": "f" * 64})
@@ -297,6 +316,7 @@ def test_head_with_a_foreign_hash_is_flagged(trail):
     assert (result.ok, result.first_bad_seq) == (False, 3)
 
 
+@pytest.mark.light
 @pytest.mark.parametrize("damage, reason", [("delete", "missing"), ("garble", "not a signed head")])
 def test_missing_or_garbled_head_is_flagged(trail, damage, reason):
     fill(trail, 3)
@@ -310,6 +330,7 @@ def test_missing_or_garbled_head_is_flagged(trail, damage, reason):
     assert not trail.verify().ok
 
 
+@pytest.mark.light
 def test_the_default_key_is_outside_the_trail_and_private(trail, config_home):
     fill(trail, 1)
     keys = list((config_home / "operator-copilot").iterdir())
@@ -319,6 +340,7 @@ def test_the_default_key_is_outside_the_trail_and_private(trail, config_home):
     assert not any(p.suffix == ".key" for p in trail.path.parent.iterdir())
 
 
+@pytest.mark.light
 def test_a_moved_or_copied_home_keeps_its_key(tmp_path):
     with AuditTrail(tmp_path / "a" / "audit.db") as original:
         fill(original, 3)
@@ -330,6 +352,7 @@ def test_a_moved_or_copied_home_keeps_its_key(tmp_path):
 
 # -- reading ------------------------------------------------------------------------------------
 
+@pytest.mark.light
 def test_records_filter_by_time_user_and_action(trail):
     records = fill(trail, 12)
     assert [r.seq for r in trail.records(user="user1")] == [2, 5, 8, 11]
@@ -344,6 +367,7 @@ def test_records_filter_by_time_user_and_action(trail):
         trail.records(limit=-1)
 
 
+@pytest.mark.light
 def test_exports_are_complete_copies_that_still_verify(trail):
     records = fill(trail, 5)
     start = datetime.fromisoformat(records[1].ts)
@@ -359,6 +383,7 @@ def test_exports_are_complete_copies_that_still_verify(trail):
         trail.export(fmt="xml")
 
 
+@pytest.mark.light
 def test_threads_share_one_trail(trail):
     def work(n: int) -> None:
         for i in range(15):
@@ -413,6 +438,7 @@ def assert_writers_have_no_gaps(trail: AuditTrail) -> None:
         assert ns == list(range(len(ns))), writer
 
 
+@pytest.mark.light
 @pytest.mark.slow
 def test_concurrent_processes_keep_one_chain(tmp_path):
     script = tmp_path / "writer.py"

@@ -90,6 +90,7 @@ def legacy(tmp_path) -> Home:
     return home
 
 
+@pytest.mark.light
 def test_verify_fails_on_a_legacy_trail_and_names_adopt_legacy(legacy):
     result = legacy.cli("verify")
     assert result.returncode == 1, result.stdout + result.stderr
@@ -97,6 +98,7 @@ def test_verify_fails_on_a_legacy_trail_and_names_adopt_legacy(legacy):
     assert "copilot audit adopt-legacy" in result.stderr
 
 
+@pytest.mark.light
 def test_adoption_signs_the_trail_records_itself_and_keeps_the_head_file(legacy):
     legacy_head = json.loads(legacy.legacy.read_text())
     adopted = legacy.cli("adopt-legacy")
@@ -120,6 +122,7 @@ def test_adoption_signs_the_trail_records_itself_and_keeps_the_head_file(legacy)
     assert again.returncode == 2 and "already has a signed head" in again.stderr
 
 
+@pytest.mark.light
 def test_appends_before_adoption_keep_the_head_file_at_the_newest_record(legacy):
     # The service may run for days between the upgrade and the adoption.
     with legacy.trail() as trail:
@@ -140,6 +143,7 @@ def test_appends_before_adoption_keep_the_head_file_at_the_newest_record(legacy)
     ("missing", "there is no legacy head file audit.sqlite.head"),
     ("garbled", "legacy head file audit.sqlite.head is unreadable"),
 ])
+@pytest.mark.light
 def test_adoption_is_refused_unless_the_head_file_names_the_newest_record(legacy, case,
                                                                           expected):
     hashes = legacy.hashes()
@@ -164,6 +168,7 @@ def test_adoption_is_refused_unless_the_head_file_names_the_newest_record(legacy
     assert "signed head is missing" in legacy.cli("verify").stderr
 
 
+@pytest.mark.light
 def test_adoption_is_refused_for_a_broken_chain(legacy):
     conn = sqlite3.connect(legacy.db, isolation_level=None)
     conn.execute("DROP TRIGGER audit_no_update")
@@ -175,6 +180,7 @@ def test_adoption_is_refused_for_a_broken_chain(legacy):
     assert len(legacy.hashes()) == 12 and legacy.legacy.exists()
 
 
+@pytest.mark.light
 def test_adoption_is_refused_for_a_signed_trail_even_with_a_matching_head_file(tmp_path):
     home = Home(tmp_path)
     with home.trail() as trail:
@@ -192,6 +198,7 @@ def test_adoption_is_refused_for_a_signed_trail_even_with_a_matching_head_file(t
     assert "trail truncated" in home.cli("verify").stderr
 
 
+@pytest.mark.light
 def test_an_empty_trail_is_not_adopted(tmp_path):
     home = Home(tmp_path)
     home.trail().close()
@@ -201,6 +208,7 @@ def test_an_empty_trail_is_not_adopted(tmp_path):
     assert home.legacy.exists() and home.hashes() == []
 
 
+@pytest.mark.light
 def test_the_users_cli_also_refuses_an_audit_key_inside_the_home(tmp_path):
     # build_audit_trail is the one constructor: `copilot users` used to skip this check.
     home = tmp_path / "home"

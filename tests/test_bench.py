@@ -17,6 +17,7 @@ from evals.bench import write_outputs
 from evals.bench_stats import TABLE_ROWS, percentile, render_markdown, summarize
 
 
+@pytest.mark.light
 def test_percentile_interpolates_between_ranks():
     values = [40.0, 10.0, 30.0, 20.0]  # unsorted on purpose
     assert percentile(values, 0.0) == 10.0
@@ -30,6 +31,7 @@ def test_percentile_interpolates_between_ranks():
         percentile([1.0], 1.5)
 
 
+@pytest.mark.light
 def test_summarize_gives_ordered_figures():
     figures = summarize([5.0, 1.0, 3.0, 100.0, 2.0])
     assert figures["n"] == 5
@@ -40,6 +42,7 @@ def test_summarize_gives_ordered_figures():
     assert summarize([]) == {"n": 0}  # absent, never a zero that looks measured
 
 
+@pytest.mark.light
 def test_markdown_lists_present_figures_and_leaves_out_missing_ones(tmp_path):
     results = {
         "machine": {"cpus": 2},
@@ -70,6 +73,7 @@ def test_markdown_lists_present_figures_and_leaves_out_missing_ones(tmp_path):
     assert (tmp_path / "out" / "bench.md").read_text() == text
 
 
+@pytest.mark.light
 def test_every_table_row_points_into_a_known_section():
     sections = {"ingest", "llm", "guards", "audit", "memory"}
     assert {path[0] for *_, path in TABLE_ROWS} == sections

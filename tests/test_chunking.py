@@ -1,5 +1,7 @@
 """Chunks follow structure and carry exact spans."""
 
+import pytest
+
 from knowledge import Document, chunk_document, load_document
 
 SOP = """# Operation of Widget W-1
@@ -25,6 +27,7 @@ def make_doc(text: str) -> Document:
                     revision="1", status="effective", text=text, source="t.md", content_hash="x")
 
 
+@pytest.mark.light
 def test_spans_are_exact_and_sections_are_paths():
     doc = make_doc(SOP)
     chunks = chunk_document(doc, max_tokens=120)
@@ -34,6 +37,7 @@ def test_spans_are_exact_and_sections_are_paths():
     assert chunks[0].section == "6 Procedure > 6.1 Start-up"
 
 
+@pytest.mark.light
 def test_step_stays_with_its_sub_point():
     doc = make_doc(SOP)
     chunks = chunk_document(doc, max_tokens=120)
@@ -41,6 +45,7 @@ def test_step_stays_with_its_sub_point():
     assert len(holding) == 1 and "call engineering" in holding[0].text
 
 
+@pytest.mark.light
 def test_long_table_split_between_rows_with_header_in_context():
     doc = make_doc(SOP)
     table_chunks = [c for c in chunk_document(doc, max_tokens=120) if "6.2" in c.section]

@@ -20,10 +20,12 @@ from guardrails import AuditTrail, User
     ("What is the TOC limit for WFI?", False),
     ("TP-07 shows A-31", False),
 ])
+@pytest.mark.light
 def test_follow_up_detection(message, follow):
     assert is_follow_up(message) is follow
 
 
+@pytest.mark.light
 def test_standalone_carries_codes_and_topic():
     query = standalone("and if it happens again?", "Autoclave AC-02 stopped with alarm E-22")
     assert "AC-02" in query and "E-22" in query and "happens again" in query
@@ -77,12 +79,14 @@ def test_operator_may_not_search_deviations_and_the_refusal_is_audited(demo_copi
     assert len(denied) == before + 1 and denied[-1].user == "olga"
 
 
+@pytest.mark.light
 def test_section_text_stops_at_next_heading():
     text = "# T\n## 6 Root Cause\nRoot cause: wet steam.\n## 7 CAPA\n| a | b |\n"
     assert section_text(text, "Root Cause") == "Root cause: wet steam."
     assert section_text(text, "CAPA") == "| a | b |"
 
 
+@pytest.mark.light
 def test_conversations_are_bounded_least_recently_used_first():
     store = Conversations(max_conversations=3)
     for n in range(5):

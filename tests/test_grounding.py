@@ -88,12 +88,14 @@ def test_unrelated_sentence_is_removed(verifier):
     assert not v.supported
 
 
+@pytest.mark.light
 def test_sentence_split_keeps_citations_with_their_sentence():
     text = "Leave the load in the chamber. [1] Inform the supervisor [2]. Then wait."
     assert split_sentences(text) == ["Leave the load in the chamber. [1]",
                                      "Inform the supervisor [2].", "Then wait."]
 
 
+@pytest.mark.light
 def test_critical_terms_cover_numbers_quantities_codes():
     terms = critical_terms("Hold 121.0 °C for 20 min on AC-02 (E-22), see SOP-STE-001 [1].")
     assert {"num:121", "num:20", "qty:121 °C", "qty:20 min", "code:AC-02", "code:E-22",
@@ -102,6 +104,7 @@ def test_critical_terms_cover_numbers_quantities_codes():
     assert "num:22" not in terms  # the digits of a code are not a value
 
 
+@pytest.mark.light
 def test_critical_terms_pair_numbers_with_units():
     # The number and the unit both occur in the passage, but not together.
     assert critical_terms("Dry for 20 h.") - critical_terms("Expose 20 min, dry 15 h.") \

@@ -102,6 +102,7 @@ def test_scan_jsonl_line_role_overrides_the_option(tmp_path):
         "error": "unknown role 'manager'; roles: operator, supervisor, qa, trainer, admin"}
 
 
+@pytest.mark.light
 def test_scan_refuses_an_unknown_role_option():
     result = runner.invoke(app, ["guard", "scan", "--json", "hello", "--role", "manager"])
     assert result.exit_code == 2
@@ -109,6 +110,7 @@ def test_scan_refuses_an_unknown_role_option():
         result.output
 
 
+@pytest.mark.light
 def test_scan_needs_exactly_one_input():
     result = runner.invoke(app, ["guard", "scan"])
     assert result.exit_code == 2

@@ -15,6 +15,7 @@ from copilot.build import build_chat_backend, build_knowledge_base
 from copilot.llm import bundled_gguf_path, make_chat_model
 
 
+@pytest.mark.light
 def test_ollama_request_mapping():
     backend = make_chat_model("ollama:llama3.2:3b", context=2048, max_tokens=150, threads=2,
                               ollama_host="http://127.0.0.1:11999")
@@ -24,6 +25,7 @@ def test_ollama_request_mapping():
     assert backend.name == "ollama:llama3.2:3b"
 
 
+@pytest.mark.light
 def test_openai_request_mapping():
     backend = make_chat_model("openai:qwen2.5-7b", context=4096, max_tokens=120, threads=2,
                               openai_base_url="http://127.0.0.1:8000/v1", openai_api_key=None)
@@ -32,6 +34,7 @@ def test_openai_request_mapping():
     assert model.max_tokens == 120 and model.temperature == 0.0 and model.streaming
 
 
+@pytest.mark.light
 def test_unknown_backend_is_a_clear_error():
     with pytest.raises(ModelUnavailableError, match="unknown COPILOT_LLM"):
         make_chat_model("gpt-banana", context=1024, max_tokens=10, threads=1)

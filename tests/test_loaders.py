@@ -5,6 +5,7 @@ import pytest
 from knowledge import DocumentError, load_document
 
 
+@pytest.mark.light
 def test_front_matter_metadata(demo_copy):
     doc = load_document(demo_copy / "sops" / "SOP-STE-001_rev5.md")
     assert (doc.doc_id, doc.doc_type, doc.revision, doc.status) == ("SOP-STE-001", "sop", "5", "effective")
@@ -14,12 +15,14 @@ def test_front_matter_metadata(demo_copy):
     assert len(doc.content_hash) == 64
 
 
+@pytest.mark.light
 def test_restricted_access_is_read(demo_copy):
     restricted = [p for p in (demo_copy / "deviations").glob("*.md")
                   if load_document(p).access == ("qa", "admin")]
     assert len(restricted) == 2
 
 
+@pytest.mark.light
 def test_file_without_metadata_is_inferred(tmp_path):
     folder = tmp_path / "sops"
     folder.mkdir()
@@ -43,6 +46,7 @@ def test_file_without_metadata_is_inferred(tmp_path):
     ("aliases.md", b"---\nx: &x [a, b]\ny: *x\n---\n# T\n", "YAML anchor (&x)"),
     ("zip.docx", b"PK\x05\x06" + b"\x00" * 18, "DOCX could not be opened"),
 ])
+@pytest.mark.light
 def test_bad_files_get_a_reason_naming_the_file(tmp_path, name, content, reason):
     path = tmp_path / name
     path.write_bytes(content)
@@ -52,6 +56,7 @@ def test_bad_files_get_a_reason_naming_the_file(tmp_path, name, content, reason)
     assert name in str(info.value)
 
 
+@pytest.mark.light
 def test_huge_file_is_refused_before_reading(tmp_path):
     path = tmp_path / "huge.txt"
     with path.open("wb") as handle:
@@ -60,6 +65,7 @@ def test_huge_file_is_refused_before_reading(tmp_path):
         load_document(path)
 
 
+@pytest.mark.light
 def test_html_headings_and_tables(tmp_path):
     path = tmp_path / "guide.html"
     path.write_text("<html><head><title>x</title><script>var a=1;</script></head><body>"
@@ -71,6 +77,7 @@ def test_html_headings_and_tables(tmp_path):
     assert "var a" not in doc.text
 
 
+@pytest.mark.light
 def test_docx_headings_kept(tmp_path):
     import docx
 
@@ -88,6 +95,7 @@ def test_docx_headings_kept(tmp_path):
     assert "| 20 g | ±0.0020 g |" in doc.text
 
 
+@pytest.mark.light
 def test_pdf_text_and_page_numbers(tmp_path):
     import matplotlib
 
@@ -108,6 +116,7 @@ def test_pdf_text_and_page_numbers(tmp_path):
     assert doc.page_at(doc.text.index("W-14")) == 1 and doc.page_at(second) == 2
 
 
+@pytest.mark.light
 def test_encrypted_pdf_is_refused(tmp_path):
     import pypdf
 

@@ -23,6 +23,7 @@ that shows text (answers, quotes, source viewer, quizzes, gaps, exports) applies
 """
 
 
+@pytest.mark.light
 def test_docs_print_the_matrix_the_code_enforces():
     wanted = DOC_HEAD + matrix_markdown()
     current = DOC.read_text("utf-8") if DOC.exists() else ""
@@ -33,12 +34,14 @@ def test_docs_print_the_matrix_the_code_enforces():
                     "regenerated: review and commit it")
 
 
+@pytest.mark.light
 def test_every_capability_names_known_roles_and_admin_holds_all():
     for capability, roles in CAPABILITIES.items():
         assert roles and set(roles) <= set(ROLES), capability
         assert can("admin", capability), capability
 
 
+@pytest.mark.light
 def test_require_names_the_user_the_capability_and_who_holds_it():
     olga = User("olga", "operator")
     with pytest.raises(PermissionDeniedError) as caught:
@@ -50,6 +53,7 @@ def test_require_names_the_user_the_capability_and_who_holds_it():
         roles_with("fly")
 
 
+@pytest.mark.light
 def test_the_old_role_lists_are_read_from_the_table():
     from copilot.sources import NEED_TO_KNOW_ROLES
     from copilot.training import APPROVER_ROLES
@@ -61,6 +65,7 @@ def test_the_old_role_lists_are_read_from_the_table():
     assert tuple(DRAFT_ROLES) == roles_with("view_drafts")
 
 
+@pytest.mark.light
 def test_ui_tabs_follow_the_table():
     from ui.identity import TAB_ROLES
 

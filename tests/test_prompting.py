@@ -1,5 +1,7 @@
 """Prompt rendering within a token budget (counted here in words: the logic is what's tested)."""
 
+import pytest
+
 from copilot.prompting import PromptTemplate, focus_lines
 from knowledge import Hit
 
@@ -13,6 +15,7 @@ PARAGRAPH = ("The load stays in the chamber. The door to the clean side stays cl
              "maintenance. Maintenance checks the drain strainer before the next cycle.")
 
 
+@pytest.mark.light
 def test_long_paragraph_is_cut_sentence_by_sentence_keeping_the_relevant_one():
     text = focus_lines("What happens on E-22?", PARAGRAPH, budget=12, count=words)
     assert "On E-22 the operator informs the shift supervisor." in text
@@ -20,6 +23,7 @@ def test_long_paragraph_is_cut_sentence_by_sentence_keeping_the_relevant_one():
     assert text != PARAGRAPH
 
 
+@pytest.mark.light
 def test_passage_within_budget_is_kept_whole():
     assert focus_lines("E-22?", "Line one.\nLine two.", budget=50, count=words) == \
         "Line one.\nLine two."
@@ -31,6 +35,7 @@ def hit(n: int, text: str) -> Hit:
                source=f"t{n}.md", score=1.0)
 
 
+@pytest.mark.light
 def test_prompt_stays_near_its_budget_with_many_long_sources():
     template = PromptTemplate.load()
     long_text = "\n".join(f"{i}. Step {i} of the procedure for AC-02 cycle P1 with many words "

@@ -125,6 +125,7 @@ def test_a_trainer_may_ask_what_an_operator_is_refused(demo_home, tmp_path):
     ("admin", "refuse", "I can't help", "training coordinator"),
     (None, "refuse", "I can't help", "training coordinator"),
 ])
+@pytest.mark.light
 def test_gate_passes_the_role_to_the_policy(role, action, opening, contact):
     gate = QuestionGate(injection=None, policy=PolicyChecker())  # rules only: no model needed
     verdicts, refusal = gate.screen("Is <PERSON_1> current on SOP-STE-001 rev 5?", role=role)
@@ -137,6 +138,7 @@ def test_gate_passes_the_role_to_the_policy(role, action, opening, contact):
         assert "disclose_training_record" in refusal.decline_reason
 
 
+@pytest.mark.light
 def test_batch_release_is_routed_to_the_qp_for_qa_and_refused_for_an_operator():
     gate = QuestionGate(injection=None, policy=PolicyChecker())
     _, qa = gate.screen("Release batch KT50-25-0087, QC is complete.", role="qa")
@@ -147,6 +149,7 @@ def test_batch_release_is_routed_to_the_qp_for_qa_and_refused_for_an_operator():
     assert "Please speak to QA" in operator.text
 
 
+@pytest.mark.light
 def test_gate_refuses_an_unknown_role_loudly():
     gate = QuestionGate(injection=None, policy=PolicyChecker())
     with pytest.raises(ValueError, match="unknown role 'manager'"):

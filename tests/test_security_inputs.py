@@ -118,6 +118,7 @@ def _grows_too_fast(pattern: re.Pattern, make) -> str | None:
     return f"{small:.3f} s at {SMALL} chars, {big:.3f} s at {BIG}, {huge:.3f} s at {HUGE}"
 
 
+@pytest.mark.light
 def test_every_regex_is_linear_on_adversarial_shapes():
     failures = [f"{name} on {shape}: {why}"
                 for name, pattern in _all_patterns().items()
@@ -126,6 +127,7 @@ def test_every_regex_is_linear_on_adversarial_shapes():
     assert not failures, "super-linear regexes:\n" + "\n".join(failures)
 
 
+@pytest.mark.light
 def test_harness_sees_the_patterns_the_review_named():
     names = set(_all_patterns())
     assert {"knowledge.lexical.CODE", "guardrails._patterns._SENTENCE_END",
@@ -136,6 +138,7 @@ def test_harness_sees_the_patterns_the_review_named():
     assert sum(n.startswith("policy rule") for n in names) >= 35
 
 
+@pytest.mark.light
 def test_newline_run_document_chunk_is_screened_fast():
     # 7c: `x` + 8000 newlines + `!` was 34 s of check_document at ingest.
     text = "x" + "\n" * 8000 + "!"
@@ -148,6 +151,7 @@ def test_newline_run_document_chunk_is_screened_fast():
     assert elapsed < 1.0, f"{elapsed:.2f} s"
 
 
+@pytest.mark.light
 def test_follow_up_path_with_a_code_chain_is_fast():
     # 7a: "a-"*20000+"a_" (40 KB) spent 9 s in CODE via is_follow_up/codes_in.
     from copilot.conversation import is_follow_up, standalone
@@ -162,6 +166,7 @@ def test_follow_up_path_with_a_code_chain_is_fast():
     assert elapsed < 1.0, f"{elapsed:.2f} s"
 
 
+@pytest.mark.light
 def test_long_heading_line_is_chunked_fast():
     # Found while fixing F7: the heading regex was cubic, 1,000 blanks in a heading took 3 s.
     from knowledge import Document
@@ -233,6 +238,7 @@ def test_rewritten_rules_match_exactly_where_the_old_ones_did():
         assert hits, f"the fuzz never exercises {name}"
 
 
+@pytest.mark.light
 def test_rewritten_module_patterns_give_the_old_results():
     from guardrails._patterns import _SENTENCE_END
     from knowledge.chunking import _HEADING, _TABLE_RULE
@@ -296,6 +302,7 @@ def _docx(path: Path, paragraphs: int) -> Path:
     return path
 
 
+@pytest.mark.light
 def test_docx_bomb_is_refused_before_parsing(tmp_path):
     path = _docx(tmp_path / "MAN-BOMB-002.docx", 30_000_000 // len(_PARAGRAPH))
     assert path.stat().st_size < 500_000
@@ -307,6 +314,7 @@ def test_docx_bomb_is_refused_before_parsing(tmp_path):
     assert "word/document.xml inflates to 30 MB" in info.value.reason
 
 
+@pytest.mark.light
 def test_docx_with_a_zip_bomb_ratio_is_refused(tmp_path):
     # 4 MB is under the part limit but deflates about 1000 times: no real document does that.
     path = _docx(tmp_path / "MAN-BOMB-003.docx", 4_000_000 // len(_PARAGRAPH))
@@ -314,6 +322,7 @@ def test_docx_with_a_zip_bomb_ratio_is_refused(tmp_path):
         load_document(path)
 
 
+@pytest.mark.light
 def test_docx_paragraph_cap(tmp_path, monkeypatch):
     path = _docx(tmp_path / "MAN-LONG-004.docx", 300)
     assert "Step." in load_document(path).text  # the minimal package is a valid DOCX
@@ -332,6 +341,7 @@ def _alias_bomb(levels: int = 7) -> str:
     return "\n".join(lines)
 
 
+@pytest.mark.light
 def test_yaml_alias_bomb_in_front_matter_is_refused(tmp_path):
     front = _alias_bomb()
     assert len(front) < 420  # the review's was 419 bytes and became 58 MB of metadata
@@ -351,6 +361,7 @@ def test_yaml_alias_bomb_in_front_matter_is_refused(tmp_path):
     ("title: T\nnotes: " + "x" * 3_000 + "\n", "key 'notes' is 3,000 characters"),
     ("title: T\n" + "".join(f"k{i}: v\n" for i in range(60)), "60 keys"),
 ])
+@pytest.mark.light
 def test_front_matter_bounds(tmp_path, front, reason):
     path = tmp_path / "SOP-FM-006.md"
     path.write_text(f"---\n{front}---\n# T\n\nText.\n")
@@ -359,6 +370,7 @@ def test_front_matter_bounds(tmp_path, front, reason):
     assert reason in info.value.reason and "SOP-FM-006.md" in str(info.value)
 
 
+@pytest.mark.light
 def test_plain_front_matter_still_loads(tmp_path):
     path = tmp_path / "SOP-FM-007.md"
     path.write_text("---\ndoc_id: SOP-FM-007\nrevision: \"2\"\nequipment: [AC-02, AC-03]\n"
@@ -368,6 +380,7 @@ def test_plain_front_matter_still_loads(tmp_path):
         "SOP-FM-007", "2", ("AC-02", "AC-03"), {"owner": "QA"})
 
 
+@pytest.mark.light
 def test_text_file_cap(tmp_path):
     path = tmp_path / "MAN-BIG-008.md"
     with path.open("wb") as handle:
@@ -404,12 +417,14 @@ def test_ingest_batch_survives_hostile_files(fresh_copilot, tmp_path):
 
 # ---- the handlers' length check ------------------------------------------------------------
 
+@pytest.mark.light
 def test_bounded_text_passes_text_within_the_limit_unchanged():
     text = "  What is the P1 exposure time?  "
     assert bounded_text(text, "question", MAX_QUESTION_CHARS) is text
     assert bounded_text("x" * 64, "login name", MAX_LOGIN_NAME_CHARS) == "x" * 64
 
 
+@pytest.mark.light
 def test_bounded_text_names_the_field_length_and_limit_but_not_the_value():
     value = "secret-" * 200
     with pytest.raises(InputTooLongError) as info:
@@ -421,11 +436,13 @@ def test_bounded_text_names_the_field_length_and_limit_but_not_the_value():
     assert "secret" not in str(error)
 
 
+@pytest.mark.light
 def test_bounded_text_refuses_what_is_not_text():
     with pytest.raises(InvalidInputError, match="the comment must be text, got NoneType"):
         bounded_text(None, "comment", 10)
 
 
+@pytest.mark.light
 def test_a_megabyte_is_refused_without_reading_it():
     start = time.perf_counter()
     with pytest.raises(InputTooLongError):
@@ -433,6 +450,7 @@ def test_a_megabyte_is_refused_without_reading_it():
     assert time.perf_counter() - start < 0.05
 
 
+@pytest.mark.light
 def test_limits_agree_with_the_checks_that_apply_them():
     from copilot import answering
     from guardrails import accounts, passwords

@@ -71,6 +71,7 @@ def failed_records(accounts: Accounts) -> list:
 
 # -- lockout and back-off -------------------------------------------------------------------
 
+@pytest.mark.light
 def test_lockout_after_n_failures_even_for_the_right_password_and_it_is_audited(home, clock):
     accounts = make_accounts(home, clock, free=3, base=1.0, lock_after=5)
     accounts.store.add("anna", "operator", PASSWORD)
@@ -86,6 +87,7 @@ def test_lockout_after_n_failures_even_for_the_right_password_and_it_is_audited(
     assert all(r.user == "anna" for r in records)
 
 
+@pytest.mark.light
 def test_during_back_off_even_the_right_password_is_refused_unchecked(home, clock):
     accounts = make_accounts(home, clock, free=2, base=600.0, lock_after=10)
     accounts.store.add("anna", "operator", PASSWORD)
@@ -102,6 +104,7 @@ def test_during_back_off_even_the_right_password_is_refused_unchecked(home, cloc
     assert accounts.login("anna", PASSWORD).name == "anna"  # one failure is no back-off
 
 
+@pytest.mark.light
 def test_hammering_during_back_off_locks_the_account_quickly(home, clock):
     accounts = make_accounts(home, clock, free=3, base=600.0, lock_after=10)
     accounts.store.add("anna", "operator", PASSWORD)
@@ -112,6 +115,7 @@ def test_hammering_during_back_off_locks_the_account_quickly(home, clock):
     assert len(locked) == 1 and locked[0].details["failures"] == 10
 
 
+@pytest.mark.light
 def test_lock_and_back_off_survive_a_restart(home, clock):
     first = make_accounts(home, clock, free=3, base=600.0, lock_after=5)
     first.store.add("anna", "operator", PASSWORD)
@@ -128,6 +132,7 @@ def test_lock_and_back_off_survive_a_restart(home, clock):
         UserStore(home / "users.sqlite").authenticate("anna", PASSWORD)  # even unthrottled
 
 
+@pytest.mark.light
 def test_an_existing_home_gets_the_new_tables_and_keeps_its_accounts(home, clock):
     home.mkdir(parents=True)
     conn = sqlite3.connect(home / "users.sqlite")  # the schema before the lockout columns
@@ -146,6 +151,7 @@ def test_an_existing_home_gets_the_new_tables_and_keeps_its_accounts(home, clock
     assert accounts.store.get("anna").locked
 
 
+@pytest.mark.light
 def test_admin_unlocks_and_a_non_admin_cannot(home, clock):
     accounts = make_accounts(home, clock, free=3, base=600.0, lock_after=3)
     accounts.store.add("anna", "operator", PASSWORD)
@@ -189,6 +195,7 @@ def test_cli_unlock(home, clock):
 
 # -- per client address ---------------------------------------------------------------------
 
+@pytest.mark.light
 def test_a_client_address_is_slowed_down_across_names(home, clock):
     accounts = make_accounts(home, clock)
     accounts.store.add("anna", "operator", PASSWORD)
@@ -203,6 +210,7 @@ def test_a_client_address_is_slowed_down_across_names(home, clock):
 
 # -- what a failed login leaves in the trail (F6) -------------------------------------------
 
+@pytest.mark.light
 def test_unknown_names_and_passwords_typed_as_names_are_never_stored(home, clock, tmp_path):
     accounts = make_accounts(home, clock, free=3, base=600.0)
     accounts.store.add("anna", "operator", PASSWORD)
@@ -223,6 +231,7 @@ def test_unknown_names_and_passwords_typed_as_names_are_never_stored(home, clock
     assert failed_records(other)[0].details["name_hmac"] != digests[0]
 
 
+@pytest.mark.light
 def test_unknown_names_back_off_like_accounts(home, clock):
     # Otherwise the instant refusal of a throttled account would tell which names exist.
     accounts = make_accounts(home, clock, free=3, base=600.0, lock_after=10)
@@ -232,6 +241,7 @@ def test_unknown_names_back_off_like_accounts(home, clock):
 
 # -- the login path never waits long and never blocks the event loop -------------------------
 
+@pytest.mark.light
 def test_a_locked_audit_trail_refuses_the_login_within_seconds(home, clock):
     accounts = make_accounts(home, clock)
     accounts.login_timeout = 1.0

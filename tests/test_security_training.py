@@ -241,6 +241,7 @@ def test_gaps_for_a_trainer_leave_out_qa_only_documents_and_their_questions(secu
 
 # -- F11 -----------------------------------------------------------------------------------
 
+@pytest.mark.light
 def test_csv_cells_that_a_spreadsheet_would_run_are_quoted():
     for start in FORMULA_STARTS:
         assert csv_cell(f"{start}HYPERLINK(\"http://10.66.6.6/\")").startswith("'" + start)

@@ -51,6 +51,7 @@ def test_modules_build_for_every_demo_sop_and_95_percent_pass_validation(service
     assert rate >= 0.95
 
 
+@pytest.mark.light
 def test_items_from_unseen_corpus_documents_pass_validation():
     files = sorted(SHARED_CORPUS.glob("sop_*.md")) + sorted(SHARED_CORPUS.glob("manual_*.md"))
     if not files:
@@ -181,6 +182,7 @@ def test_validator_rejects_unsupported_items(ste):
     assert "does not contain the key" in reasons[2]
 
 
+@pytest.mark.light
 def test_validator_rejects_a_distractor_the_document_also_states():
     text = ("# Hold Times\n\n## 6 Procedure\n1. Hold small loads at the sterilisation "
             "temperature for 15 min.\n2. Hold large loads at the sterilisation temperature for "

@@ -152,6 +152,7 @@ def test_concurrent_submissions_all_land(service, approved):
 
 # -- spaced repetition -------------------------------------------------------------------------
 
+@pytest.mark.light
 def test_answers_map_to_fsrs_ratings():
     assert rating_for(False, 2.0, "true_false") == Rating.Again
     assert rating_for(True, 2.0, "true_false") == Rating.Easy

@@ -106,6 +106,7 @@ def _result(at: datetime, revision: str = "5", passed: bool = True,
                         at=at.isoformat())
 
 
+@pytest.mark.light
 def test_matrix_states_follow_dates_revisions_and_training_type():
     config = MatrixConfig(retraining_interval_days=365, due_window_days=30)
     today = date(2026, 11, 26)
@@ -136,6 +137,7 @@ def test_matrix_config_of_the_demo_plant_names_real_documents(demo_copilot):
         assert docs and set(docs) <= known, role
 
 
+@pytest.mark.light
 def test_bad_matrix_config_is_named(tmp_path):
     path = tmp_path / "matrix.yaml"
     path.write_text("roles:\n  cook: [SOP-QA-010]\n", encoding="utf-8")
