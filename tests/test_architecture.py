@@ -45,3 +45,17 @@ def test_leaves_import_nothing_above_or_beside_them():
 @pytest.mark.light
 def test_role_lists_agree():
     assert knowledge.ROLES == guardrails.ROLES
+
+
+@pytest.mark.light
+def test_the_base_import_of_each_package_stays_light():
+    # `import copilot` must not load a model, an index or a UI: the heavy libraries load on
+    # the path that needs them (a fresh process, so earlier tests' imports do not count).
+    heavy = ("torch", "chromadb", "gradio", "spacy", "presidio_analyzer", "llama_cpp",
+             "sentence_transformers", "transformers", "onnxruntime", "psycopg")
+    probe = ("import sys, copilot, knowledge, guardrails, storage; "
+             f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "", f"heavy modules imported: {result.stdout.strip()}"
