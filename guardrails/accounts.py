@@ -4,8 +4,9 @@ An SQLite file in WAL mode (the default), or PostgreSQL shared by several server
 (`storage`), so several UI workers, servers and the admin CLI can read and write one store at
 once. Every write is one transaction that takes the write lock first (`BEGIN IMMEDIATE`, or
 PostgreSQL's advisory lock), then reads and writes, so a read-then-write such as "add unless
-the name exists" cannot interleave with another process on any host. There is no delete: a user who leaves is disabled, and their name stays
-taken, because audit records name them and a new person must never inherit that name.
+the name exists" cannot interleave with another process on any host. There is no delete: a
+user who leaves is disabled, and their name stays taken, because audit records name them and
+a new person must never inherit that name.
 """
 
 from __future__ import annotations

@@ -11,8 +11,8 @@ from .errors import (DatabaseUrlError, SchemaError, StorageBusyError, StorageErr
 from .migrations import (Migration, Schema, current_version, grant, open_schema, require, status,
                          upgrade)
 
-__all__ = ["POSTGRESQL", "SQLITE", "Connection", "Database", "DatabaseUrlError", "Location", "Migration",
-           "PostgresDatabase", "Row", "SQLiteDatabase", "Schema", "SchemaError",
+__all__ = ["POSTGRESQL", "SQLITE", "Connection", "Database", "DatabaseUrlError", "Location",
+           "Migration", "PostgresDatabase", "Row", "SQLiteDatabase", "Schema", "SchemaError",
            "StorageBusyError", "StorageError", "StorageUnavailableError", "as_database",
            "check_postgres_url", "current_version", "grant", "open_database", "open_schema",
            "redact_url", "require", "status", "upgrade"]
