@@ -6,10 +6,12 @@ Public API: `Copilot`, `Answer`, `Citation`, `Settings`.
 from .answer import DECISION_SUPPORT_NOTICE, Answer, Citation, SentenceCheck
 from .api import Copilot, demo_plant_path
 from .errors import AccessDeniedError, BadQuestionError, CopilotError, ModelUnavailableError
-from .settings import Settings, disable_telemetry_and_hub
+from .settings import Settings
 from .sources import SourceView
 
-disable_telemetry_and_hub()
+# Importing copilot changes nothing in the host process: the offline and no-telemetry switches
+# are set by the composition root (copilot.build) when it builds a part that needs them, and
+# by the CLI at start-up.
 
 __all__ = [
     "AccessDeniedError", "Answer", "BadQuestionError", "Citation", "Copilot", "CopilotError",

@@ -22,7 +22,7 @@ from .audit_cli import audit_app
 from .db_cli import check_schemas, db_app
 from .errors import CopilotError
 from .guard_cli import guard_app
-from .settings import Settings
+from .settings import Settings, disable_telemetry_and_hub
 from .training_cli import quiz_app, training_app
 from .users_cli import users_app
 from .verify_cli import verify_command
@@ -41,6 +41,7 @@ def _private_files() -> None:
     # Everything the copilot writes (catalog text, password hashes, the audit trail, exports)
     # is for its own account only, whatever umask the shell or service unit left.
     os.umask(0o077)
+    disable_telemetry_and_hub()  # once, at start-up: this process is the copilot
 
 
 def _copilot() -> Copilot:

@@ -59,3 +59,13 @@ def test_the_base_import_of_each_package_stays_light():
                             text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "", f"heavy modules imported: {result.stdout.strip()}"
+
+
+@pytest.mark.light
+def test_importing_copilot_leaves_the_host_environment_alone():
+    probe = ("import os; before = dict(os.environ); import copilot, knowledge, guardrails; "
+             "print(sorted(k for k in os.environ if os.environ.get(k) != before.get(k)))")
+    result = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
