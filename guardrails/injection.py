@@ -38,6 +38,7 @@ DEFAULT_RULES = Path(__file__).with_name("injection.yaml")
 DEFAULT_CLASSIFIER = Path(__file__).with_name("injection_classifier.json")
 # Embedded at load and compared with the vector stored by the training script: a different
 # embedding model gives another vector, and the classifier's weights would mean nothing.
+# (Loading is lazy, at the first check, because the embedder is only called then.)
 CLASSIFIER_PROBE = "Check the door seal of autoclave AC-02 before the cycle starts."
 
 # Sentences in documents worth an embedding look even though no rule fired: they name a model
@@ -235,7 +236,9 @@ class InjectionDetector:
         probe = np.asarray(self.embed([data["probe"]["text"]]), dtype=np.float64)[0]  # type: ignore[misc]
         if probe.shape != stored.shape or weights.shape != stored.shape:
             return
-        if float(probe @ stored) / (np.linalg.norm(probe) * np.linalg.norm(stored) + 1e-12) < 0.999:
+        # The int8 export of the same MiniLM weights gives the probe a cosine of about 0.99 to
+        # the fp32 vector and the classifier's figures hold; another model lands far lower.
+        if float(probe @ stored) / (np.linalg.norm(probe) * np.linalg.norm(stored) + 1e-12) < 0.97:
             return
         self._classifier = (weights, bias)
         self.classifier_active = True
