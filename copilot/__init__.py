@@ -4,6 +4,7 @@ Public API: `Copilot`, `Answer`, `Citation`, `Settings`.
 """
 
 from .answer import DECISION_SUPPORT_NOTICE, Answer, Citation, SentenceCheck
+from .answering import Event
 from .api import Copilot, demo_plant_path
 from .errors import AccessDeniedError, BadQuestionError, CopilotError, ModelUnavailableError
 from .settings import Settings
@@ -15,6 +16,6 @@ from .sources import SourceView
 
 __all__ = [
     "AccessDeniedError", "Answer", "BadQuestionError", "Citation", "Copilot", "CopilotError",
-    "DECISION_SUPPORT_NOTICE", "ModelUnavailableError", "SentenceCheck", "Settings", "SourceView",
+    "DECISION_SUPPORT_NOTICE", "Event", "ModelUnavailableError", "SentenceCheck", "Settings", "SourceView",
     "demo_plant_path",
 ]
