@@ -14,7 +14,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
-from guardrails import GuardrailError, SignedHead, demo_user, parse_witness
+from guardrails import GuardrailError, SignedHead, parse_witness
 
 from .build import build_audit_trail
 from .errors import CopilotError
@@ -104,7 +104,7 @@ def audit_export(
     try:
         trail = build_audit_trail(Settings())
         text = trail.export(start, end, fmt=fmt)  # type: ignore[arg-type]
-        user = demo_user("admin")
+        user = CLI_ADMIN  # the one name every CLI administration record carries
         trail.append(user.name, user.role, "export", {"from": str(start), "to": str(end),
                                                       "format": fmt})
     except (CopilotError, GuardrailError) as exc:

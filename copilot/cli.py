@@ -24,7 +24,7 @@ from .errors import CopilotError
 from .guard_cli import guard_app
 from .settings import Settings, disable_telemetry_and_hub
 from .training_cli import quiz_app, training_app
-from .users_cli import users_app
+from .users_cli import CLI_ADMIN, users_app
 from .verify_cli import verify_command
 
 app = typer.Typer(help="Operator Copilot: grounded answers from your plant's effective documents.",
@@ -65,7 +65,7 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="files or folders")]
                       MofNCompleteColumn(), TimeElapsedColumn(), console=err,
                       disable=as_json) as progress:
             task = progress.add_task("ingesting", total=total)
-            report = copilot.ingest(paths, sync=sync,
+            report = copilot.ingest(paths, sync=sync, user=CLI_ADMIN,
                                     on_file=lambda r: progress.advance(task))
     except (KnowledgeError, CopilotError) as exc:
         _fail(exc)
@@ -170,7 +170,7 @@ def rescreen() -> None:
     Ingest screens only new or changed files; run this after an upgrade or new rules.
     """
     try:
-        count = _copilot().rescreen()
+        count = _copilot().rescreen(user=CLI_ADMIN)
     except (KnowledgeError, CopilotError) as exc:
         _fail(exc)
     out.print(f"{count} passage(s) quarantined: they are never given to the model.")

@@ -104,3 +104,25 @@ def test_api_refuses_ingest_to_a_non_admin_and_audits_it(tmp_path):
     report = copilot.ingest(doc, user=User("ada", "admin"))
     assert not report.failed
     assert copilot.audit.records(action="ingest")[-1].details["paths"] == [str(doc)]
+
+
+def test_cli_administration_is_recorded_under_one_actor(tmp_path):
+    import subprocess
+    import sys
+
+    from copilot import Settings
+    from copilot.build import build_audit_trail
+
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "COPILOT_HOME": str(tmp_path / "h")}
+    copilot = [str(Path(sys.executable).with_name("copilot"))]
+    doc = tmp_path / "SOP-X-1.md"
+    doc.write_text("# SOP-X-1 Test\n\n## 1 Purpose\nA test.\n", "utf-8")
+    for args in (["ingest", str(doc)], ["audit", "export", "--format", "json"]):
+        done = subprocess.run(copilot + args, env=env, capture_output=True, text=True,
+                              timeout=300)
+        assert done.returncode == 0, done.stderr
+    settings = Settings(home=tmp_path / "h", audit_key_file=tmp_path / ".config" /
+                        "operator-copilot" / "audit.key")
+    actors = {(r.user, r.action) for r in build_audit_trail(settings).records()}
+    assert {("cli-admin", "ingest"), ("cli-admin", "export")} <= actors
+    assert not any(user.startswith("demo-") for user, _ in actors)
