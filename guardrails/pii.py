@@ -22,8 +22,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import GuardrailError
-from .pii_site import (CONFIG_PATH, NameFinder, PiiConfigError, SiteConfig, employee_id_regex,
-                       id_shape)
+from .pii_site import (
+    CONFIG_PATH,
+    NameFinder,
+    PiiConfigError,  # noqa: F401 (raised by PresidioScrubber; callers catch it from here)
+    SiteConfig,
+    employee_id_regex,
+    id_shape,
+)
 
 ENTITY_TYPES = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "EMPLOYEE_ID", "US_SSN",
                 "STREET_ADDRESS")
@@ -411,13 +417,14 @@ class PresidioScrubber(Scrubber):
             cued = source in ("title", "label", "by", "roster", "verb", "known")
             return self._names.person_follows(text, end) or (cued and len(named) > 1)
         first_name = bool(named) and self._names.is_first_name(named[0])
-        if self._names.place_follows(text, end) or (len(named) > 1 and self._names.is_place(named)):
-            return False
+        if self._names.place_follows(text, end) or (len(named) > 1
+                                                     and self._names.is_place(named)):
+            return False  # "the Jean Monnet building", "Patrick Street"
         if self._names.method_follows(text, end) and (
                 len(named) == 1 and not first_name
                 or any(w.casefold() in self._names.eponyms for w in named)):
             return False  # "Hägglund method", "Raman spectroscopy"
-        if source in ("org", "capitalised") and not first_name and source != "known":
+        if source in ("org", "capitalised") and not first_name:
             return False  # "Veeva Vault", "Catalent", "Kestrel Park": not a first name first
         if source == "person" and len(named) == 1 and not first_name and re.search(
                 r"\b(?:from|at|by|of|with)\s+$", text[max(0, start - 6):start], re.I):
@@ -440,7 +447,8 @@ class PresidioScrubber(Scrubber):
         """The name inside a candidate span, or None when it is not a name.
 
         `source`: "person" (spaCy PERSON or a context pattern), "org" (spaCy ORG, which the
-        small model gives many names), "capitalised" (a run of capitalised words) or "known".
+        small model gives many names), "capitalised" (a run of capitalised words), "known"
+        (the staff list) or "cue" (a `NameFinder` candidate, already checked word by word).
         """
         tokens = [[start + m.start(), start + m.end()]
                   for m in re.finditer(r"\S+", text[start:end])]
@@ -589,7 +597,11 @@ def _build_engines(known_names: list[str], config: SiteConfig):
     from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
     from presidio_analyzer.nlp_engine import NlpEngineProvider
     from presidio_analyzer.predefined_recognizers import (
-        EmailRecognizer, PhoneRecognizer, SpacyRecognizer, UsSsnRecognizer)
+        EmailRecognizer,
+        PhoneRecognizer,
+        SpacyRecognizer,
+        UsSsnRecognizer,
+    )
     from presidio_anonymizer import AnonymizerEngine
 
     # Only the public-suffix snapshot bundled with tldextract: no download, no cache writes.

@@ -17,14 +17,15 @@ import importlib.util
 from dataclasses import dataclass
 from pathlib import Path
 
-import regex
-import yaml
+import regex  # type: ignore[import-untyped]
+import yaml  # type: ignore[import-untyped]
 
 from .errors import GuardrailError
 
 CONFIG_PATH = Path(__file__).with_name("pii.yaml")
 _LIST_KEYS = ("id_words", "id_owner_words", "id_qualifiers", "allow_list", "organisations",
-              "organisation_suffixes", "eponyms", "method_nouns", "place_nouns")
+              "organisation_suffixes", "eponyms", "method_nouns", "place_nouns",
+              "record_prefixes")
 
 
 class PiiConfigError(GuardrailError):
@@ -43,6 +44,7 @@ class SiteConfig:
     eponyms: tuple[str, ...]
     method_nouns: tuple[str, ...]
     place_nouns: tuple[str, ...]
+    record_prefixes: tuple[str, ...]
 
     @classmethod
     def load(cls, path: Path | str = CONFIG_PATH) -> SiteConfig:
@@ -92,7 +94,9 @@ def employee_id_regex(config: SiteConfig) -> str:
     lead = (rf"(?:\b(?:{words})(?:[\s.-]*(?:{qualifier})\b)?|"
             rf"\b(?:{owners})\s+(?:{words}\s+)?(?:{qualifier})\b)"
             r"\.?(?:\s+(?:of\s+the\s+\p{L}+|list))?(?:\s+(?:is|was|shows|reads))?\s*[:#(,]?\s*")
-    ident = r"#?(?=[\p{L}\d#/._-]*\d)[\p{L}\d][\p{L}\d]*(?:[-/._][\p{L}\d]+)*"
+    records = _alternation(config.record_prefixes) or "(?!)"
+    ident = (rf"#?(?!(?:{records})[-_/ ]?\d|(?:{records})-)"  # "SOP-HR-010" is a document
+             r"(?=[\p{L}\d#/._-]*\d)[\p{L}\d][\p{L}\d]*(?:[-/._][\p{L}\d]+)*")
     return rf"(?i)(?<={lead})(?=\S{{3}}){ident}(?![\p{{L}}\d%°]|[-/.:,]\d)"
 
 
@@ -267,7 +271,8 @@ class NameFinder:
                 text):
             out.append(Candidate(m.start(), m.end(), "shape"))
         for m in regex.finditer(r"(?<![\p{L}\d-])(?:van|von|de|der|den|di|da|du|ter|ten)"
-                                r"(?:\s(?:der|den|de|la|le))?\s(\p{Lu}\p{Ll}{2,})(?![\p{L}\d])", text):
+                                r"(?:\s(?:der|den|de|la|le))?\s(\p{Lu}\p{Ll}{2,})(?![\p{L}\d])",
+                                text):
             if m.group(1).lower() not in self.dictionary:  # "de Groot", "van der Berg"
                 out.append(Candidate(m.start(), m.end(), "shape"))
         for m in regex.finditer(r"(?<![\p{L}\d-])\p{Lu}(?:['’]\p{Lu})?\p{Ll}\p{L}*"
@@ -296,7 +301,7 @@ class NameFinder:
         return True
 
     def _names_at(self, text: str, pos: int, kind: str, many: bool) -> list[Candidate]:
-        out = []
+        out: list[Candidate] = []
         while True:
             span = self._one_name(text, pos, kind)
             if span is None:
@@ -333,7 +338,8 @@ class NameFinder:
                 break
             pos = stop + gap.end()
         named = [w for w in words if w.casefold() not in PARTICLES | TITLE_WORDS]
-        if end is None or (all(w.endswith(".") for w in named) and kind not in ("by", "label")):
+        if start is None or end is None or (all(w.endswith(".") for w in named)
+                                            and kind not in ("by", "label")):
             return None
         # "Kowalczyk, M." : surname, comma, initial
         tail = regex.match(r",\s?\p{Lu}\.(?!\p{L})", text[end:end + 5])
