@@ -80,13 +80,15 @@ def main() -> None:
     parser.add_argument("dataset", type=Path)
     parser.add_argument("--out", type=Path, required=True, help="report path without suffix")
     parser.add_argument("--note", default="", help="a line saying what was measured when")
+    parser.add_argument("--embedder", default="minilm", help="minilm (as measured) or minilm-int8")
     args = parser.parse_args()
     from copilot.build import build_embedder
 
-    embed = CachedEmbed(build_embedder("minilm").embed)
+    embed = CachedEmbed(build_embedder(args.embedder).embed)
     started = time.time()
     report = injection_set_report(InjectionDetector(embed=embed), load_jsonl(args.dataset))
     report["dataset"] = str(args.dataset)
+    report["embedder"] = args.embedder
     report["measured_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(
