@@ -121,6 +121,18 @@ def test_quick_bench_on_a_tiny_plan_writes_every_figure(tmp_path):
                    results["memory"]["bench_peak_rss_mb"],
                    results["memory"]["model_load"]["peak_rss_mb"]):
         assert _positive(figure), figure
+    # The embedders side by side and the cold start (issue 17).
+    for figure in (results["embedding"]["int8_chunks_per_s"],
+                   results["embedding"]["fp32_chunks_per_s"], results["embedding"]["speedup"],
+                   results["cold_start"]["search_s"], results["cold_start"]["ask_s"]):
+        assert _positive(figure), figure
+    assert results["embedding"]["int8"].startswith("onnx-int8:")
+    assert results["embedding"]["cosine_int8_fp32"]["min"] > 0.9
+    search_imports = results["cold_start"]["search_imports_ms"]
+    assert "onnxruntime" in search_imports and "torch" not in search_imports
+    assert "llama_cpp" not in search_imports
+    assert "p95_ms_100k" not in results["retrieval"]  # 100,000 was not among the sizes
+    assert any("p95_ms_100k not measured" in note for note in results["notes"])
     # Overhead may in principle be negative (the pipeline's draft shorter); it must be a number.
     assert isinstance(results["llm"]["overhead_pct"]["p50"], float)
     assert results["llm"]["questions"] == 1
