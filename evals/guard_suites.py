@@ -78,6 +78,21 @@ def injection_suite(detector: InjectionDetector, cases: list[dict]) -> dict:
     return result
 
 
+def injection_fresh_reports(reports: Path = Path(__file__).parent / "reports" / "guards") -> dict:
+    """The fresh set's figures as measured once before and once after tuning (issue 16),
+    read from their reports: the fresh set is not measured again on every eval run."""
+    out = {}
+    for when in ("before", "after"):
+        path = reports / f"injection_fresh_{when}.json"
+        if path.exists():
+            report = json.loads(path.read_text("utf-8"))
+            out[when] = {k: report[k] for k in (
+                "detection_rate", "false_positive_rate", "operator_questions_flagged_rate",
+                "latency_ms_p50", "measured_at") if k in report}
+            out[when]["by_kind"] = {k: v["flagged_rate"] for k, v in report["by_kind"].items()}
+    return out
+
+
 # ---- policy -----------------------------------------------------------------------------
 def policy_figures(cases: list[dict], predicted: dict[str, tuple[str, str | None]]) -> dict:
     def correct(case: dict) -> bool:
@@ -166,6 +181,7 @@ def run_guard_suites(embed: Embed, scrubber: Scrubber | None = None) -> dict:
     injection_cases, policy_cases = load_jsonl(INJECTION_CASES), load_jsonl(POLICY_CASES)
     results = {
         "injection": injection_suite(InjectionDetector(embed=embed), injection_cases),
+        "injection_fresh": injection_fresh_reports(),
         "policy": policy_suite(PolicyChecker(embed=embed), policy_cases),
     }
     if scrubber is not None:
