@@ -60,14 +60,14 @@ def main() -> None:
               f"examples, classes {', '.join(checker.classifier.classes)}")
         return
     if args.sweep:
-        for c, weight, similarity in ((16.0, 0.5, 0.0), (16.0, 0.5, 1.0), (64.0, 0.5, 1.0),
-                                      (16.0, 0.25, 1.0), (16.0, 1.0, 1.0)):
+        for c, weight, similarity in ((16.0, 0.5, 1.0),
+                                      ):
             checker = PolicyChecker(embed=embed)
             assert checker.classifier is not None
             checker.classifier.c, checker.classifier.lexicon_weight = c, weight
             checker.classifier.similarity_weight = similarity
             checker.classifier.model_path = None  # train with these settings
-            for threshold in (0.4, 0.5, 0.6, 0.7):
+            for threshold in (0.5, 0.6, 0.65, 0.7, 0.75):
                 checker.threshold = threshold
                 f = evaluate(checker)
                 t = f["tune"]
