@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from knowledge import CODE
 
-from .grounding import codes_in, content_words
+from .grounding import codes_in, content_words, split_sentences
 
 _NUM = r"(?<![\w.])\d+(?:[.,]\d+)?"
 _TIME_UNIT = (r"(?:s|sec|secs|seconds?|min|mins|minutes?|h|hrs?|hours?|days?|d|weeks?|wk|"
@@ -49,6 +49,10 @@ _DATE = re.compile(r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}|(?:jan
                    r"may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4}|\d{1,2} (?:jan|"
                    r"feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* \d{4}|(?:19|20)\d{2})\b",
                    re.IGNORECASE)
+# A calendar date states no count, limit or measure ("Issued: 8/23/74").
+_FULL_DATE = re.compile(r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}|(?:jan|feb|mar|apr|"
+                        r"may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4}|\d{1,2} (?:jan|"
+                        r"feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* \d{4})\b", re.IGNORECASE)
 _DATE_RULE = re.compile(r"\b(?:date|day)\s+(?:on which|of|when|that)\b", re.IGNORECASE)
 _CLASS = re.compile(r"\b(?:grade [a-d]|class (?:[ivx]+|\d+|[a-d])|iso (?:class )?\d|category "
                     r"\w+|critical|major|minor|type [a-z0-9]+|level \d|classified as \w+|"
@@ -97,16 +101,19 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
                                   r"(?:area|room|zone|deviation|change|risk))\b|\bwhich (?:class|"
                                   r"grade|category)\b|\bcritical or\b|\bmajor or minor\b",
                                   re.IGNORECASE)),
+    # A measured quantity: only a number answers "what hole size", "how fast", "what setpoint".
+    ("measure", re.compile(r"\bhow (?:high|low|fast|slow|big|small|far|close|heavy|thick|wide|"
+                           r"deep|large)\b|\bwhat (?:[\w-]+ ){0,2}?(?:speed|concentration|dose|"
+                           r"flow|rate|weight|volume|size|force|torque|conductivity|humidity|"
+                           r"thickness|diameter|length|width|depth|velocity|setpoint|set point|"
+                           r"reading)s?\b|\b(?:setpoint|set point)\b", re.IGNORECASE)),
     ("criterion", re.compile(r"\bacceptance (?:criteri|limit)|\bspecification\b|\blimits?\b|"
-                             r"\bmaximum\b|\bminimum\b|\bmax\b|\bmin\b|\bsetpoint\b|\bset point\b|"
-                             r"\bthreshold\b|\btolerance\b|\bhow (?:high|low|fast|slow|big|"
-                             r"small|far|close|heavy)\b|\bwhat (?:speed|concentration|level|"
-                             r"value|dose|flow|rate|weight|volume|size|force|torque|"
-                             r"conductivity|humidity)\b|\bpass(?:es|ing)? criteri|\brange\b|"
+                             r"\bmaximum\b|\bminimum\b|\bmax\b|\bmin\b|"
+                             r"\bthreshold\b|\btolerance\b|\bwhat (?:level|value)\b|"
+                             r"\bpass(?:es|ing)? criteri|\brange\b|"
                              r"\b(?:humidity|conductivity|concentration|speed|flow rate|"
-                             r"viscosity|ph)\b|\bacceptable\b|\bwhat (?:[\w-]+ ){1,2}(?:reading|"
-                             r"size|speed|concentration|level|value|dose|rate|weight|volume|force|"
-                             r"torque|limit)s?\b|\b(?:what|which) readings?\b",
+                             r"viscosity|ph)\b|\bacceptable\b|\bwhat (?:[\w-]+ ){1,2}(?:level|"
+                             r"value|limit)s?\b|\b(?:what|which) readings?\b",
                              re.IGNORECASE)),
     ("yes_no", re.compile(r"^\s*(?:is|are|am|was|were|may|can|could|must|should|shall|do|does|"
                           r"did|will|would|has|have)\b", re.IGNORECASE)),
@@ -123,6 +130,7 @@ _HOLDS = {
     "date": lambda t: bool(_DATE.search(t) or _DATE_RULE.search(t)),
     "classification": lambda t: bool(_CLASS.search(t)),
     "criterion": lambda t: bool(_CRITERION.search(t)),
+    "measure": lambda t: bool(re.search(r"\d", t)),
     "yes_no": lambda t: bool(_RULE.search(t)),
 }
 # What each kind is called in "the documents do not state ...".
@@ -130,6 +138,7 @@ _KIND_NAMES = {"duration": "a time", "temperature": "a temperature", "pressure":
                "percentage": "a percentage", "frequency": "an interval or frequency",
                "count": "a number", "role": "who is responsible", "date": "a date",
                "classification": "a classification", "criterion": "a limit or criterion",
+               "measure": "a value",
                "yes_no": "a rule", "code_meaning": "the meaning of the code"}
 # Words of a question that say *how* it asks, not *what about*.
 _GENERIC = content_words(
@@ -160,7 +169,7 @@ _PROPERTIES = ("humidit", "temperatur", "pressur", "conductiv", "weight", "mass"
                "friabil", "viscos", "moisture", "density", "dose", "velocit", "airflow",
                "particle", "bioburden", "endotoxin", "potenc", "assay", "yield", "leak", "decay",
                "toc", "humid", "vacuum", "dew", "light", "lux", "noise", "vibrat", "ph")
-_VALUE_KINDS = ("criterion", "count", "percentage", "pressure", "temperature")
+_VALUE_KINDS = ("criterion", "measure", "count", "percentage", "pressure", "temperature")
 # Kinds answered by a stated value (a number): the card prefers a line that has one.
 VALUE_KINDS = _VALUE_KINDS + ("duration", "frequency")
 
@@ -223,24 +232,43 @@ def holds(asked: Asked, text: str) -> bool:
     if check is None:
         return True  # nothing specific asked: the best line is the answer
     # The value must be there, about the question's subject, and for the work asked about.
-    if not check(values_of(text)):
+    if not check(_values_for(asked.kind, text)):
         return False
     words = _focus_words(text)
     if not all(any(w == a if len(a) <= 3 else w.startswith(a) for w in words)
                for a in asked.required):
         return False
-    return not asked.focus or focus_matches(asked, text) >= max(1, round(
-        MIN_FOCUS_SHARE * len(asked.focus)))
+    if asked.focus and focus_matches(asked, text) < max(1, round(
+            MIN_FOCUS_SHARE * len(asked.focus))):
+        return False
+    # The value must be said of the subject: "the analyst poured acid ... reported it on
+    # November 22" dates the report, not the pouring. One sentence must hold a value of the
+    # kind and a word of the subject.
+    return not asked.focus or any(
+        check(_values_for(asked.kind, sentence)) and focus_matches(asked, sentence) >= 1
+        for sentence in split_sentences(text))
 
 
 # FDA's redaction marks hide a value: "(b)(4) batches" states no number.
 _REDACTED = re.compile(r"\(b\)\s?\(\d\)")
 
 
+# References to a text are no value either: "Sec. 300.400", "21 CFR 211.42", "§ 501(c)".
+_REFERENCE = re.compile(r"\b\d+\s+(?:CFR|U\.?S\.?C)\.?\s+(?:part\s+)?\d+[\w.()-]*|(?:\b(?:"
+                        r"sec(?:tion)?s?|parts?|cpg|chapter|article|annex|clause|paragraph|"
+                        r"appendix)\.?|§{1,2})\s*\d+[\w.()-]*", re.IGNORECASE)
+
+
 def values_of(text: str) -> str:
     """The text without the digits that are no value: those inside codes and ids ("ISO-03",
-    "SOP-QA-009", "DEV-2026-019" hold no count, limit or year) and redacted values."""
-    return _REDACTED.sub(" ", CODE.sub(" ", text))
+    "SOP-QA-009", "DEV-2026-019" hold no count, limit or year), references to sections and
+    regulations, and redacted values."""
+    return _REDACTED.sub(" ", _REFERENCE.sub(" ", CODE.sub(" ", text)))
+
+
+def _values_for(kind: str, text: str) -> str:
+    text = values_of(text)
+    return text if kind == "date" else _FULL_DATE.sub(" ", text)
 
 
 def states_value(text: str) -> bool:

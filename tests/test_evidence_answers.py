@@ -184,6 +184,10 @@ def test_steps_keep_their_continuation_lines_and_order():
     ("Was an entry in the HPLC-05 logbook back-dated?", "yes_no"),
     ("What does alarm E-22 mean on AC-02?", "code_meaning"),
     ("What is the acceptance criterion for the leak test?", "criterion"),
+    ("What hole size in the outer wrap makes a package defective?", "measure"),
+    # The situation told first does not name the kind; the asking sentence does.
+    ("The SST failed on HPLC-05 but the peaks look fine. Can I still report the results?",
+     "yes_no"),
 ])
 def test_what_a_question_asks_for(question, kind):
     assert asked_for(question).kind == kind
@@ -196,3 +200,39 @@ def test_a_line_answers_only_with_a_value_of_the_asked_kind_about_the_subject():
     assert not holds(asked, "Every 6 months: vent filter integrity test")  # another subject
     assert asked_for("What is the replacement interval of the HEPA filter?").label == \
         "the replacement interval of the HEPA filter"
+
+
+def test_digits_of_codes_references_dates_and_redactions_are_no_value():
+    count = asked_for("How many batches were rejected after the EM deviations?")
+    assert not holds(count, "You rejected (b)(4) batches after the EM deviations.")
+    assert holds(count, "You rejected 3 batches after the EM deviations.")
+    limit = asked_for("What is the pass limit for the ISO-03 glove test?")
+    assert not holds(limit, "If the glove test fails, ISO-03 shows alarm I-07.")
+    size = asked_for("What hole size makes a sterile package defective?")
+    assert not holds(size, "A defective sterile package is handled under Sec. 300.400 "
+                           "(issued 8/23/74).")
+    assert holds(size, "A sterile package with a hole of 1 mm or more is defective.")
+
+
+def test_a_value_must_be_said_of_the_subject_in_the_same_sentence():
+    asked = asked_for("On what date did the analyst pour acid on the balance slips?")
+    assert not holds(asked, "The analyst poured acid on the balance slips. The employee "
+                            "reported the incident to management on November 22, 2022.")
+    assert holds(asked, "On November 20, 2022 the analyst poured acid on the balance slips.")
+
+
+def test_a_line_of_another_document_joins_the_card_only_when_nearly_as_good():
+    from copilot.evidence import Card, CardComposer, ScoredUnit, Unit
+
+    def scored(doc, text, score, names_code=False, order=0):
+        return ScoredUnit(Unit(1 if doc == "SOP" else 2, "sentence", text, order, doc=doc),
+                          score, score, names_code)
+
+    composer = CardComposer(embed=lambda texts: None)
+    units = [scored("SOP", "The limit is 50 Pa in 5 min.", 1.0),
+             scored("MAN", "The test runs at 1,000 Pa.", 0.8),
+             scored("MAN", "Alarm I-07 means the decay test failed.", 0.75, names_code=True),
+             scored("SOP", "Record both results.", 0.75, order=1)]
+    card: Card = composer.compose("What is the pass limit?", units)
+    assert [u.unit.text for u in card.support] == ["Alarm I-07 means the decay test failed.",
+                                                    "Record both results."]
