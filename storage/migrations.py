@@ -157,6 +157,13 @@ def grant(db: Database, role: str, schemas: Sequence[Schema], *, create: bool = 
     with db.connect() as conn:
         conn.begin(lock="copilot_schema")
         try:
+            for schema in schemas:
+                for table, _ in schema.grants:
+                    if not conn.execute("SELECT to_regclass(?) IS NOT NULL", (table,)
+                                        ).fetchone()[0]:
+                        raise SchemaError(db.where, f"table {table} of the {schema.component} "
+                                                    f"store does not exist: run `copilot db "
+                                                    f"upgrade` first")
             if create:
                 conn.raw.execute(sql.SQL("CREATE ROLE {} LOGIN").format(who))
             conn.raw.execute(sql.SQL("GRANT CONNECT ON DATABASE {} TO {}").format(

@@ -291,6 +291,10 @@ def test_a_role_without_update_rights_cannot_change_records(pg_store):
         fill(trail, 2)
     from copilot.db_cli import grant_app_role
 
+    from copilot.db_cli import schemas
+
+    for schema, _ in schemas():  # the app role's rights cover every store's tables
+        upgrade(PostgresDatabase(pg_store.url), schema)
     grant_app_role(PostgresDatabase(pg_store.url), role, create=True)
     app_url = pg_store.url.replace("postgres@", f"{role}@", 1)
     try:
@@ -315,11 +319,18 @@ def test_connections_cut_mid_load_fork_nothing_and_recover(pg_store, tmp_path):
     stays one chain; the writers go on without anyone stepping in."""
     from storage_pg import ADMIN_URL
 
-    procs = run_writers(pg_store, tmp_path, 4, 150, pause=0.005)
+    n = 300
+    procs = run_writers(pg_store, tmp_path, 4, n, pause=0.005)
     killed = 0
     for _ in range(3):
-        time.sleep(0.8)
-        killed += terminate(ADMIN_URL, copilot_backends(pg_store.url))
+        # Every writer connected (again, after the previous cut): then cut them all.
+        deadline = time.monotonic() + 180
+        while len(pids := copilot_backends(pg_store.url)) < 4 and time.monotonic() < deadline:
+            if any(p.poll() is not None for p in procs):
+                break
+            time.sleep(0.05)
+        time.sleep(0.3)
+        killed += terminate(ADMIN_URL, pids)
     outputs = [p.communicate(timeout=600) for p in procs]
     for p, (_, err) in zip(procs, outputs):
         assert p.returncode == 0, err
@@ -338,7 +349,7 @@ def test_connections_cut_mid_load_fork_nothing_and_recover(pg_store, tmp_path):
     for error in errors:  # every failure says what happened
         assert "audit database" in error, error
     for a in acks:  # each writer recovered on its own: its last appends went through
-        assert a and a[-1][2] == 149
+        assert a and a[-1][2] == n - 1
 
 
 def test_a_database_that_is_away_gives_clear_errors_then_recovers(pg_store):
@@ -392,3 +403,11 @@ def test_witness_files_work_on_postgresql(pg_store):
         line = trail.verify().head.to_json()
         fill(trail, 2)
         assert trail.verify(parse_witness(line + "\n")).ok
+
+
+def test_granting_before_the_upgrade_is_refused_with_the_command(pg_url):
+    from copilot.db_cli import grant_app_role
+    from storage import SchemaError
+
+    with pytest.raises(SchemaError, match="does not exist: run `copilot db upgrade` first"):
+        grant_app_role(PostgresDatabase(pg_url), "copilot_never_made", create=False)
