@@ -3,13 +3,15 @@ rate and scrub latency, over a JSONL set of realistic plant sentences.
 
     python -m evals.bench_pii --out DIR [--dataset evals/datasets/pii_cases.jsonl] [--rounds 5]
 
-A case is {"id", "text", "spans": [{"start", "end", "type"}]}; a case with no spans is a hard
-negative (plant vocabulary only: nothing may be redacted). A found span counts when it overlaps
+A case is {"id", "text", "spans": [{"start", "end", "type"}], "keep": [...]}; a case with no
+spans is a hard negative (nothing may be redacted); "keep" (optional) lists organisation names
+that must survive scrubbing word for word. A found span counts when it overlaps
 a gold span of the same type. Network connections are blocked while the scrubber loads and
 runs; any attempt is counted in the output. Writes DIR/bench_pii.json.
 
-Cases whose id starts with "heldout-" were written after the recognizers were frozen; the
-others were used while tuning them. Both splits are reported on their own as well.
+Cases whose id starts with "heldout-" were written after the recognizers were frozen, and
+"fresh-" cases (pii_fresh.jsonl) before issue 16's tuning and never tuned on; the others were
+used while tuning. Each split is reported on its own as well.
 """
 
 from __future__ import annotations
@@ -164,8 +166,11 @@ def run(dataset: Path, rounds: int) -> dict:
     result = score(cases, found)
     result["organisations"] = organisations_kept(cases, scrubbed)
     result["by_split"] = {}
-    for split in ("tuning", "heldout"):
-        subset = [c for c in cases if (c["id"].startswith("heldout-")) == (split == "heldout")]
+    def split_of(case_id: str) -> str:
+        return next((p for p in ("heldout", "fresh") if case_id.startswith(p + "-")), "tuning")
+
+    for split in ("tuning", "heldout", "fresh"):
+        subset = [c for c in cases if split_of(c["id"]) == split]
         if subset:
             part = score(subset, found)
             result["by_split"][split] = {
