@@ -61,3 +61,12 @@ def test_docs_loads_no_model_but_the_embedder(small_home):
     for name in ("torch", "transformers", "llama_cpp", "langchain_community",
                  "presidio_analyzer", "spacy"):
         assert name not in loaded, loaded
+
+
+def test_ask_with_the_bundled_model_never_loads_it(small_home):
+    """Evidence first: with the bundled model no summary is written (synthesis auto), so the
+    answer comes without llama.cpp ever being imported."""
+    loaded = _loaded(small_home, "ask", "What does alarm E-22 mean?")
+    assert "onnxruntime" in loaded
+    for name in ("torch", "llama_cpp", "langchain_community"):
+        assert name not in loaded, loaded

@@ -19,7 +19,7 @@ from pathlib import Path
 from langchain_core.language_models.chat_models import BaseChatModel
 
 from ..errors import ModelUnavailableError
-from .embedded import bundled_gguf_path, load_llamacpp
+from .embedded import bundled_gguf_path, check_llamacpp, load_llamacpp
 from .remote import ollama_model, openai_compatible_model
 
 
@@ -43,6 +43,12 @@ class ChatBackend:
         # Remote servers do not expose their tokenizer offline; English technical text runs
         # at 3-4 characters per token, so 3 over-counts a little and keeps prompts in budget.
         return math.ceil(len(text) / 3)
+
+    def load(self) -> None:
+        """Load an in-process model now (a server does, before its first user waits)."""
+        loaded = getattr(self.model, "loaded", None)
+        if callable(loaded):
+            loaded()
 
     def exclusive(self):
         """Hold while streaming from the model."""
@@ -84,14 +90,39 @@ def make_chat_model(spec: str, *, context: int, max_tokens: int, threads: int,
     else:
         raise ModelUnavailableError(spec, "unknown COPILOT_LLM; use 'embedded', a path to a "
                                           ".gguf file, 'ollama:MODEL' or 'openai:MODEL'")
-    model = load_llamacpp(path, context=context, max_tokens=max_tokens, threads=threads)
-    llama = model.client  # the llama_cpp.Llama under LangChain's ChatLlamaCpp
+    check_llamacpp(path)  # a missing file or library fails now, not at the first question
+    model = LoadsOnFirstUse(lambda: load_llamacpp(path, context=context, max_tokens=max_tokens,
+                                                  threads=threads))
 
     def count(text: str) -> int:
+        llama = model.loaded().client  # the llama_cpp.Llama under LangChain's ChatLlamaCpp
         return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    return ChatBackend(model=model, name=f"llama.cpp:{path.name}", context=context,
+    return ChatBackend(model=model, name=f"llama.cpp:{path.name}", context=context,  # type: ignore[arg-type]
                        in_process=True, tokenizer=count)
+
+
+class LoadsOnFirstUse:
+    """Stands in for an in-process chat model until something asks the model for anything.
+    With the evidence-first flow and the bundled model nothing ever does (no summary is
+    written), so a cold `copilot ask` no longer imports llama.cpp and loads the GGUF (about
+    2.5 s of a cold start on a loaded 2-core machine; issue 17)."""
+
+    def __init__(self, load: Callable[[], BaseChatModel]) -> None:
+        self._load = load
+        self._model: BaseChatModel | None = None
+        self._lock = threading.Lock()
+
+    def loaded(self) -> BaseChatModel:
+        with self._lock:
+            if self._model is None:
+                self._model = self._load()
+            return self._model
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):  # copy/pickle probes and our own fields: never load for them
+            raise AttributeError(name)
+        return getattr(self.loaded(), name)
 
 
 __all__ = ["ChatBackend", "bundled_gguf_path", "make_chat_model"]

@@ -27,12 +27,17 @@ def bundled_gguf_path() -> Path:
     return found[0]
 
 
-def load_llamacpp(path: Path, *, context: int, max_tokens: int, threads: int) -> BaseChatModel:
+def check_llamacpp(path: Path) -> None:
+    """What can be known without loading the model: the file and the library are there."""
     if not path.exists():
         raise ModelUnavailableError(str(path), "file not found")
     if importlib.util.find_spec("llama_cpp") is None:
         raise ModelUnavailableError(str(path), "llama-cpp-python is not installed; run: "
                                                "pip install llama-cpp-python==0.3.36")
+
+
+def load_llamacpp(path: Path, *, context: int, max_tokens: int, threads: int) -> BaseChatModel:
+    check_llamacpp(path)
     from langchain_community.chat_models import ChatLlamaCpp
 
     try:
