@@ -13,6 +13,7 @@ pattern recognizers, and every name candidate passes a filter that knows the pla
 from __future__ import annotations
 
 import abc
+import hashlib
 import importlib.util
 import re
 import threading
@@ -84,17 +85,23 @@ class ScrubSession:
         self.conversation_id = conversation_id
         self._lock = threading.Lock()
         self._by_key: dict[tuple[str, str], str] = {}
-        self._originals: dict[str, str] = {}
+        # Raw values are kept only for people, and only to recognise a later "Elena" alone as
+        # the <PERSON_n> "Elena Petrova" became; ids, phones and e-mails keep only a key.
+        self._people: dict[str, str] = {}
         self._counts: dict[str, int] = {}
 
     def placeholder_for(self, entity_type: str, value: str) -> str:
-        key = (entity_type, _normalise(entity_type, value))
+        normalised = _normalise(entity_type, value)
+        if entity_type != "PERSON":  # a digest is enough to give the same value one placeholder
+            normalised = hashlib.sha256(normalised.encode("utf-8")).hexdigest()
+        key = (entity_type, normalised)
         with self._lock:
             found = self._by_key.get(key) or self._known_part_of_name(*key)
             if found is None:
                 self._counts[entity_type] = self._counts.get(entity_type, 0) + 1
                 found = f"<{entity_type}_{self._counts[entity_type]}>"
-                self._originals[found] = value
+                if entity_type == "PERSON":
+                    self._people[found] = value
             self._by_key[key] = found
             return found
 
@@ -108,36 +115,42 @@ class ScrubSession:
     def name_parts(self, text: str) -> list[re.Match]:
         """Where first names or surnames of people already seen appear in `text`."""
         with self._lock:
-            people = [v for p, v in self._originals.items() if p.startswith("<PERSON_")]
+            people = list(self._people.values())
         parts = {w for v in people for w in re.findall(r"[^\W\d_][\w'’-]{2,}", v)}
         if not parts:
             return []
         alternatives = "|".join(map(re.escape, sorted(parts, key=len, reverse=True)))
         return list(re.finditer(rf"(?<![\w-])(?:{alternatives})(?![\w-])", text))
 
-    def restore(self, text: str) -> str:
-        """Put the original values back (for showing an answer to the person who asked)."""
-        with self._lock:
-            originals = dict(self._originals)
-        return re.sub(r"<[A-Z_]+_\d+>", lambda m: originals.get(m.group(0), m.group(0)), text)
-
     def __len__(self) -> int:
+        """How many placeholders this conversation has handed out."""
         with self._lock:
-            return len(self._originals)
+            return sum(self._counts.values())
 
 
 class ScrubVault:
-    """Scrub sessions keyed by conversation id, shared by the threads serving them."""
+    """Scrub sessions keyed by conversation id, shared by the threads serving them. Bounded:
+    beyond `max_sessions` the least recently used session is dropped (its conversation then
+    numbers placeholders afresh), so a long-running server does not keep people's names of
+    every conversation it ever served."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_sessions: int = 1000) -> None:
         self._lock = threading.Lock()
-        self._sessions: dict[str, ScrubSession] = {}
+        self._sessions: OrderedDict[str, ScrubSession] = OrderedDict()
+        self.max_sessions = max_sessions
 
     def session(self, conversation_id: str) -> ScrubSession:
         with self._lock:
-            if conversation_id not in self._sessions:
-                self._sessions[conversation_id] = ScrubSession(conversation_id)
-            return self._sessions[conversation_id]
+            session = self._sessions.pop(conversation_id, None)
+            if session is None:  # not `or`: an unused session has len 0
+                session = ScrubSession(conversation_id)
+            self._sessions[conversation_id] = session
+            while len(self._sessions) > self.max_sessions:
+                self._sessions.popitem(last=False)
+            return session
+
+    def __len__(self) -> int:
+        return len(self._sessions)
 
     def forget(self, conversation_id: str) -> None:
         with self._lock:
