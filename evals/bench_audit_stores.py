@@ -125,7 +125,9 @@ def markdown(figures: dict) -> str:
              f"{figures['appends_per_writer']} appends per writer, each one durable transaction "
              f"with its signed head; writers are separate processes. Machine: "
              f"{figures['machine']['cpus']} CPUs ({figures['machine']['platform']}), shared with "
-             f"other work while measured.", "",
+             f"other work while measured: 1-minute load average "
+             f"{figures['load_average']['before'][0]:.1f} before, "
+             f"{figures['load_average']['after'][0]:.1f} after.", "",
              "| store | writers | appends | p50 ms | p90 ms | p99 ms | appends/s |",
              "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in figures["runs"]:
@@ -150,6 +152,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("XDG_CONFIG_HOME", tempfile.mkdtemp(prefix="bench-config-"))
     counts = [int(w) for w in args.writers.split(",")]
+    load_before = os.getloadavg()
     runs = []
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
         folder = Path(tmp)
@@ -179,6 +182,7 @@ def main() -> None:
     import sqlite3
 
     figures = {"appends_per_writer": args.appends, "runs": runs, "migrate_from_home": migrate,
+               "load_average": {"before": load_before, "after": os.getloadavg()},
                "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                            "sqlite": sqlite3.sqlite_version, "psycopg": psycopg.__version__,
                            "platform": platform.platform()}}

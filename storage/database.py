@@ -18,6 +18,7 @@ which is how the SQLite stores were already written (isolation_level=None).
 from __future__ import annotations
 
 import functools
+import re
 import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
@@ -28,6 +29,7 @@ from urllib.parse import urlsplit, urlunsplit
 from .errors import DatabaseUrlError, StorageBusyError, StorageError, StorageUnavailableError
 
 SQLITE, POSTGRESQL = "sqlite", "postgresql"
+_LOCK_NAME = re.compile(r"[a-z][a-z_-]*")
 _PG_SCHEMES = ("postgresql", "postgres")
 
 
@@ -120,13 +122,18 @@ class Connection:
         if self.dialect == SQLITE:
             self.execute("BEGIN IMMEDIATE")
             return
-        self.execute("BEGIN")
+        # One round trip (a parameterless multi-statement query): the lock name is a store's
+        # own constant, checked here, never user input.
+        statements = ["BEGIN"]
         if timeout is not None:
             # Advisory locks wait for ever by default; a busy store must refuse in time.
-            self.execute(f"SET LOCAL lock_timeout = '{max(1, int(timeout * 1000))}ms'")
+            statements.append(f"SET LOCAL lock_timeout = '{max(1, int(timeout * 1000))}ms'")
         if lock is not None:
-            self.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || '/' || ?))",
-                         (lock,))
+            if not _LOCK_NAME.fullmatch(lock):
+                raise ValueError(f"lock names are lowercase words, got {lock!r}")
+            statements.append(f"SELECT pg_advisory_xact_lock(hashtext(current_schema() || "
+                              f"'/{lock}'))")
+        self.execute("; ".join(statements))
 
     def begin_snapshot(self) -> None:
         """Start a read-only transaction that sees one consistent state throughout."""
