@@ -253,6 +253,9 @@ def holds(asked: Asked, text: str) -> bool:
 _REDACTED = re.compile(r"\(b\)\s?\(\d\)")
 
 
+# A step's own number ("6. If the SST fails again ...") counts nothing.
+_STEP_NUMBER = re.compile(r"^\s*(?:[-*•]\s*)?\d{1,2}[.)]\s+|(?<=[.;:]\s)\d{1,2}[.)]\s+",
+                          re.MULTILINE)
 # References to a text are no value either: "Sec. 300.400", "21 CFR 211.42", "§ 501(c)".
 _REFERENCE = re.compile(r"\b\d+\s+(?:CFR|U\.?S\.?C)\.?\s+(?:part\s+)?\d+[\w.()-]*|(?:\b(?:"
                         r"sec(?:tion)?s?|parts?|cpg|chapter|article|annex|clause|paragraph|"
@@ -263,7 +266,7 @@ def values_of(text: str) -> str:
     """The text without the digits that are no value: those inside codes and ids ("ISO-03",
     "SOP-QA-009", "DEV-2026-019" hold no count, limit or year), references to sections and
     regulations, and redacted values."""
-    return _REDACTED.sub(" ", _REFERENCE.sub(" ", CODE.sub(" ", text)))
+    return _REDACTED.sub(" ", _REFERENCE.sub(" ", CODE.sub(" ", _STEP_NUMBER.sub(" ", text))))
 
 
 def _values_for(kind: str, text: str) -> str:

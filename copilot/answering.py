@@ -140,7 +140,8 @@ class AnswerPipeline:
         scored = self.composer.score(question, hits)
         return self.composer.compose(
             question, scored,
-            accept=lambda s: holds(asked, f"{hits[s.unit.n - 1].section} {s.unit.reading()}"),
+            accept=lambda s: holds(asked, f"{_unnumbered(hits[s.unit.n - 1].section)} "
+                                          f"{s.unit.reading()}"),
             # A value question is best answered by a line that states a value.
             prefer=lambda s: 0.1 if asked.kind in VALUE_KINDS and states_value(
                 s.unit.reading()) else 0.0)
@@ -275,6 +276,15 @@ class AnswerPipeline:
                       closest=[_citation(n, h) for n, h in enumerate(hits[:3], start=1)],
                       decline_reason=reason, prompt_version=self.prompt.version,
                       timings=timings)
+
+
+_SECTION_NUMBER = re.compile(r"(?:^|(?<=>))\s*\d+(?:\.\d+)*\.?\s+")
+
+
+def _unnumbered(section: str) -> str:
+    """'6 Procedure > 6.5 If the SST fails' -> 'Procedure > If the SST fails': a section's
+    number names its place, it is no count or limit."""
+    return _SECTION_NUMBER.sub(" ", section or "").strip()
 
 
 def _evidence_line(scored: ScoredUnit, n: int, headline: bool) -> EvidenceLine:
