@@ -12,8 +12,8 @@ from storage import Database, StorageError, open_database
 
 from .answering import AnswerPipeline, AnswerPolicy
 from .errors import CopilotError
-from .guarding import QuestionGate
 from .grounding import GroundingVerifier
+from .guarding import QuestionGate
 from .llm import ChatBackend, make_chat_model
 from .prompting import PromptTemplate
 from .settings import Settings, disable_telemetry_and_hub, private_folder

@@ -17,8 +17,17 @@ from guardrails import AuditTrail, GuardrailError
 from guardrails.accounts import SCHEMA as ACCOUNTS_SCHEMA
 from guardrails.audit import SCHEMA as AUDIT_SCHEMA
 from knowledge.catalog import SCHEMA as CATALOG_SCHEMA
-from storage import (POSTGRESQL, Connection, Database, Schema, SQLiteDatabase, StorageError,
-                     grant, status, upgrade)
+from storage import (
+    POSTGRESQL,
+    Connection,
+    Database,
+    Schema,
+    SQLiteDatabase,
+    StorageError,
+    grant,
+    status,
+    upgrade,
+)
 
 from .build import build_database
 from .errors import CopilotError
@@ -163,7 +172,7 @@ def migrate_from_home(home: Path, db: Database, key_file: Path | None = None,
     with db.connect(300) as target:
         target.begin(lock="migrate-from-home", timeout=300)
         try:
-            for component, relative, tables in HOME_TABLES:
+            for component, _relative, tables in HOME_TABLES:
                 if not sources[component].exists():
                     continue
                 for table in tables:
@@ -172,7 +181,7 @@ def migrate_from_home(home: Path, db: Database, key_file: Path | None = None,
                     if target.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone():
                         raise CopilotError(f"the database already holds {component} data "
                                            f"(table {table}): migrate into an empty database")
-            for component, relative, tables in HOME_TABLES:
+            for component, _relative, tables in HOME_TABLES:
                 if not sources[component].exists():
                     continue
                 with SQLiteDatabase(sources[component]).connect() as source:

@@ -178,8 +178,9 @@ def main() -> None:
                 runs.append(result)
         migrate = (bench_migrate(folder, args.admin_url, args.migrate_records)
                    if args.migrate_records else None)
-    import psycopg
     import sqlite3
+
+    import psycopg
 
     figures = {"appends_per_writer": args.appends, "runs": runs, "migrate_from_home": migrate,
                "load_average": {"before": load_before, "after": os.getloadavg()},

@@ -17,15 +17,31 @@ import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
-from storage import (POSTGRESQL, Connection, Database, Location, Migration, Schema,
-                     StorageBusyError, StorageError, as_database, open_schema)
+from storage import (
+    POSTGRESQL,
+    Connection,
+    Database,
+    Location,
+    Migration,
+    Schema,
+    StorageBusyError,
+    StorageError,
+    as_database,
+    open_schema,
+)
 
-from .errors import (AccountStoreError, AuthenticationError, InvalidUserNameError,
-                     UnknownRoleError, UnknownUserError, UserExistsError)
+from .errors import (
+    AccountStoreError,
+    AuthenticationError,
+    InvalidUserNameError,
+    UnknownRoleError,
+    UnknownUserError,
+    UserExistsError,
+)
 from .login_throttle import Backoff, Gate
 from .passwords import check_password_rules, dummy_hash, hash_password, verify_password
 from .users import ROLES, User
@@ -111,7 +127,7 @@ def validate_role(role: object) -> str:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 class UserStore:

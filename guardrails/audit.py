@@ -54,15 +54,26 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
 # The C string encoder that json.dumps(ensure_ascii=False) itself uses.
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from storage import (POSTGRESQL, Connection, Database, Location, Migration, Schema,
-                     StorageBusyError, StorageError, StorageUnavailableError, as_database,
-                     open_schema)
+from storage import (
+    POSTGRESQL,
+    Connection,
+    Database,
+    Location,
+    Migration,
+    Schema,
+    StorageBusyError,
+    StorageError,
+    StorageUnavailableError,
+    as_database,
+    open_schema,
+)
 
 from .audit_head import SignedHead, sign_head
 from .audit_keys import AuditKey, AuditKeyError, AuditSigner, default_key_file
@@ -307,7 +318,7 @@ class AuditTrail(AuditSink):
         records, rows = [], []
         for user, role, action, details_json, details in prepared:
             seq += 1
-            ts = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+            ts = datetime.now(UTC).isoformat(timespec="microseconds")
             digest = _record_hash(seq, ts, user, role, action, details_json, prev)
             records.append(AuditRecord(seq, ts, user, role, action, details, prev, digest))
             rows.append((seq, ts, user, role, action, details_json, prev, digest))
@@ -785,9 +796,9 @@ def _ts_bound(moment: datetime | None) -> str | None:
     if moment is None:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     # Same fixed-width format as stored timestamps, so text order is time order.
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 # Cells a spreadsheet would run as a formula (review F11), and the quote itself, so that

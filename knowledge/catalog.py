@@ -16,8 +16,18 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from storage import (POSTGRESQL, Connection, Database, Location, Migration, Row, Schema,
-                     StorageError, as_database, open_schema)
+from storage import (
+    POSTGRESQL,
+    Connection,
+    Database,
+    Location,
+    Migration,
+    Row,
+    Schema,
+    StorageError,
+    as_database,
+    open_schema,
+)
 
 from .chunking import Chunk
 from .documents import Document
@@ -167,7 +177,8 @@ class Catalog:
 
     def hash_of(self, source: str) -> str | None:
         with self._connect() as conn:
-            row = conn.execute("SELECT content_hash FROM documents WHERE source=?", (source,)).fetchone()
+            row = conn.execute("SELECT content_hash FROM documents WHERE source=?",
+                               (source,)).fetchone()
         return row["content_hash"] if row else None
 
     def source_of(self, doc_id: str, revision: str) -> str | None:

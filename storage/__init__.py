@@ -4,12 +4,37 @@ records (guardrails, copilot): an SQLite file in the home, or a shared PostgreSQ
 The bottom layer: it imports no other package of the project.
 """
 
-from .database import (POSTGRESQL, SQLITE, Connection, Database, Location, PostgresDatabase, Row,
-                       SQLiteDatabase, as_database, check_postgres_url, open_database, redact_url)
-from .errors import (DatabaseUrlError, SchemaError, StorageBusyError, StorageError,
-                     StorageUnavailableError)
-from .migrations import (Migration, Schema, current_version, grant, open_schema, require, status,
-                         upgrade)
+from .database import (
+                       POSTGRESQL,
+                       SQLITE,
+                       Connection,
+                       Database,
+                       Location,
+                       PostgresDatabase,
+                       Row,
+                       SQLiteDatabase,
+                       as_database,
+                       check_postgres_url,
+                       open_database,
+                       redact_url,
+)
+from .errors import (
+                       DatabaseUrlError,
+                       SchemaError,
+                       StorageBusyError,
+                       StorageError,
+                       StorageUnavailableError,
+)
+from .migrations import (
+                       Migration,
+                       Schema,
+                       current_version,
+                       grant,
+                       open_schema,
+                       require,
+                       status,
+                       upgrade,
+)
 
 __all__ = ["POSTGRESQL", "SQLITE", "Connection", "Database", "DatabaseUrlError", "Location",
            "Migration", "PostgresDatabase", "Row", "SQLiteDatabase", "Schema", "SchemaError",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from .database import POSTGRESQL, Connection, Database
 from .errors import SchemaError
@@ -104,7 +104,7 @@ def upgrade(db: Database, schema: Schema, *, timeout: float = 60.0) -> tuple[int
                              "VALUES (?, ?, ?) ON CONFLICT (component) DO UPDATE SET "
                              "version = excluded.version, upgraded_at = excluded.upgraded_at",
                              (schema.component, schema.latest,
-                              datetime.now(timezone.utc).isoformat(timespec="seconds")))
+                              datetime.now(UTC).isoformat(timespec="seconds")))
             conn.commit()
         except BaseException:
             conn.rollback()

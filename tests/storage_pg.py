@@ -67,9 +67,9 @@ def drop_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture()
-def pg_url():
-    """The URL of a fresh PostgreSQL database, dropped after the test."""
+def fresh_database_url():
+    """For a test module's `pg_url` fixture: `yield from fresh_database_url()` gives the URL of
+    a fresh database, dropped after the test."""
     name, url = create_database()
     try:
         yield url

@@ -5,12 +5,18 @@ from __future__ import annotations
 import threading
 
 import pytest
+import storage_pg
 
 from guardrails import AuthenticationError, UnknownUserError, UserExistsError, UserStore
 from guardrails.accounts import SCHEMA
 from guardrails.login_throttle import Backoff
 from storage import PostgresDatabase, upgrade
-from storage_pg import pg_url  # noqa: F401 (fixture)
+
+
+@pytest.fixture()
+def pg_url():
+    yield from storage_pg.fresh_database_url()
+
 
 PASSWORD = "correct-horse-battery"
 

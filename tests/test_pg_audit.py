@@ -18,11 +18,17 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import storage_pg
 
 from guardrails import AuditError, AuditTrail, parse_witness
 from guardrails.audit import SCHEMA
 from storage import PostgresDatabase, upgrade
-from storage_pg import pg_url  # noqa: F401 (fixture)
+
+
+@pytest.fixture()
+def pg_url():
+    yield from storage_pg.fresh_database_url()
+
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -235,7 +241,7 @@ def parse(output: str) -> tuple[list[tuple[int, str, int]], list[str]]:
 def test_four_processes_times_500_appends_make_one_chain(store, tmp_path):
     procs = run_writers(store, tmp_path, 4, 500)
     outputs = [p.communicate(timeout=900) for p in procs]
-    for p, (_, err) in zip(procs, outputs):
+    for p, (_, err) in zip(procs, outputs, strict=True):
         assert p.returncode == 0, err
     acks = [parse(out)[0] for out, _ in outputs]
     assert [len(a) for a in acks] == [500] * 4  # 0 lost: every append acknowledged
@@ -289,9 +295,7 @@ def test_a_role_without_update_rights_cannot_change_records(pg_store):
     role = f"copilot_app_{uuid.uuid4().hex[:8]}"
     with pg_store.trail() as trail:
         fill(trail, 2)
-    from copilot.db_cli import grant_app_role
-
-    from copilot.db_cli import schemas
+    from copilot.db_cli import grant_app_role, schemas
 
     for schema, _ in schemas():  # the app role's rights cover every store's tables
         upgrade(PostgresDatabase(pg_store.url), schema)
@@ -332,7 +336,7 @@ def test_connections_cut_mid_load_fork_nothing_and_recover(pg_store, tmp_path):
         time.sleep(0.3)
         killed += terminate(ADMIN_URL, pids)
     outputs = [p.communicate(timeout=600) for p in procs]
-    for p, (_, err) in zip(procs, outputs):
+    for p, (_, err) in zip(procs, outputs, strict=True):
         assert p.returncode == 0, err
     assert killed >= 3, "the test cut no connection"
     parsed = [parse(out) for out, _ in outputs]

@@ -8,11 +8,17 @@ import threading
 from pathlib import Path
 
 import pytest
+import storage_pg
 
 from knowledge import KnowledgeBase
 from knowledge.catalog import SCHEMA, Catalog, CatalogError
 from storage import PostgresDatabase, upgrade
-from storage_pg import pg_url  # noqa: F401 (fixture)
+
+
+@pytest.fixture()
+def pg_url():
+    yield from storage_pg.fresh_database_url()
+
 
 DOC = """---
 doc_id: SOP-PGX-{n:03d}

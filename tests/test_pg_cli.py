@@ -10,8 +10,13 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import storage_pg
 
-from storage_pg import pg_url  # noqa: F401 (fixture)
+
+@pytest.fixture()
+def pg_url():
+    yield from storage_pg.fresh_database_url()
+
 
 COPILOT = str(Path(sys.executable).with_name("copilot"))
 

@@ -7,6 +7,9 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import storage_pg
+from test_pg_catalog import write_doc
+from test_pg_training_store import item, result
 
 from copilot.db_cli import migrate_from_home
 from copilot.errors import CopilotError
@@ -14,9 +17,12 @@ from copilot.training.store import TrainingStore
 from guardrails import AuditTrail, UserStore
 from knowledge import KnowledgeBase
 from storage import PostgresDatabase
-from storage_pg import pg_url  # noqa: F401 (fixture)
-from test_pg_catalog import write_doc
-from test_pg_training_store import item, result
+
+
+@pytest.fixture()
+def pg_url():
+    yield from storage_pg.fresh_database_url()
+
 
 PASSWORD = "correct-horse-battery"
 

@@ -6,11 +6,16 @@ import sqlite3
 
 import psycopg
 import pytest
+import storage_pg
 
 from copilot.training.items import Attempt, GradedAnswer, ModuleResult, QuizItem
 from copilot.training.store import SCHEMA, TrainingStore, now_iso
 from storage import PostgresDatabase, upgrade
-from storage_pg import pg_url  # noqa: F401 (fixture)
+
+
+@pytest.fixture()
+def pg_url():
+    yield from storage_pg.fresh_database_url()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

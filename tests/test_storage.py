@@ -6,13 +6,34 @@ import threading
 import time
 
 import pytest
+import storage_pg
 
-from storage import (DatabaseUrlError, Migration, PostgresDatabase, Schema, SchemaError,
-                     SQLiteDatabase, StorageBusyError, StorageError, StorageUnavailableError,
-                     current_version, open_database, open_schema, redact_url, require, upgrade)
-from storage_pg import pg_url  # noqa: F401 (fixture)
+from storage import (
+    DatabaseUrlError,
+    Migration,
+    PostgresDatabase,
+    Schema,
+    SchemaError,
+    SQLiteDatabase,
+    StorageBusyError,
+    StorageError,
+    StorageUnavailableError,
+    current_version,
+    open_database,
+    open_schema,
+    redact_url,
+    require,
+    upgrade,
+)
 
-NOTES_V1 = Migration(1, "notes", ["CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"],
+
+@pytest.fixture()
+def pg_url():
+    yield from storage_pg.fresh_database_url()
+
+
+NOTES_V1 = Migration(1, "notes",
+                     ["CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"],
                      ["CREATE TABLE notes (id BIGINT PRIMARY KEY, body TEXT NOT NULL)"])
 NOTES_V2 = Migration(2, "notes.author", ['ALTER TABLE notes ADD COLUMN "user" TEXT'],
                      ['ALTER TABLE notes ADD COLUMN "user" TEXT'])
@@ -80,7 +101,8 @@ def test_one_sql_for_both_placeholders_upserts_returning_and_named_rows(db):
                               (1, "again"))
         assert cursor.rowcount == 0
         row = conn.execute("INSERT INTO notes (id, body) VALUES (?, ?) ON CONFLICT (id) DO "
-                           "UPDATE SET body = excluded.body RETURNING id, body", (2, "B")).fetchone()
+                           "UPDATE SET body = excluded.body RETURNING id, body",
+                           (2, "B")).fetchone()
         assert (row["id"], row["body"]) == (2, "B") and tuple(row) == (2, "B")
         conn.commit()
         rows = conn.execute("SELECT id, body FROM notes ORDER BY id").fetchall()

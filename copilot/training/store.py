@@ -16,11 +16,20 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
-from storage import (POSTGRESQL, Connection, Database, Location, Migration, Row, Schema,
-                     as_database, open_schema)
+from storage import (
+    POSTGRESQL,
+    Connection,
+    Database,
+    Location,
+    Migration,
+    Row,
+    Schema,
+    as_database,
+    open_schema,
+)
 
 from .items import Attempt, GradedAnswer, ModuleResult, QuizItem
 
@@ -129,7 +138,7 @@ SCHEMA = Schema("training", (
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
 class TrainingStore:
