@@ -65,9 +65,14 @@ def grow_index(copilot: Copilot, target: int, seed: int = 7) -> None:
     kb = copilot.kb
     rows = [r for r in kb.catalog.all_chunks() if "#copy" not in r["source"]]  # the real ones
     base_vectors = kb.embedder.embed([f"{r['context']}\n{r['text']}" for r in rows])
-    have = len(kb.catalog.all_chunks())
+    every = kb.catalog.all_chunks()
+    have = len(every)
     rng = np.random.default_rng(seed)
-    copy = have // len(rows) + 1  # past every copy number used by an earlier call
+    # Past every copy number used by an earlier call. Not `have // len(rows)`: an earlier
+    # call's last copy may be partial, and reusing its number overwrote its ids (a 100,000
+    # target after a 10,000 one ended at 99,825 chunks).
+    copy = max((int(r["source"].rsplit("#copy", 1)[1]) for r in every
+                if "#copy" in r["source"]), default=1)
     pending: list = []
     while have < target:
         copy += 1
