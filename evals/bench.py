@@ -67,7 +67,7 @@ class BenchPlan:
     @classmethod
     def quick(cls) -> BenchPlan:
         return cls(sizes=[10_000], questions=4, appends=500, guard_rounds=1, logins=5,
-                   embed_rounds=1, embed_chunks=160, cold_runs=1)
+                   embed_rounds=2, embed_chunks=None, cold_runs=1)
 
 
 def run_bench(out: Path, plan: BenchPlan, log=print) -> dict:
