@@ -680,8 +680,9 @@ class AuditTrail(AuditSink):
             self._conn.close()
             self._conn = None
         if self._conn is None or self._conn_pid != os.getpid():
-            # A parent's connection is dropped, never closed. Errors go to _retrying.
-            self._conn = self.db.connect(self.timeout)
+            # A parent's connection is dropped, never closed (psycopg does not end a session
+            # made by another process when the object goes; a test holds it to that).
+            self._conn = self.db.connect(self.timeout)  # errors go to _retrying
             self._conn_pid = os.getpid()
         return self._conn
 

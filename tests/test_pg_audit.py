@@ -415,3 +415,28 @@ def test_granting_before_the_upgrade_is_refused_with_the_command(pg_url):
 
     with pytest.raises(SchemaError, match="does not exist: run `copilot db upgrade` first"):
         grant_app_role(PostgresDatabase(pg_url), "copilot_never_made", create=False)
+
+
+def test_a_forked_child_leaves_the_parents_session_alone(pg_store):
+    import gc
+    import os
+
+    trail = pg_store.trail()
+    fill(trail, 1)
+    backend = trail._connection().raw.info.backend_pid
+    child = os.fork()
+    if child == 0:  # the child appends on a connection of its own, then is collected
+        code = 0
+        try:
+            trail.append("child", "operator", "ask", {"from": "child"})
+            del trail
+            gc.collect()
+        except BaseException:  # reported through the exit code
+            code = 1
+        os._exit(code)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    trail.append("parent", "operator", "ask", {"after": "fork"})
+    assert trail._connection().raw.info.backend_pid == backend  # not cut by the child
+    result = trail.verify()
+    assert (result.ok, result.records) == (True, 3), result.reason
