@@ -105,6 +105,10 @@ def run_case(copilot: Copilot, case: Case) -> dict:
         "id": case.id, "question": case.question, "status": answer.status,
         "answerable": case.answerable, "seconds": seconds, "draft": answer.draft,
         "drafted_sentences": len(answer.sentences), "shown": shown,
+        # Every drafted sentence with the verifier's verdict, for inspection by hand.
+        "verdicts": [{"text": c.text, "citations": c.citations, "supported": c.supported,
+                      "reason": c.reason, "scaffold": c.scaffold} for c in answer.sentences],
+        "sources": [f"[{c.n}] {c.doc_id}: {c.quote[:600]}" for c in answer.citations],
         "facts_total": len(facts),
         "facts_in_summary": sum(normalise(f) in summary for f in facts),
         "facts_shown": sum(normalise(f) in everything for f in facts),
@@ -128,6 +132,8 @@ def run_backend(llm: str, cases: list[Case], corpus: Path) -> dict:
         "llm": llm, "cases": len(rows),
         "answers_with_summary": sum(bool(r["shown"]) for r in rows),
         "drafted_sentences": sum(r["drafted_sentences"] for r in rows),
+        "drafted_uncited": sum(not v["citations"] and not v["scaffold"]
+                               for r in rows for v in r["verdicts"]),
         "summary_sentences_shown": len(shown),
         "shown_flagged_by_recheck": sum(bool(s["flags"]) for s in shown),
         "key_fact_recall_summary": sum(r["facts_in_summary"] for r in answerable) / facts
