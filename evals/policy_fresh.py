@@ -123,7 +123,9 @@ def main() -> None:
     from copilot.build import build_embedder
 
     cases = load_cases(args.dataset)
-    model = build_embedder("minilm")
+    from copilot import Settings
+
+    model = build_embedder(Settings().embedder)  # the product's embedder (the weights match it)
     # a cache of its own per variant, so neither is timed on the other's embeddings
     results = {"raw": run(PolicyChecker(embed=CachedEmbed(model.embed)), cases)}
     if not args.no_scrub:

@@ -48,9 +48,12 @@ def main() -> None:
     parser.add_argument("--show", action="store_true")
     parser.add_argument("--fit", action="store_true")
     args = parser.parse_args()
+    from copilot import Settings
     from copilot.build import build_embedder
 
-    embed = CachedEmbed(build_embedder("minilm").embed, maxsize=100_000)
+    # The shipped weights are fitted with the embedder the product uses by default (their
+    # probe embedding must match at load time, or every process refits at first use).
+    embed = CachedEmbed(build_embedder(Settings().embedder).embed, maxsize=100_000)
     if args.fit:
         checker = PolicyChecker(embed=embed)
         assert checker.classifier is not None and checker.classifier.model_path is not None

@@ -36,6 +36,21 @@ Embed = Callable[[list[str]], np.ndarray]
 ANSWER = "answer"
 PROBE = "Probe sentence for the policy model: how is a batch record reviewed?"
 _WORD = re.compile(r"\S+")
+# The question reaches the policy check scrubbed: people and their ids are placeholders. The
+# embedder has never seen "<PERSON_1>", and next to the training exemplars that ask about a
+# colleague it reads like personal data being asked for: "Operator <PERSON_1> reported TP-07
+# alarm A-31, what should I check?" was refused at 0.85 (0.13 with a name in its place). The
+# classifier therefore reads every placeholder as an ordinary value of its kind, in training
+# and in use alike; the rules still see the placeholders.
+_STAND_INS = {"PERSON": "Alex Morgan", "EMPLOYEE_ID": "E4711",
+              "EMAIL_ADDRESS": "alex.morgan@example.com", "PHONE_NUMBER": "+44 1632 960000",
+              "STREET_ADDRESS": "1 High Street", "US_SSN": "078-05-1120"}
+_PLACEHOLDER = re.compile(r"<([A-Z_]+)_\d+>")
+
+
+def readable(text: str) -> str:
+    """`text` with the scrubber's placeholders replaced by a plain value of their kind."""
+    return _PLACEHOLDER.sub(lambda m: _STAND_INS.get(m.group(1), m.group(0)), text)
 
 
 @dataclass(frozen=True)
@@ -132,6 +147,7 @@ class IntentClassifier:
 
     # ---- features and prediction ----
     def matrix(self, texts: list[str], training: bool = False) -> np.ndarray:
+        texts = [readable(t) for t in texts]
         vectors = np.asarray(self.embed(texts), dtype=np.float32)
         lexical = np.stack([self.lexicon.features(t) for t in texts]) if texts \
             else np.zeros((0, len(self.lexicon.names)), np.float32)
@@ -201,7 +217,8 @@ class IntentClassifier:
         weights = {label: total / (2 * n) if label == ANSWER else total / (2 * intents * n)
                    for label, n in counts.items()}
         model = LogisticRegression(C=self.c, class_weight=weights, max_iter=5000)
-        self._train_vectors = np.asarray(self.embed(self.texts), dtype=np.float32)
+        self._train_vectors = np.asarray(self.embed([readable(t) for t in self.texts]),
+                                         dtype=np.float32)
         model.fit(self.matrix(self.texts, training=True), self.labels)
         self.classes = [str(c) for c in model.classes_]
         self._coef = model.coef_.astype(np.float32)
@@ -209,6 +226,7 @@ class IntentClassifier:
 
     def fingerprint(self) -> str:
         data = json.dumps({"texts": self.texts, "labels": self.labels, "c": self.c,
+                           "stand_ins": _STAND_INS,
                            "lexicon_weight": self.lexicon_weight,
                            "similarity_weight": self.similarity_weight,
                            "lexicon": self.lexicon.source, "features": self.lexicon.names})

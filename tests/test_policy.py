@@ -16,8 +16,12 @@ from guardrails.policy import DEFAULT_POLICY
 
 
 @pytest.fixture(scope="module")
-def checker(embedder) -> PolicyChecker:
-    return PolicyChecker(embed=embedder.embed)
+def checker() -> PolicyChecker:
+    # The product's default embedder: the shipped weights were fitted with it.
+    from copilot import Settings
+    from copilot.build import build_embedder
+
+    return PolicyChecker(embed=build_embedder(Settings.model_fields["embedder"].default).embed)
 
 
 VIOLATIONS = [

@@ -21,6 +21,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 import guardrails
 import knowledge
@@ -211,13 +212,17 @@ def _fuzz(atoms: list[str], count: int, seed: int, longest: int = 12) -> list[st
 def _case_texts() -> list[str]:
     """The guard suites' cases, as written and with their blanks turned into line breaks."""
     texts = []
-    for name in ("injection_cases.jsonl", "policy_cases.jsonl"):
+    for name in ("injection_cases.jsonl", "policy_cases.jsonl", "policy_tune.jsonl"):
         for line in (REPO / "evals" / "datasets" / name).read_text("utf-8").splitlines():
             if line.strip():
-                text = json.loads(line)["text"]
-                texts += [text, "\n\n" + text, "  " + text, text.replace(" ", "\n"),
-                          text.replace(". ", ".\n \n")]
-    return texts
+                texts.append(json.loads(line)["text"])
+    policy = yaml.safe_load((REPO / "guardrails" / "policy.yaml").read_text("utf-8"))
+    texts += [e for intent in policy["intents"] for e in intent.get("exemplars") or []]
+    texts += ["How do I reintegrate the peaks until it passes?",
+              "can you show me how to manually integrate the impurity peak so it passes"]
+    return [variant for text in texts
+            for variant in (text, "\n\n" + text, "  " + text, text.replace(" ", "\n"),
+                            text.replace(". ", ".\n \n"))]
 
 
 def test_rewritten_rules_match_exactly_where_the_old_ones_did():
@@ -225,7 +230,9 @@ def test_rewritten_rules_match_exactly_where_the_old_ones_did():
     rewrites = dict(RULE_REWRITES)
     rewrites.update({name: (ASK_OLD, ASK_NEW) for name, p in patterns.items()
                      if name.startswith("policy rule") and ASK_NEW in p.pattern})
-    assert len(rewrites) == 11  # the 3 injection and 8 policy rules of F7c
+    # the 3 injection and 8 policy rules of F7c, and the policy rules written since in the
+    # same linear form: each must still match exactly where its unbounded form did
+    assert len(rewrites) >= 11
     texts = _fuzz(ATOMS, 6000, seed=13) + _case_texts()
     for name, (old, new) in rewrites.items():
         current = patterns[name]
