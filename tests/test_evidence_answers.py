@@ -236,3 +236,16 @@ def test_a_line_of_another_document_joins_the_card_only_when_nearly_as_good():
     card: Card = composer.compose("What is the pass limit?", units)
     assert [u.unit.text for u in card.support] == ["Alarm I-07 means the decay test failed.",
                                                     "Record both results."]
+
+
+def test_the_synthesis_benchmark_refuses_a_gguf_that_is_not_the_pinned_file(tmp_path):
+    from evals.bench_synthesis import ChecksumError, checked_gguf
+
+    fake = tmp_path / "model.gguf"
+    fake.write_bytes(b"GGUF" + b"\0" * 64)
+    with pytest.raises(ChecksumError, match="model.gguf: sha256 .* is not the pinned"):
+        checked_gguf(fake)
+    with pytest.raises(ChecksumError, match="not a file"):
+        checked_gguf(tmp_path / "missing.gguf")
+    assert checked_gguf(fake, expected=__import__("hashlib").sha256(fake.read_bytes())
+                        .hexdigest()) == fake
