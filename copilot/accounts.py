@@ -19,8 +19,17 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from guardrails import (Account, AuditError, AuditSink, AuditTrail, AuthenticationError,
-                        GuardrailError, User, UserStore, can)
+from guardrails import (
+    Account,
+    AuditError,
+    AuditSink,
+    AuditTrail,
+    AuthenticationError,
+    GuardrailError,
+    User,
+    UserStore,
+    can,
+)
 from guardrails.accounts import MAX_NAME_LENGTH
 from guardrails.login_throttle import AddressThrottle, Backoff, FailureCounter, Gate
 

@@ -10,27 +10,50 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from importlib import resources
 from pathlib import Path
 
-from guardrails import (AuditSink, GuardrailError, PermissionDeniedError, PresidioScrubber,
-                        Scrubber, ScrubSession, ScrubVault, User, UserStore, demo_user, require)
+from guardrails import (
+    AuditSink,
+    GuardrailError,
+    PermissionDeniedError,
+    PresidioScrubber,
+    Scrubber,
+    ScrubSession,
+    ScrubVault,
+    User,
+    demo_user,
+    require,
+)
 from knowledge import FileResult, Hit, IngestReport, KnowledgeBase, SearchFilter
 
+from .accounts import Accounts, login_policy
 from .answer import Answer
-from .answering import (MAX_COMMENT_CHARS, MAX_DESCRIPTION_CHARS, MAX_QUESTION_CHARS,
-                        AnswerPipeline, Event, validate_question, validate_text)
+from .answering import (
+    MAX_COMMENT_CHARS,
+    MAX_DESCRIPTION_CHARS,
+    MAX_QUESTION_CHARS,
+    AnswerPipeline,
+    Event,
+    validate_question,
+    validate_text,
+)
+from .build import (
+    build_audit_trail,
+    build_chat_backend,
+    build_knowledge_base,
+    build_pipeline,
+    build_question_gate,
+    build_training_database,
+    build_user_store,
+)
 from .conversation import Conversations, standalone
 from .deviations import DeviationMatch, similar_deviations
-from .accounts import Accounts, login_policy
 from .errors import AccessDeniedError, BadQuestionError, CopilotError
-from .build import (build_audit_trail, build_chat_backend, build_knowledge_base, build_pipeline,
-                    build_question_gate, build_training_database, build_user_store)
+from .grounding import GroundingVerifier
 from .guarding import QuestionGate
-from .training import TrainingService
 from .llm import ChatBackend
 from .settings import Settings
 from .sources import SourceView, deviation_redactor, needs_redaction, open_source
-from .grounding import GroundingVerifier
-from .text_check import (MAX_DOC_ID_CHARS, ClaimChecker, DocumentNotVisibleError,
-                         TextCheck)
+from .text_check import MAX_DOC_ID_CHARS, ClaimChecker, DocumentNotVisibleError, TextCheck
+from .training import TrainingService
 
 
 def demo_plant_path() -> Path:

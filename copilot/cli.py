@@ -233,7 +233,7 @@ def serve(host: Annotated[str | None, typer.Option()] = None,
                 err.print(f"{report.count('added')} documents indexed, "
                           f"{len(report.failed)} failed")
         copilot.pipeline.backend.load()  # the chat model, before the first user waits for it
-        copilot.scrubber  # and the PII models, once, before several UI threads race for them
+        _ = copilot.scrubber  # and the PII models, once, before several UI threads race for them
         copilot.gate.screen("warm-up: what is the P1 exposure time?")  # and the guard exemplars
     except (KnowledgeError, CopilotError, GuardrailError) as exc:
         _fail(exc)

@@ -81,8 +81,10 @@ class GuardScanner:
 
 
 @guard_app.command("scan")
-def scan(text: Annotated[str | None, typer.Option("--json", help="one text; prints one JSON object")] = None,
-         jsonl: Annotated[Path | None, typer.Option("--jsonl", help="file of {\"id\",\"text\"} lines ('-' for stdin)")] = None,
+def scan(text: Annotated[str | None, typer.Option(
+             "--json", help="one text; prints one JSON object")] = None,
+         jsonl: Annotated[Path | None, typer.Option(
+             "--jsonl", help="file of {\"id\",\"text\"} lines ('-' for stdin)")] = None,
          role: Annotated[str | None, typer.Option("--role", help=ROLE_HELP)] = None) -> None:
     """Print PII spans, the redacted text, the injection verdict and the policy action."""
     if (text is None) == (jsonl is None):

@@ -27,8 +27,14 @@ from knowledge import Document, KnowledgeBase, SearchFilter
 
 from .answering import MAX_DESCRIPTION_CHARS
 from .errors import AccessDeniedError, CopilotError
-from .grounding import (GroundingVerifier, PreparedPassages, SentenceVerdict, content_words,
-                        split_sentences, strip_citations)
+from .grounding import (
+    GroundingVerifier,
+    PreparedPassages,
+    SentenceVerdict,
+    content_words,
+    split_sentences,
+    strip_citations,
+)
 from .quantities import quantities_in
 
 # "[SOP-STE-001]" or "[MAN-AC-02]": a document id cited in the text (not a [1] marker).

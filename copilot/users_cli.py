@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from guardrails import GuardrailError, User, UserStore
+from guardrails import GuardrailError, User
 
 from .accounts import Accounts, login_policy
 from .build import build_audit_trail, build_user_store

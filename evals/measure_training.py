@@ -12,10 +12,9 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from knowledge import DocumentError, discover, load_document
-
 from copilot.training.generator import DeterministicGenerator
 from copilot.training.validation import validate
+from knowledge import DocumentError, discover, load_document
 
 
 def measure(paths: list[str]) -> tuple[int, int]:

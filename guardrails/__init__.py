@@ -8,26 +8,51 @@ from .accounts import Account, UserStore
 from .audit import AUDIT_ACTIONS, AuditRecord, AuditSink, AuditTrail, VerifyResult
 from .audit_head import SignedHead, parse_witness
 from .audit_keys import AuditKey, AuditSigner, default_key_file
-from .errors import (AccountError, AccountStoreError, AuditBusyError, AuditError,
-                     AuthenticationError, GuardrailError, InvalidUserNameError, UnknownRoleError,
-                     RuleFileError, UnknownUserError, UserExistsError,
-                     WeakPasswordError)
-from .injection import InjectionDetector, InjectionVerdict
-from .limits import (MAX_COMMENT_CHARS, MAX_DESCRIPTION_CHARS, MAX_LOGIN_NAME_CHARS,
-                     MAX_PASSWORD_CHARS, MAX_QUERY_CHARS, MAX_QUESTION_CHARS,
-                     MAX_RAW_QUESTION_CHARS, InputTooLongError, InvalidInputError, bounded_text)
-from .pii import (
-    ENTITY_TYPES,
-    PresidioScrubber,
-    Scrubber,
-    ScrubberUnavailableError,
-    ScrubResult,
-    ScrubSession,
-    ScrubVault,
-    Span,
+from .errors import (
+                     AccountError,
+                     AccountStoreError,
+                     AuditBusyError,
+                     AuditError,
+                     AuthenticationError,
+                     GuardrailError,
+                     InvalidUserNameError,
+                     RuleFileError,
+                     UnknownRoleError,
+                     UnknownUserError,
+                     UserExistsError,
+                     WeakPasswordError,
 )
-from .permissions import (CAPABILITIES, PermissionDeniedError, can, matrix_markdown, require,
-                          roles_with)
+from .injection import InjectionDetector, InjectionVerdict
+from .limits import (
+                     MAX_COMMENT_CHARS,
+                     MAX_DESCRIPTION_CHARS,
+                     MAX_LOGIN_NAME_CHARS,
+                     MAX_PASSWORD_CHARS,
+                     MAX_QUERY_CHARS,
+                     MAX_QUESTION_CHARS,
+                     MAX_RAW_QUESTION_CHARS,
+                     InputTooLongError,
+                     InvalidInputError,
+                     bounded_text,
+)
+from .permissions import (
+                     CAPABILITIES,
+                     PermissionDeniedError,
+                     can,
+                     matrix_markdown,
+                     require,
+                     roles_with,
+)
+from .pii import (
+                     ENTITY_TYPES,
+                     PresidioScrubber,
+                     Scrubber,
+                     ScrubberUnavailableError,
+                     ScrubResult,
+                     ScrubSession,
+                     ScrubVault,
+                     Span,
+)
 from .policy import PolicyChecker, PolicyVerdict, refusal_message
 from .users import ROLES, User, demo_user
 

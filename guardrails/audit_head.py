@@ -23,7 +23,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from .audit_keys import AuditKey, AuditSigner
@@ -85,7 +85,7 @@ class SignedHead:
 
 
 def sign_head(signer: AuditSigner, seq: int, digest: str) -> SignedHead:
-    time = datetime.now(timezone.utc).isoformat(timespec="microseconds")
+    time = datetime.now(UTC).isoformat(timespec="microseconds")
     unsigned = SignedHead(seq, digest, time, signer.key.fingerprint, "")
     signature = base64.b64encode(signer.sign(unsigned.message())).decode("ascii")
     return SignedHead(seq, digest, time, signer.key.fingerprint, signature)

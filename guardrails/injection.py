@@ -258,7 +258,7 @@ def _nested_macros(macros: dict[str, str]) -> dict[str, str]:
     they are expanded here, a few levels deep, before the rules are compiled."""
     out = {str(k): str(v) for k, v in macros.items()}
     for _ in range(4):
-        out = {k: _MACRO_REF.sub(lambda m: out.get(m.group(1), m.group(0)), v)
+        out = {k: _MACRO_REF.sub(lambda m, known=out: known.get(m.group(1), m.group(0)), v)
                for k, v in out.items()}
     return out
 

@@ -171,7 +171,7 @@ class Scrubber(abc.ABC):
     def analyze(self, text: str) -> list[Span]:
         """Non-overlapping PII spans in `text`, ordered by start."""
 
-    def clear_recent(self) -> None:
+    def clear_recent(self) -> None:  # noqa: B027 - an optional hook, a no-op by default
         """Forget analyses kept for reuse (benchmarks time the work a new text costs)."""
 
     def scrub(self, text: str, session: ScrubSession | None = None) -> ScrubResult:

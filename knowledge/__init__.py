@@ -4,11 +4,10 @@ from .base import FileResult, Hit, IngestReport, KnowledgeBase, SearchFilter, di
 from .chunking import Chunk, approx_tokens, chunk_document, section_spans
 from .documents import DOC_TYPES, ROLES, STATUSES, Document
 from .embeddings import Embedder, SentenceTransformerEmbedder, make_embedder
-from .errors import (DocumentError, KnowledgeError, MissingDependencyError,
-                     ModelLoadError)
+from .errors import DocumentError, KnowledgeError, MissingDependencyError, ModelLoadError
 from .lexical import CODE, codes_in
-from .retriever import KnowledgeRetriever
 from .loaders import SUPPORTED_SUFFIXES, load_document
+from .retriever import KnowledgeRetriever
 
 __all__ = [
     "CODE", "Chunk", "DOC_TYPES", "Document", "DocumentError", "Embedder", "FileResult", "Hit",

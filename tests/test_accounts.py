@@ -15,8 +15,17 @@ import pytest
 
 from copilot.accounts import Accounts, AdminRequiredError
 from copilot.errors import CopilotError
-from guardrails import (AuditTrail, AuthenticationError, InvalidUserNameError, UnknownRoleError,
-                        UnknownUserError, User, UserExistsError, UserStore, WeakPasswordError)
+from guardrails import (
+    AuditTrail,
+    AuthenticationError,
+    InvalidUserNameError,
+    UnknownRoleError,
+    UnknownUserError,
+    User,
+    UserExistsError,
+    UserStore,
+    WeakPasswordError,
+)
 from guardrails.passwords import hash_password, verify_password
 
 PASSWORD = "Autoclave-E22!"

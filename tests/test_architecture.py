@@ -4,6 +4,7 @@ import ast
 import subprocess
 import sys
 from pathlib import Path
+
 import pytest
 
 import guardrails

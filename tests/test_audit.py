@@ -19,13 +19,12 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from guardrails import (AUDIT_ACTIONS, AuditError, AuditRecord, AuditSink, AuditTrail,
-                        GuardrailError)
+from guardrails import AUDIT_ACTIONS, AuditError, AuditRecord, AuditSink, AuditTrail, GuardrailError
 
 REPO = Path(__file__).resolve().parents[1]
 GENESIS = "0" * 64
@@ -360,7 +359,7 @@ def test_records_filter_by_time_user_and_action(trail):
     assert [r.seq for r in trail.records(limit=3, newest_first=True)] == [12, 11, 10]
     start, end = (datetime.fromisoformat(records[i].ts) for i in (3, 7))
     assert [r.seq for r in trail.records(start=start, end=end)] == [4, 5, 6, 7]
-    naive = start.astimezone(timezone.utc).replace(tzinfo=None)  # naive is taken as UTC
+    naive = start.astimezone(UTC).replace(tzinfo=None)  # naive is taken as UTC
     assert trail.records(start=naive)[0].seq == 4
     assert trail.records(user="nobody") == []
     with pytest.raises(AuditError, match="limit"):

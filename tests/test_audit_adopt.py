@@ -14,7 +14,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -64,7 +64,7 @@ class Home:
 
 
 def legacy_record(seq: int, prev: str, action: str, details: dict) -> tuple:
-    ts = datetime(2026, 1, 1, 8, 0, seq, tzinfo=timezone.utc).isoformat(timespec="microseconds")
+    ts = datetime(2026, 1, 1, 8, 0, seq, tzinfo=UTC).isoformat(timespec="microseconds")
     fields = {"seq": seq, "ts": ts, "user": f"user{seq % 3}", "role": "operator",
               "action": action, "details": details, "prev_hash": prev}
     digest = hashlib.sha256(json.dumps(fields, sort_keys=True, separators=(",", ":"),

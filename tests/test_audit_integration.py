@@ -6,10 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
-
-import pytest
 
 from copilot import Copilot, Settings
 from copilot.llm import ChatBackend

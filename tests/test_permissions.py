@@ -6,8 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from guardrails import CAPABILITIES, ROLES, PermissionDeniedError, User, can, matrix_markdown
-from guardrails import require, roles_with
+from guardrails import (
+    CAPABILITIES,
+    ROLES,
+    PermissionDeniedError,
+    User,
+    can,
+    matrix_markdown,
+    require,
+    roles_with,
+)
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "permissions.md"
 DOC_HEAD = """# Who may do what

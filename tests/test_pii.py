@@ -23,9 +23,8 @@ from guardrails import (
     ScrubSession,
     ScrubVault,
     Span,
+    pii,
 )
-from guardrails import pii
-
 
 _ATTEMPTS: list[object] = []  # every connection tried in this module, all refused
 

@@ -10,8 +10,14 @@ import re
 import numpy as np
 import pytest
 
-from guardrails import (ROLES, PolicyChecker, PolicyVerdict, RuleFileError, UnknownRoleError,
-                        refusal_message)
+from guardrails import (
+    ROLES,
+    PolicyChecker,
+    PolicyVerdict,
+    RuleFileError,
+    UnknownRoleError,
+    refusal_message,
+)
 from guardrails.policy import DEFAULT_POLICY
 
 

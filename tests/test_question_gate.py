@@ -6,7 +6,6 @@ refused question must never reach it). The policy depends on the asking user's r
 import dataclasses
 
 import pytest
-
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 

@@ -25,12 +25,18 @@ import yaml
 
 import guardrails
 import knowledge
-from guardrails import (MAX_LOGIN_NAME_CHARS, MAX_PASSWORD_CHARS, MAX_QUESTION_CHARS,
-                        InjectionDetector, InputTooLongError, InvalidInputError, PolicyChecker,
-                        bounded_text)
+from guardrails import (
+    MAX_LOGIN_NAME_CHARS,
+    MAX_PASSWORD_CHARS,
+    MAX_QUESTION_CHARS,
+    InjectionDetector,
+    InputTooLongError,
+    InvalidInputError,
+    PolicyChecker,
+    bounded_text,
+)
 from guardrails._patterns import sentences
-from knowledge import DocumentError, chunk_document, codes_in, load_document
-from knowledge import loaders
+from knowledge import DocumentError, chunk_document, codes_in, load_document, loaders
 from knowledge.documents import first_heading
 from knowledge.errors import DocumentLimitError
 

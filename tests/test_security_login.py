@@ -410,7 +410,7 @@ def test_the_server_audits_an_operators_denied_admin_call(ui_server):
 
     url, home = ui_server
     olga = Client(url + "/", auth=("olga", UI_PASSWORD), verbose=False)
-    with pytest.raises(Exception):
+    with pytest.raises(Exception, match="may not use admin"):
         olga.predict(api_name="/verify_chain")
     denied = [r for r in AuditTrail(home / "audit" / "audit.sqlite").records(
         action="access_denied") if r.user == "olga"]

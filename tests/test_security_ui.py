@@ -20,8 +20,7 @@ from knowledge import DocumentError
 from ui import uploads
 from ui.errors import message_for, scrub_paths
 from ui.limits import BodyLimit
-from ui.render import (answer_markdown, deviations_markdown,
-                       error_markdown, streaming_markdown)
+from ui.render import answer_markdown, deviations_markdown, error_markdown, streaming_markdown
 from ui.safe_text import md_text
 
 XSS_DOC = SECURITY_DOCS / "MAN-XSS-901.md"
@@ -333,7 +332,7 @@ def test_the_audit_export_is_never_a_file_another_user_could_fetch(ui_server):
     # Nothing in Gradio's cache holds it, so no /gradio_api/file= URL can serve it to olga.
     first_record = csv_text.splitlines()[1]
     assert not [p for p in _cached_files(home) if first_record in p.read_text("utf-8", "ignore")]
-    with pytest.raises(Exception):
+    with pytest.raises(Exception, match="may not use admin"):
         _client(url, "olga").predict("", "", api_name="/audit_export")
     # F13: the cache itself is inside the home and private to the service account.
     from ui.app import GRADIO_CACHE_DIR
@@ -369,8 +368,15 @@ def test_a_user_error_keeps_its_message(ui_server):
 
 # ---- in Chromium (slow, browser) -------------------------------------------------------------
 # The browser fixtures and helpers of the UI's own browser tests (Debian's Chromium).
-from test_ui_browser import (ANSWER_TIMEOUT_MS, browser, log_in, page, shot,  # noqa: E402,F401
-                             tab_names)
+from test_ui_browser import (  # noqa: E402,F401
+    ANSWER_TIMEOUT_MS,
+    browser,
+    log_in,
+    page,
+    shot,
+    tab_names,
+)
+
 
 @pytest.mark.slow
 @pytest.mark.browser

@@ -22,8 +22,7 @@ from copilot.training import QuizItem
 from copilot.training.items import BuildResult, RejectedItem
 from knowledge import KnowledgeBase, SearchFilter
 from ui.downloads import save_as_js
-from ui.training_tab import (build_result_markdown, due_reviews_markdown,
-                             ordering_options_markdown)
+from ui.training_tab import build_result_markdown, due_reviews_markdown, ordering_options_markdown
 
 ATTACKER_HOST = "10.66.6.6"
 # What a poisoned document line tries: a remote image, a phishing link, bold instructions.
@@ -235,7 +234,7 @@ def test_the_training_matrix_export_is_text_never_a_served_file(ui_server):
     # No copy in Gradio's cache, so no /gradio_api/file= URL can serve it to another user.
     assert not [p for p in _cached_files(home)
                 if p.name == "training-matrix.csv" or lines[1] in p.read_text("utf-8", "ignore")]
-    with pytest.raises(Exception):
+    with pytest.raises(Exception, match="may not use trainer"):
         _client(url, "olga").predict("", api_name="/matrix_csv")  # an operator is no trainer
 
 
@@ -269,7 +268,7 @@ def test_an_admin_unlocks_an_account_locked_by_failed_logins(ui_server):
     row = next(r for r in _rows(table) if r[0] == name)
     assert row[1:4] == ["trainer", False, True]
 
-    with pytest.raises(Exception):  # only an admin may unlock, checked by the server
+    with pytest.raises(Exception, match="may not use admin"):  # checked by the server
         _client(url, "olga").predict(name, "operator", "", "admin", api_name="/user_unlock")
     assert UserStore(home / "users.sqlite").get(name).locked
 

@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from copilot.training import (NotTrainableError, QuizItem, TrainingService,
-                              UnknownDocumentError, UnknownSectionError, validate)
+from copilot.training import (
+    NotTrainableError,
+    QuizItem,
+    TrainingService,
+    UnknownDocumentError,
+    UnknownSectionError,
+    validate,
+)
 from copilot.training.generator import DeterministicGenerator
 from copilot.training.text import mentions
 from guardrails import demo_user

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fsrs import Rating
 
-from copilot.training import (NoApprovedItemsError, NotAuthorisedError, QuizItem,
-                              TrainingError, TrainingService, grade, rating_for)
+from copilot.training import (
+    NoApprovedItemsError,
+    NotAuthorisedError,
+    QuizItem,
+    TrainingError,
+    TrainingService,
+    grade,
+    rating_for,
+)
 from copilot.training.generator import LETTERS
 from guardrails import User
 
@@ -172,11 +179,11 @@ def test_wrong_answers_come_back_today_and_easy_ones_later(service, approved):
     easy_card = service.scheduler.card("olga", easy.item_id)
     wrong_card = service.scheduler.card("olga", wrong.item_id)
     assert easy_card.due > wrong_card.due + timedelta(days=1)
-    later = datetime.now(timezone.utc) + timedelta(days=60)
+    later = datetime.now(UTC) + timedelta(days=60)
     assert easy.item_id in {i.item_id for i in service.review_queue(OPERATOR, later)}
 
     graded = service.submit_review(OPERATOR, wrong.item_id, wrong.key, 4.0,
-                                   at=datetime.now(timezone.utc) + timedelta(minutes=5))
+                                   at=datetime.now(UTC) + timedelta(minutes=5))
     assert graded.correct
     assert service.scheduler.card("olga", wrong.item_id).due > wrong_card.due
     reviews = [a for a in service.store.attempts("olga") if a.training_type == "review"]

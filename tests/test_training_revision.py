@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,8 +11,7 @@ from typer.testing import CliRunner
 
 from copilot import Copilot, Settings, demo_plant_path
 from copilot.cli import app
-from copilot.training import (STATES, MatrixConfigError, ModuleResult, TrainingService,
-                              load_matrix)
+from copilot.training import STATES, MatrixConfigError, ModuleResult, TrainingService, load_matrix
 from copilot.training.matrix import MatrixConfig, training_state
 from guardrails import User
 
@@ -112,7 +111,7 @@ def test_matrix_states_follow_dates_revisions_and_training_type():
     today = date(2026, 11, 26)
 
     def ago(days: int) -> datetime:
-        return datetime(2026, 11, 26, tzinfo=timezone.utc) - timedelta(days=days)
+        return datetime(2026, 11, 26, tzinfo=UTC) - timedelta(days=days)
 
     assert training_state(config, [], "5", today)[0] == "never_trained"
     assert training_state(config, [_result(ago(10), passed=False)], "5", today)[0] \

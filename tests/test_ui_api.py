@@ -43,5 +43,5 @@ def test_roles_are_enforced_by_the_server_not_only_by_hidden_tabs(ui_server):
                                          api_name="/similar_deviations")
     assert "DEV-2026-011" in found  # QA sees the restricted report
     assert "Audit trail intact" in client(url, "adam").predict(api_name="/verify_chain")
-    with pytest.raises(Exception):
+    with pytest.raises(Exception, match="may not use admin"):
         client(url, "olga").predict(api_name="/verify_chain")

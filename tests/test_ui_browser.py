@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, UI_PASSWORD
+from playwright.sync_api import expect
 
 from guardrails import AuditTrail
-from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

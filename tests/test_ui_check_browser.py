@@ -9,10 +9,10 @@ import re
 
 import pytest
 from conftest import UI_PASSWORD
+from playwright.sync_api import expect
 from test_ui_browser import browser, log_in, page, shot, tab_names  # noqa: F401 - fixtures
 
 from guardrails import AuditTrail
-from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

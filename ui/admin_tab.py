@@ -48,7 +48,7 @@ def _date(text: str, name: str) -> datetime | None:
     except ValueError:
         # Toasts render HTML: the typed text is escaped.
         raise gr.Error(f"{name}: {html.escape(repr(text), quote=False)} is not a date (use "
-                       "YYYY-MM-DD or YYYY-MM-DD HH:MM)")
+                       "YYYY-MM-DD or YYYY-MM-DD HH:MM)") from None
 
 
 def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
@@ -114,7 +114,7 @@ def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
             # Kept in the home folder: the catalog points to its sources.
             kept = uploads.store(paths, home / "uploads")
         except uploads.UploadRefused as exc:
-            raise gr.Error(html.escape(str(exc), quote=False))
+            raise gr.Error(html.escape(str(exc), quote=False)) from exc
         finally:
             uploads.forget_cached(paths, get_upload_folder())
         names = {str(s.path): s.upload_name for s in kept}

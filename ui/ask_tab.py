@@ -15,8 +15,14 @@ from knowledge import KnowledgeError
 
 from .errors import message_for
 from .identity import Identity
-from .render import (answer_markdown, citation_card_html, deviations_markdown, error_markdown,
-                     source_view_html, streaming_markdown)
+from .render import (
+    answer_markdown,
+    citation_card_html,
+    deviations_markdown,
+    error_markdown,
+    source_view_html,
+    streaming_markdown,
+)
 from .safe_text import md_text
 
 EXPECTED_ERRORS = (CopilotError, KnowledgeError, GuardrailError)

@@ -5,15 +5,31 @@ user reads is filtered by their role's document access (`access.py`).
 Entry point: `TrainingService(kb, audit, db_path)`.
 """
 
-from .errors import (MatrixConfigError, NoApprovedItemsError, NotAuthorisedError,
-                     NotTrainableError, RestrictedDocumentError, TrainingError,
-                     UnknownDocumentError, UnknownItemError, UnknownModuleError,
-                     UnknownSectionError)
+from .errors import (
+                     MatrixConfigError,
+                     NoApprovedItemsError,
+                     NotAuthorisedError,
+                     NotTrainableError,
+                     RestrictedDocumentError,
+                     TrainingError,
+                     UnknownDocumentError,
+                     UnknownItemError,
+                     UnknownModuleError,
+                     UnknownSectionError,
+)
 from .gaps import Gap
 from .generator import DeterministicGenerator, ItemGenerator
 from .grading import grade
-from .items import (DEFAULT_PASS_MARK, Attempt, BuildResult, GradedAnswer, ModuleInfo,
-                    ModuleResult, QuizItem, RejectedItem)
+from .items import (
+                     DEFAULT_PASS_MARK,
+                     Attempt,
+                     BuildResult,
+                     GradedAnswer,
+                     ModuleInfo,
+                     ModuleResult,
+                     QuizItem,
+                     RejectedItem,
+)
 from .matrix import STATES, MatrixConfig, MatrixRow, load_matrix
 from .scheduling import rating_for
 from .service import APPROVER_ROLES, ReconcileReport, TrainingService

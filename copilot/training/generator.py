@@ -22,8 +22,7 @@ from knowledge import Document
 
 from .items import QuizItem
 from .structure import Sentence, Structure, is_code, parse
-from .text import (Value, clean, cue_lines, mentions, number_of, to_float, too_similar,
-                   values_in)
+from .text import Value, clean, cue_lines, mentions, number_of, to_float, too_similar, values_in
 
 BLANK = "____"
 LETTERS = "ABCDEFGH"

@@ -7,7 +7,7 @@ steps takes longer than a true/false.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from fsrs import Card, Rating, Scheduler
 
@@ -34,7 +34,7 @@ def rating_for(correct: bool, response_seconds: float | None, item_type: str) ->
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 class ReviewScheduler:
@@ -49,7 +49,7 @@ class ReviewScheduler:
 
     def review(self, user: str, item_id: str, item_type: str, correct: bool,
                response_seconds: float | None, at: datetime | None = None) -> Card:
-        at = at or datetime.now(timezone.utc)
+        at = at or datetime.now(UTC)
         card = self.card(user, item_id) or Card()
         duration = int(response_seconds * 1000) if response_seconds is not None else None
         card, _log = self.scheduler.review_card(card, rating_for(correct, response_seconds,
@@ -59,6 +59,6 @@ class ReviewScheduler:
 
     def due_today(self, user: str, now: datetime | None = None) -> list[str]:
         """Item ids whose card falls due before the end of `now`'s day (UTC)."""
-        now = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
-        end_of_day = datetime.combine(now.date() + timedelta(days=1), time.min, timezone.utc)
+        now = (now or datetime.now(UTC)).astimezone(UTC)
+        end_of_day = datetime.combine(now.date() + timedelta(days=1), time.min, UTC)
         return self.store.due_cards(user, _iso(end_of_day - timedelta(microseconds=1)))

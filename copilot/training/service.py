@@ -27,14 +27,31 @@ from knowledge import Document, KnowledgeBase, section_spans
 from storage import Database
 
 from .access import DocumentAccess, admits
-from .errors import (NoApprovedItemsError, NotAuthorisedError, NotTrainableError,
-                     RestrictedDocumentError, TrainingError, UnknownDocumentError,
-                     UnknownItemError, UnknownModuleError, UnknownSectionError)
+from .errors import (
+    NoApprovedItemsError,
+    NotAuthorisedError,
+    NotTrainableError,
+    RestrictedDocumentError,
+    TrainingError,
+    UnknownDocumentError,
+    UnknownItemError,
+    UnknownModuleError,
+    UnknownSectionError,
+)
 from .gaps import Gap, knowledge_gaps
 from .generator import DeterministicGenerator, ItemGenerator
 from .grading import grade, option_text
-from .items import (DEFAULT_PASS_MARK, TRAINING_TYPES, Attempt, BuildResult, GradedAnswer,
-                    ModuleInfo, ModuleResult, QuizItem, item_id_for)
+from .items import (
+    DEFAULT_PASS_MARK,
+    TRAINING_TYPES,
+    Attempt,
+    BuildResult,
+    GradedAnswer,
+    ModuleInfo,
+    ModuleResult,
+    QuizItem,
+    item_id_for,
+)
 from .matrix import MatrixConfig, MatrixRow, load_matrix, matrix_rows
 from .scheduling import ReviewScheduler
 from .store import TrainingStore, now_iso

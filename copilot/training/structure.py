@@ -52,7 +52,7 @@ class Sentence:
 class Table:
     section: str
     header: list[str]
-    rows: list["TableRow"] = field(default_factory=list)
+    rows: list[TableRow] = field(default_factory=list)
 
     @property
     def is_alarm_table(self) -> bool:

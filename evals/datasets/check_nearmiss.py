@@ -162,7 +162,8 @@ def main() -> int:
                     if not isinstance(case.get(key), str) or not case[key].strip():
                         errors.append(f"{where}: '{key}' missing or empty")
                 facts = case.get("key_facts")
-                if not isinstance(facts, list) or not facts or not all(isinstance(f, str) and f for f in facts):
+                if not isinstance(facts, list) or not facts \
+                        or not all(isinstance(f, str) and f for f in facts):
                     errors.append(f"{where}: 'key_facts' must be a non-empty list of strings")
                     facts = []
                 ref = case.get("doc", "")
