@@ -75,7 +75,8 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
                              r"calibrated|tested|requalified|re-?qualified|revalidated|"
                              r"re-?validated|serviced|checked|cleaned|reviewed|retrained|"
                              r"repeated|renewed|inspected|audited)\b", re.IGNORECASE)),
-    ("duration", re.compile(r"\bhow long\b|\bby when\b|\bwithin what time\b|\b(?:hold|exposure|drying|contact|cycle|run|"
+    ("duration", re.compile(r"\bhow long\b|\bby when\b|\bwithin what time\b|"
+                            r"\b(?:hold|exposure|drying|contact|cycle|run|"
                             r"dwell|wait|waiting|soak|settling|rinse|storage|shelf|retention|"
                             r"equilibration|incubation|response) (?:time|period|duration)\b|"
                             r"\bhow many (?:minutes|hours|days|seconds|weeks|months|years)\b|"

@@ -29,8 +29,15 @@ from .answer import Answer, Citation, EvidenceLine, SentenceCheck
 from .answerability import VALUE_KINDS, Asked, asked_for, holds, kind_name, states_value
 from .errors import BadQuestionError
 from .evidence import Card, CardComposer, ScoredUnit, table_header_before
-from .grounding import (CITATION, GroundingVerifier, PreparedPassages, codes_in, content_words,
-                        split_sentences, strip_citations)
+from .grounding import (
+    CITATION,
+    GroundingVerifier,
+    PreparedPassages,
+    codes_in,
+    content_words,
+    split_sentences,
+    strip_citations,
+)
 from .llm import ChatBackend
 from .prompting import PromptTemplate
 

@@ -161,7 +161,7 @@ def main() -> None:
     if args.limit:
         cases = cases[:args.limit]
     args.out.mkdir(parents=True, exist_ok=True)
-    results = {"dataset": str(CI_SET), "gguf_sha256": GGUF_SHA256, "backends": {}}
+    results: dict = {"dataset": str(CI_SET), "gguf_sha256": GGUF_SHA256, "backends": {}}
     for backend in args.backends:
         llm = "embedded" if backend == "embedded" else str(gguf)
         results["backends"][backend] = run_backend(llm, cases, demo_plant_path())
