@@ -110,9 +110,6 @@ def build_pipeline(settings: Settings, kb: KnowledgeBase, backend: ChatBackend,
                           prepare_hits=prepare_hits)
 
 
-BUNDLED_MODEL_NAMES = ("embedded", "smollm2", "default")
-
-
 def synthesis_enabled(settings: Settings) -> bool:
     """`auto` writes summaries with a model server only (Ollama, OpenAI-compatible). Measured
     on the demo CI set (evals/reports/synthesis/): no sentence of the bundled SmolLM2-135M nor
