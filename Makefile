@@ -74,6 +74,7 @@ bench: install
 	$(BIN)/copilot bench --out evals/results/bench
 	$(BIN)/python -m evals.bench_retrieval --out evals/results --server
 	$(BIN)/python -m evals.bench_audit --out evals/results
+	$(BIN)/python -m evals.bench_audit_stores --out evals/results
 
 clean-data:
 	rm -rf .copilot .copilot-demo
