@@ -121,7 +121,9 @@ def test_cli_administration_is_recorded_under_one_actor(tmp_path):
     from copilot import Settings
     from copilot.build import build_audit_trail
 
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "COPILOT_HOME": str(tmp_path / "h")}
+    key = tmp_path / "keys" / "audit.key"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(Path.home()), "COPILOT_HOME": str(tmp_path / "h"),
+           "COPILOT_AUDIT_KEY_FILE": str(key)}
     copilot = [str(Path(sys.executable).with_name("copilot"))]
     doc = tmp_path / "SOP-X-1.md"
     doc.write_text("# SOP-X-1 Test\n\n## 1 Purpose\nA test.\n", "utf-8")
@@ -129,8 +131,7 @@ def test_cli_administration_is_recorded_under_one_actor(tmp_path):
         done = subprocess.run(copilot + args, env=env, capture_output=True, text=True,
                               timeout=300)
         assert done.returncode == 0, done.stderr
-    settings = Settings(home=tmp_path / "h", audit_key_file=tmp_path / ".config" /
-                        "operator-copilot" / "audit.key")
+    settings = Settings(home=tmp_path / "h", audit_key_file=key)
     actors = {(r.user, r.action) for r in build_audit_trail(settings).records()}
     assert {("cli-admin", "ingest"), ("cli-admin", "export")} <= actors
     assert not any(user.startswith("demo-") for user, _ in actors)
