@@ -20,8 +20,6 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from langchain_core.messages import AIMessageChunk, HumanMessage, SystemMessage
-
 from guardrails import InvalidInputError, bounded_text
 from knowledge import Hit, KnowledgeBase, SearchFilter
 
@@ -163,12 +161,11 @@ class AnswerPipeline:
         draft = ""
         shown = passed = failed = 0
         first_token = None
-        lc_messages = [SystemMessage(messages[0][1]), HumanMessage(messages[1][1])]
+        (_, system), (_, user) = messages
         prepared = self.verifier.prepare([h.text for h in used])  # embeds only when needed
         generate_started = time.perf_counter()
         timings["generate_start"] = generate_started - started
-        for chunk in self.backend.model.stream(lc_messages, stop=STOP_SEQUENCES):
-            piece = chunk.content if isinstance(chunk, AIMessageChunk) else str(chunk.content)
+        for piece in self.backend.stream(system, user, STOP_SEQUENCES):
             if not piece:
                 continue
             if first_token is None:

@@ -1,25 +1,21 @@
-"""Orchestration of one answer's model summary, with a scripted chat model (LangChain's own
-fake chat model) and synthesis on.
+"""Orchestration of one answer's model summary, with the package's scripted chat backend
+(`copilot.llm.ScriptedBackend`) and synthesis on.
 
 Everything else is real (embedder, Chroma, BM25, verifier); only the model's words are
 scripted, so each outcome of the pipeline can be forced and checked. Whatever the model
 writes, the evidence card stands; only verified sentences are added to it.
 """
 
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage
-
 from copilot.answering import AnswerPipeline, AnswerPolicy
 from copilot.grounding import GroundingVerifier
-from copilot.llm import ChatBackend
+from copilot.llm import ScriptedBackend
 from copilot.prompting import PromptTemplate
 from guardrails import demo_user
 
 
 def pipeline_saying(kb, text: str, policy: AnswerPolicy | None = None,
                     **verifier_options) -> AnswerPipeline:
-    model = GenericFakeChatModel(messages=iter([AIMessage(content=text)]))
-    backend = ChatBackend(model=model, name="scripted", context=4096)
+    backend = ScriptedBackend([text])
     return AnswerPipeline(kb, backend, GroundingVerifier(kb.embedder, **verifier_options),
                           PromptTemplate.load(), policy or AnswerPolicy(synthesis=True))
 
@@ -63,7 +59,8 @@ def test_uncited_copied_sentence_is_cited_and_prompt_echo_not_counted(demo_copil
                   if "do not open the door" in line.lower())
     copied = copied.lstrip("0123456789.-* ")
     # A small model's typical draft: the prompt's last line echoed, then a step copied
-    # word for word without its marker, then the next question echoed.
+    # word for word without its marker, then the next question echoed (which the stop
+    # sequence "Question:" cuts off, as llama.cpp does; the scripted backend honours it).
     text = (f"Answer (every sentence ends with its source number, like [1]):\n{copied}\n"
             f"Question: and if it happens again?")
     answer = pipeline_saying(kb, text, min_repair_coverage=0.9).answer(QUESTION, role="operator")
@@ -72,7 +69,8 @@ def test_uncited_copied_sentence_is_cited_and_prompt_echo_not_counted(demo_copil
     assert n in [c.n for c in answer.citations]
     repaired = [s for s in answer.sentences if s.citation_added]
     assert len(repaired) == 1 and repaired[0].supported
-    assert sum(s.scaffold for s in answer.sentences) == 2
+    assert "Question:" not in answer.draft
+    assert sum(s.scaffold for s in answer.sentences) == 1  # the echoed prompt line
 
 
 def test_an_unverifiable_summary_leaves_the_card_alone(demo_copilot):

@@ -11,7 +11,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from copilot import Copilot, Settings
-from copilot.llm import ChatBackend
+from copilot.llm import LangChainBackend
 from guardrails import User
 
 
@@ -40,7 +40,7 @@ def test_ask_is_audited_before_the_answer_is_handed_out(demo_home, tmp_path):
     model = GenericFakeChatModel(messages=iter([AIMessage(content="Open the door [1].")]))
     settings = settings.model_copy(update={"synthesis": "on"})
     copilot = Copilot(settings, build_knowledge_base(settings),
-                      backend=ChatBackend(model=model, name="scripted", context=4096), audit=trail)
+                      backend=LangChainBackend(model=model, name="scripted", context=4096), audit=trail)
     events = copilot.ask_stream("What do I do on AC-02 alarm E-22?", user=User("olga", "operator"))
     for event in events:
         if event.kind == "card":
@@ -103,7 +103,7 @@ def test_personal_data_never_reaches_model_or_audit(demo_home, tmp_path):
     model = Recording(messages=iter([AIMessage(content="Ask Maria Kowalski [1].")]))
     settings = settings.model_copy(update={"synthesis": "on"})
     copilot = Copilot(settings, build_knowledge_base(settings),
-                      backend=ChatBackend(model=model, name="scripted", context=4096), audit=trail)
+                      backend=LangChainBackend(model=model, name="scripted", context=4096), audit=trail)
     question = ("Maria Kowalski (badge 44721, maria.kowalski@halden-pharma.example) saw AC-02 "
                 "alarm E-22 on batch HM1-26-0037, what now?")
     answer = copilot.ask(question, user=User("olga", "operator"), conversation_id="c1")

@@ -10,7 +10,7 @@ from copilot import AccessDeniedError, Copilot, Settings
 from copilot.build import build_knowledge_base
 from copilot.conversation import Conversations, is_follow_up, standalone
 from copilot.deviations import section_text
-from copilot.llm import ChatBackend
+from copilot.llm import LangChainBackend
 from guardrails import AuditTrail, User
 
 
@@ -36,7 +36,7 @@ def _scripted(demo_home, tmp_path, replies):
     settings = Settings(home=demo_home)
     model = GenericFakeChatModel(messages=iter([AIMessage(content=r) for r in replies]))
     return Copilot(settings, build_knowledge_base(settings),
-                   backend=ChatBackend(model=model, name="scripted", context=4096),
+                   backend=LangChainBackend(model=model, name="scripted", context=4096),
                    audit=AuditTrail(tmp_path / "audit.sqlite"))
 
 

@@ -17,7 +17,7 @@ from copilot.answerability import asked_for, holds
 from copilot.answering import EVIDENCE_INTRO, SUMMARY_INTRO
 from copilot.build import synthesis_enabled
 from copilot.evidence import split_units, table_header_before
-from copilot.llm import ChatBackend
+from copilot.llm import LangChainBackend
 from guardrails import AuditTrail, User
 from knowledge import Hit
 
@@ -52,7 +52,7 @@ def _copilot(home, model, tmp_path, synthesis: str = "off", in_process: bool = F
     from copilot.build import build_knowledge_base
 
     settings = Settings(home=home, synthesis=synthesis)
-    backend = ChatBackend(model=model, name="scripted", context=4096, in_process=in_process)
+    backend = LangChainBackend(model=model, name="scripted", context=4096, in_process=in_process)
     return Copilot(settings, build_knowledge_base(settings), backend=backend,
                    audit=AuditTrail(tmp_path / "audit.sqlite"))
 

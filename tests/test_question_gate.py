@@ -11,7 +11,7 @@ from langchain_core.messages import AIMessage
 
 from copilot import Copilot, Settings
 from copilot.guarding import QuestionGate
-from copilot.llm import ChatBackend
+from copilot.llm import LangChainBackend
 from guardrails import AuditTrail, PolicyChecker, demo_user
 
 
@@ -28,7 +28,7 @@ def copilot_over(demo_home, tmp_path, reply: str = "NOT FOUND") -> tuple[Copilot
     # Synthesis on: these tests watch what reaches the model.
     copilot = Copilot(Settings(home=demo_home, synthesis="on"),
                       Copilot.from_settings(Settings(home=demo_home)).kb,
-                      backend=ChatBackend(model=model, name="scripted", context=4096), audit=trail)
+                      backend=LangChainBackend(model=model, name="scripted", context=4096), audit=trail)
     return copilot, calls
 
 

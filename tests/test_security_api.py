@@ -19,7 +19,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk
 
 from copilot import AccessDeniedError, BadQuestionError, Copilot, Settings
-from copilot.llm import ChatBackend
+from copilot.llm import LangChainBackend
 from guardrails import AuditError, AuditTrail, User
 
 OLGA = User("olga", "operator")
@@ -54,7 +54,7 @@ def _copilot(home, trail, model=None) -> Copilot:
     from copilot.build import build_knowledge_base
 
     settings = Settings(home=home, synthesis="on")
-    backend = ChatBackend(model=model or CopyingModel(messages=iter([AIMessage(content="")])),
+    backend = LangChainBackend(model=model or CopyingModel(messages=iter([AIMessage(content="")])),
                           name="scripted", context=4096)
     return Copilot(settings, build_knowledge_base(settings), backend=backend, audit=trail)
 
