@@ -185,10 +185,9 @@ class Accounts:
     def _short_timeout_trail(self) -> AuditSink:
         if not isinstance(self.audit, AuditTrail):
             return self.audit  # another sink (tests, a remote trail) has its own timing
-        # The same trail file, and the same signing key file where the trail has one.
-        key_file = getattr(self.audit, "key_file", None)
+        # The same trail (file or database) and the same signing key file.
         return AuditTrail(self.audit.path, timeout=self.login_timeout,
-                          **({"key_file": key_file} if key_file is not None else {}))
+                          key_file=self.audit.key_file)
 
     def _name_digest(self, name: object) -> str:
         text = name[:4 * MAX_NAME_LENGTH] if isinstance(name, str) else repr(type(name))

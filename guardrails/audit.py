@@ -190,12 +190,29 @@ class VerifyResult:
 
 
 class AuditSink(ABC):
-    """Where audit records go."""
+    """Where audit records go, and everything its callers read back: the records (the admin
+    tab, knowledge gaps), the verdict on the chain and an export. One interface, so no caller
+    has to ask which trail it was given."""
 
     @abstractmethod
     def append(self, user: str, role: str, action: str,
                details: Mapping[str, Any]) -> AuditRecord:
         """Store one record durably, then return it."""
+
+    @abstractmethod
+    def records(self, start: datetime | None = None, end: datetime | None = None,
+                user: str | None = None, action: str | None = None, limit: int | None = None,
+                *, newest_first: bool = False) -> list[AuditRecord]:
+        """Records with start <= ts < end, oldest first (or newest first)."""
+
+    @abstractmethod
+    def verify(self, witness: Iterable[SignedHead] = ()) -> VerifyResult:
+        """Check the whole chain (and the witnessed heads); name the first bad record."""
+
+    @abstractmethod
+    def export(self, start: datetime | None = None, end: datetime | None = None,
+               fmt: Literal["json", "csv"] = "json") -> str:
+        """A complete copy of the records in [start, end) that still verifies."""
 
 
 class AuditTrail(AuditSink):

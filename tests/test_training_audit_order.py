@@ -32,6 +32,15 @@ class Outage(AuditSink):
             raise AuditError(self.trail.path, "disk full")
         return self.trail.append(user, role, action, details)
 
+    def records(self, *args, **kwargs):
+        return self.trail.records(*args, **kwargs)
+
+    def verify(self, witness=()):
+        return self.trail.verify(witness)
+
+    def export(self, *args, **kwargs):
+        return self.trail.export(*args, **kwargs)
+
 
 @pytest.fixture()
 def sink(tmp_path) -> Outage:

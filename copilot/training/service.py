@@ -367,8 +367,7 @@ class TrainingService:
         """Knowledge gaps over every user's questions and attempts, limited to the documents
         `user`'s role may see (see `knowledge_gaps` for what that hides)."""
         self._require(user, "view_gaps", "see knowledge gaps")
-        records = getattr(self.audit, "records", None)
-        asks = records(action="ask") if callable(records) else []
+        asks = self.audit.records(action="ask")
         attempts = self.store.attempts()
         items = {i.item_id: i for i in self.store.items(item_ids={a.item_id for a in attempts})}
         documents = [d for d, _ in self.kb.documents()]  # one catalog read for every role
