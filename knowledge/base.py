@@ -28,7 +28,7 @@ from .embeddings import Embedder
 from .errors import DocumentError, KnowledgeError
 from .lexical import LexicalIndex, codes_in
 from .loaders import SUPPORTED_SUFFIXES, load_document
-from .vector_store import VectorStore, chroma_where
+from .vector_store import ChromaStore, VectorStore, chroma_where
 
 RRF_K = 60
 # The widest unfiltered dense pool filtered against the catalog; past it Chroma's own
@@ -131,22 +131,24 @@ class KnowledgeBase:
                  screen: Callable[[str], float | None] | None = None,
                  chroma_token: str | None = None, chroma_ca_file: Path | None = None,
                  catalog_db: Database | None = None,
-                 on_reembed: Callable[[int, int], None] | None = None) -> None:
+                 on_reembed: Callable[[int, int], None] | None = None,
+                 vectors: VectorStore | None = None) -> None:
         """`screen(chunk_text)` runs on every chunk at ingest and returns a score for a
         suspicious chunk (stored as quarantined) or None for a clean one. It is a plain
         callable so this package needs nothing from the guardrails.
 
         An index whose vectors another embedder made is re-embedded here, before anything
         searches it; `on_reembed(done, total)` follows that (default: a progress bar on
-        stderr)."""
+        stderr). `vectors` replaces the Chroma store (a `MemoryStore` in unit tests)."""
         self.home = Path(home)
         self.screen = screen
         self.embedder = embedder
         # The home's SQLite file, or the database several servers share (COPILOT_DATABASE_URL).
         self.catalog = Catalog(catalog_db if catalog_db is not None
                                else self.home / "catalog.sqlite")
-        self.vectors = VectorStore(self.home / "chroma", url=chroma_url, collection=collection,
-                                   token=chroma_token, ca_file=chroma_ca_file)
+        self.vectors = vectors if vectors is not None else ChromaStore(
+            self.home / "chroma", url=chroma_url, collection=collection, token=chroma_token,
+            ca_file=chroma_ca_file)
         # With a shared Chroma server each process still keeps its own BM25 beside its catalog.
         self.lexical = LexicalIndex(self.home / "bm25")
         self.max_chunk_tokens = max_chunk_tokens

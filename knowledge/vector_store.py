@@ -1,4 +1,4 @@
-"""Chroma adapter: the only module that imports chromadb.
+"""The vector-store seam and its Chroma adapter, the only module that imports chromadb.
 
 Embedded (persistent folder) by default; with a URL it talks to a `chroma run` server so
 several copilot processes share one index. Telemetry is always off and the project's own
@@ -8,6 +8,7 @@ embedder is always used (Chroma's default embedding function would download a mo
 from __future__ import annotations
 
 import os
+from abc import ABC, abstractmethod
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -22,7 +23,36 @@ EMBEDDER_KEY = "copilot:embedder"  # collection metadata: which embedder made th
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
-class VectorStore:
+class VectorStore(ABC):
+    """Where chunk vectors live: Chroma (`ChromaStore`) by default, `MemoryStore` for unit
+    tests of orchestration. `where` filters use Chroma's syntax (`chroma_where`): a bare
+    `{key: value}`, `{key: {"$in": [...]}}`, or `{"$and": [...]}` of those."""
+
+    @abstractmethod
+    def embedder_identity(self) -> str | None:
+        """The identity of the embedder whose vectors these are (None: not recorded)."""
+
+    @abstractmethod
+    def set_embedder_identity(self, identity: str) -> None: ...
+
+    @abstractmethod
+    def upsert(self, ids: list[str], vectors: np.ndarray, metadatas: list[dict]) -> None: ...
+
+    @abstractmethod
+    def delete(self, ids: list[str]) -> None: ...
+
+    @abstractmethod
+    def ids(self) -> list[str]: ...
+
+    @abstractmethod
+    def count(self) -> int: ...
+
+    @abstractmethod
+    def query(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) pairs, best first."""
+
+
+class ChromaStore(VectorStore):
     def __init__(self, path: Path | None = None, url: str | None = None,
                  collection: str = COLLECTION, token: str | None = None,
                  ca_file: Path | None = None) -> None:
@@ -116,3 +146,6 @@ def chroma_where(conditions: dict[str, object]) -> dict | None:
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+__all__ = ["COLLECTION", "ChromaStore", "VectorStore", "chroma_where"]

@@ -78,20 +78,20 @@ def test_a_chroma_server_beyond_this_host_needs_tls_and_a_token():
     replace vectors, so a remote server without https and a token is refused before any
     connection is made."""
     from knowledge import KnowledgeError
-    from knowledge.vector_store import VectorStore
+    from knowledge.vector_store import ChromaStore
 
     for url, token in (("http://10.20.30.40:8000", None), ("http://10.20.30.40:8000", "t0ken"),
                        ("https://chroma.plant.example:8443", None)):
         with pytest.raises(KnowledgeError, match="COPILOT_CHROMA_TOKEN"):
-            VectorStore(url=url, token=token)
+            ChromaStore(url=url, token=token)
 
 
 def test_the_token_is_sent_to_a_loopback_server(chroma_url, tmp_path):
     """With a token set, the client sends it as a bearer header (the loopback test server has
     no auth, so it accepts the request either way: what is checked is the client's header)."""
-    from knowledge.vector_store import VectorStore
+    from knowledge.vector_store import ChromaStore
 
-    store = VectorStore(url=chroma_url, token="s3cret-token", collection="token_check")
+    store = ChromaStore(url=chroma_url, token="s3cret-token", collection="token_check")
     assert store.count() == 0
     headers = store._client._server._session.headers  # chromadb's own HTTP session
     assert headers.get("Authorization") == "Bearer s3cret-token"
