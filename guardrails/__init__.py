@@ -54,6 +54,7 @@ from .pii import (
                      Span,
 )
 from .policy import PolicyChecker, PolicyVerdict, refusal_message
+from .regex_scrubber import RegexScrubber
 from .users import ROLES, User, demo_user
 
 __all__ = [
@@ -93,6 +94,7 @@ __all__ = [
     "PolicyChecker",
     "PolicyVerdict",
     "PresidioScrubber",
+    "RegexScrubber",
     "ROLES",
     "RuleFileError",
     "ScrubResult",
