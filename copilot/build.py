@@ -51,7 +51,7 @@ def build_knowledge_base(settings: Settings) -> KnowledgeBase:
                          chroma_url=settings.chroma_url, collection=settings.chroma_collection,
                          screen=screen, chroma_token=token,
                          chroma_ca_file=settings.chroma_ca_file,
-                         catalog_db=build_database(settings, settings.home_dir / "catalog.sqlite"))
+                         catalog_db=build_database(settings, settings.catalog_path))
 
 
 def build_database(settings: Settings, sqlite_path: Path) -> Database:
@@ -64,12 +64,12 @@ def build_database(settings: Settings, sqlite_path: Path) -> Database:
 
 
 def build_user_store(settings: Settings) -> UserStore:
-    return UserStore(build_database(settings, settings.home_dir / "users.sqlite"))
+    return UserStore(build_database(settings, settings.users_path))
 
 
 def build_training_database(settings: Settings) -> Database:
     """Quiz modules and learner records (TrainingService's store)."""
-    return build_database(settings, settings.home_dir / "training" / "training.sqlite")
+    return build_database(settings, settings.training_path)
 
 
 def build_audit_trail(settings: Settings) -> AuditTrail:
@@ -80,7 +80,7 @@ def build_audit_trail(settings: Settings) -> AuditTrail:
         # Whoever can rewrite the home could then also read the key and re-sign a forged head.
         raise CopilotError(f"COPILOT_AUDIT_KEY_FILE {key_file} is inside COPILOT_HOME {home}; "
                            "keep the audit key outside the data home")
-    return AuditTrail(build_database(settings, home / "audit" / "audit.sqlite"),
+    return AuditTrail(build_database(settings, settings.audit_path),
                       key_file=key_file)
 
 

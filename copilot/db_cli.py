@@ -31,7 +31,7 @@ from storage import (
 
 from .build import build_database
 from .errors import CopilotError
-from .settings import Settings
+from .settings import HOME_FILES, Settings
 from .training.store import SCHEMA as TRAINING_SCHEMA
 
 db_app = typer.Typer(help="The database: schema migrations, the app role, moving a home in.",
@@ -42,8 +42,8 @@ err = Console(stderr=True)
 
 def schemas() -> list[tuple[Schema, str]]:
     """Every store's schema and its SQLite file within the home."""
-    return [(AUDIT_SCHEMA, "audit/audit.sqlite"), (ACCOUNTS_SCHEMA, "users.sqlite"),
-            (TRAINING_SCHEMA, "training/training.sqlite"), (CATALOG_SCHEMA, "catalog.sqlite")]
+    return [(AUDIT_SCHEMA, HOME_FILES["audit"]), (ACCOUNTS_SCHEMA, HOME_FILES["accounts"]),
+            (TRAINING_SCHEMA, HOME_FILES["training"]), (CATALOG_SCHEMA, HOME_FILES["catalog"])]
 
 
 def component_databases(settings: Settings) -> list[tuple[Schema, Database]]:
@@ -130,12 +130,11 @@ def db_grant(role: Annotated[str, typer.Argument(help="the PostgreSQL role the s
 
 # Per store: its SQLite file in the home and its tables, in an order foreign keys accept.
 HOME_TABLES = (
-    ("audit", "audit/audit.sqlite", ("audit", "audit_head")),
-    ("accounts", "users.sqlite", ("users", "login_failures", "secrets")),
-    ("training", "training/training.sqlite", ("modules", "module_events", "items",
-                                              "item_status", "attempts", "module_results",
-                                              "cards")),
-    ("catalog", "catalog.sqlite", ("documents", "chunks", "state")),
+    ("audit", HOME_FILES["audit"], ("audit", "audit_head")),
+    ("accounts", HOME_FILES["accounts"], ("users", "login_failures", "secrets")),
+    ("training", HOME_FILES["training"], ("modules", "module_events", "items", "item_status",
+                                          "attempts", "module_results", "cards")),
+    ("catalog", HOME_FILES["catalog"], ("documents", "chunks", "state")),
 )
 # Columns a PostgreSQL table has where the SQLite one uses an implicit rowid.
 _ROWID_COLUMNS = {("items", "ord")}

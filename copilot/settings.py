@@ -14,6 +14,10 @@ from typing import Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Each store's SQLite file, relative to the home.
+HOME_FILES = {"catalog": "catalog.sqlite", "audit": "audit/audit.sqlite",
+              "accounts": "users.sqlite", "training": "training/training.sqlite"}
+
 
 def disable_telemetry_and_hub() -> None:
     """Offline by construction: no hub downloads, no usage pings from any library."""
@@ -143,3 +147,26 @@ class Settings(BaseSettings):
     @property
     def home_dir(self) -> Path:
         return self.home.expanduser().resolve()
+
+    # Where each store keeps its SQLite file in the home (unless COPILOT_DATABASE_URL is set);
+    # spelled out here only, for build.py, `copilot db` and the UI.
+    @property
+    def catalog_path(self) -> Path:
+        return self.home_dir / HOME_FILES["catalog"]
+
+    @property
+    def audit_path(self) -> Path:
+        return self.home_dir / HOME_FILES["audit"]
+
+    @property
+    def users_path(self) -> Path:
+        return self.home_dir / HOME_FILES["accounts"]
+
+    @property
+    def training_path(self) -> Path:
+        return self.home_dir / HOME_FILES["training"]
+
+    @property
+    def uploads_dir(self) -> Path:
+        """Uploaded documents, kept: the catalog points to its sources."""
+        return self.home_dir / "uploads"

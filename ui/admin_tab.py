@@ -108,11 +108,9 @@ def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
         user = admin(request, demo_role)
         if not paths:
             raise gr.Error("Choose files to upload first.")
-        home = copilot.settings.home_dir
         try:
             uploads.check_batch(paths)
-            # Kept in the home folder: the catalog points to its sources.
-            kept = uploads.store(paths, home / "uploads")
+            kept = uploads.store(paths, copilot.settings.uploads_dir)
         except uploads.UploadRefused as exc:
             raise gr.Error(html.escape(str(exc), quote=False)) from exc
         finally:
