@@ -22,6 +22,9 @@ from pathlib import Path
 from guardrails import AuditSigner, AuditTrail
 from guardrails.audit_head import sign_head
 
+# One percentile definition for every published figure (linear interpolation, as numpy).
+from .bench_stats import percentile
+
 TARGETS = {"append_p99_ms": 5.0, "verify_100k_s": 2.0}
 
 
@@ -36,10 +39,6 @@ def ask_details(n: int) -> dict:
         "grounding": {"supported": 3, "dropped": 0, "fallback": False},
         "guards": {"pii": "scrubbed:1", "injection": "clean", "policy": "allowed"},
     }
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    return sorted_values[min(len(sorted_values) - 1, round(q * (len(sorted_values) - 1)))]
 
 
 def fsync_latency_ms(folder: Path, n: int = 300) -> dict:

@@ -25,7 +25,8 @@ import uuid
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from .bench_audit import ask_details, percentile
+from .bench_audit import ask_details
+from .bench_stats import percentile
 
 DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
