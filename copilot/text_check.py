@@ -1,7 +1,7 @@
 """Checking a drafted text against the controlled documents: the grounding verifier as a tool
 for QA (a work instruction or a deviation narrative, sentence by sentence).
 
-Shared by `copilot verify` (copilot/verify_cli.py) and `Copilot.check_text` (the UI's "Check a
+Shared by `copilot verify` (copilot/cli/verify.py) and `Copilot.check_text` (the UI's "Check a
 text" panel). It is the verifier the answers use: every quantity with its unit, every code,
 negations, quantifiers, who does what. A sentence is checked against
 

@@ -100,7 +100,7 @@ def _drop(admin_url: str, name: str) -> None:
 
 def bench_migrate(folder: Path, admin_url: str, records: int) -> dict:
     """migrate-from-home for a home holding `records` audit records (the largest table)."""
-    from copilot.db_cli import migrate_from_home
+    from copilot.cli.db import migrate_from_home
     from guardrails import AuditTrail
     from storage import PostgresDatabase
 

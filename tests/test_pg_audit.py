@@ -295,7 +295,7 @@ def test_a_role_without_update_rights_cannot_change_records(pg_store):
     role = f"copilot_app_{uuid.uuid4().hex[:8]}"
     with pg_store.trail() as trail:
         fill(trail, 2)
-    from copilot.db_cli import grant_app_role, schemas
+    from copilot.cli.db import grant_app_role, schemas
 
     for schema, _ in schemas():  # the app role's rights cover every store's tables
         upgrade(PostgresDatabase(pg_store.url), schema)
@@ -410,7 +410,7 @@ def test_witness_files_work_on_postgresql(pg_store):
 
 
 def test_granting_before_the_upgrade_is_refused_with_the_command(pg_url):
-    from copilot.db_cli import grant_app_role
+    from copilot.cli.db import grant_app_role
     from storage import SchemaError
 
     with pytest.raises(SchemaError, match="does not exist: run `copilot db upgrade` first"):

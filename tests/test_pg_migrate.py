@@ -11,7 +11,7 @@ import storage_pg
 from test_pg_catalog import write_doc
 from test_pg_training_store import item, result
 
-from copilot.db_cli import migrate_from_home
+from copilot.cli.db import migrate_from_home
 from copilot.errors import CopilotError
 from copilot.training.store import TrainingStore
 from guardrails import AuditTrail, UserStore

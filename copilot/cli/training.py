@@ -15,26 +15,22 @@ import time
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from guardrails import GuardrailError, User
-from knowledge import KnowledgeError
+from guardrails import User
 
-from .api import Copilot
-from .build import build_training_database
-from .errors import CopilotError
-from .settings import Settings
-from .training import STATES, QuizItem, TrainingService
-from .training.csv_safe import csv_row
-from .training.generator import LETTERS
+from ..api import Copilot
+from ..build import build_training_database
+from ..settings import Settings
+from ..training import STATES, QuizItem, TrainingService
+from ..training.csv_safe import csv_row
+from ..training.generator import LETTERS
+from .output import EXPECTED_ERRORS, fail, out
 
 quiz_app = typer.Typer(help="Quiz modules generated from SOPs: build, approve, take.",
                        no_args_is_help=True)
 training_app = typer.Typer(help="Training records: matrix, knowledge gaps, reviews due.",
                            no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
 
 UserOption = Annotated[str, typer.Option("--user", help="NAME or NAME:ROLE")]
 TRAINER = "demo-trainer:trainer"
@@ -58,12 +54,7 @@ def _user(spec: str, default_role: str = "operator") -> User:
     return User(name.strip(), (role or default_role).strip().lower())
 
 
-def _fail(exc: Exception, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {exc}")
-    raise typer.Exit(code)
 
-
-_ERRORS = (CopilotError, KnowledgeError, GuardrailError)
 
 
 # -- quiz ---------------------------------------------------------------------------------
@@ -78,8 +69,8 @@ def build(doc_id: Annotated[str, typer.Argument(help="document id, e.g. SOP-STE-
     the user's role may not see the document)."""
     try:
         result = _service().build_module(doc_id, section, _user(user, "trainer"))
-    except _ERRORS as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     if as_json:
         print(json.dumps(result.to_json_dict(), ensure_ascii=False, indent=2))
         return
@@ -103,8 +94,8 @@ def approve(module_id: Annotated[str, typer.Argument(help="module id (see quiz l
     """Approve a module's draft items (trainer, QA or admin only)."""
     try:
         count = _service().approve(module_id, _user(user, "trainer"), item or None)
-    except _ERRORS as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     out.print(f"{count} items approved in {module_id}")
 
 
@@ -115,8 +106,8 @@ def retire(item_ids: Annotated[list[str], typer.Argument(help="item ids")],
     """Retire items (trainer, QA or admin only)."""
     try:
         count = _service().retire(item_ids, _user(user, "trainer"), reason)
-    except _ERRORS as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     out.print(f"{count} items retired")
 
 
@@ -126,8 +117,8 @@ def list_modules(as_json: Annotated[bool, typer.Option("--json")] = False,
     """Modules the user may see, with their item counts and review flags."""
     try:
         modules = _service().modules(_user(user, "trainer"))
-    except _ERRORS as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     if as_json:
         print(json.dumps([m.model_dump() for m in modules], indent=2))
         return
@@ -146,8 +137,8 @@ def show(module_id: str, status: Annotated[str | None, typer.Option()] = None,
     """Items of a module with keys and quotes (for review)."""
     try:
         items = _service().items(module_id, _user(user, "trainer"), status)
-    except _ERRORS as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     if as_json:
         print(json.dumps([i.public_dict() for i in items], ensure_ascii=False, indent=2))
         return
@@ -163,8 +154,8 @@ def reconcile() -> None:
     """Retire or carry forward items after documents were revised (run after ingest)."""
     try:
         report = _service().reconcile()
-    except _ERRORS as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     out.print(f"{len(report.retired)} items retired, {len(report.carried_forward)} carried "
               f"forward; modules flagged for review: {', '.join(report.flagged_modules) or '-'}")
 
@@ -178,8 +169,8 @@ def take(module_id: str, user: UserOption,
         service = _service()
         learner = _user(user)
         items = service.questions(module_id, learner, limit)
-    except _ERRORS as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     answers, seconds = {}, {}
     for n, item in enumerate(items, 1):
         out.print(f"\n[bold]{n}/{len(items)}[/] ({item.type.replace('_', ' ')})")
@@ -189,8 +180,8 @@ def take(module_id: str, user: UserOption,
         seconds[item.item_id] = round(time.monotonic() - started, 1)
     try:
         result = service.submit(learner, module_id, answers, seconds)
-    except _ERRORS as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     by_id = {i.item_id: i for i in items}
     for answer in result.answers:
         if not answer.correct:
@@ -233,8 +224,8 @@ def matrix(as_csv: Annotated[bool, typer.Option("--csv", help="CSV on stdout")] 
         service = _service()
         users = [_user(u) for u in user] if user else service.known_users()
         rows = service.matrix(users, _user(viewer, "trainer"))
-    except _ERRORS as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     fields = ["user", "role", "doc_id", "state", "effective_revision", "trained_revision",
               "last_passed", "due_date", "note"]
     if as_csv:
@@ -262,8 +253,8 @@ def gaps(limit: Annotated[int, typer.Option(help="how many to show")] = 10,
     (only documents the user's role may see)."""
     try:
         found = _service().gaps(_user(user, "trainer"), limit)
-    except _ERRORS as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     if as_json:
         print(json.dumps([g.model_dump() for g in found], ensure_ascii=False, indent=2))
         return
@@ -280,8 +271,8 @@ def due(user: UserOption) -> None:
     """Items due for spaced-repetition review today."""
     try:
         items = _service().review_queue(_user(user))
-    except _ERRORS as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     table = Table("item", "module", "type", "stem", title=f"{len(items)} reviews due today")
     for item in items:
         table.add_row(item.item_id, item.module_id, item.type, item.stem[:80])

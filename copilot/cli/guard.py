@@ -21,8 +21,8 @@ import typer
 
 from guardrails import ROLES, InjectionDetector, PolicyChecker, PresidioScrubber, Scrubber
 
-from .build import build_injection_detector, build_policy_checker
-from .settings import Settings
+from ..build import build_injection_detector, build_policy_checker
+from ..settings import Settings
 
 ROLE_HELP = (f"the asking role for the policy check ({', '.join(ROLES)}); a JSONL line's "
              f"own \"role\" overrides it; none: the strictest reading")

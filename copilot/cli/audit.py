@@ -9,36 +9,30 @@ from __future__ import annotations
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from guardrails import GuardrailError, SignedHead, parse_witness
+from guardrails import SignedHead, parse_witness
 
-from .build import build_audit_trail
-from .errors import CopilotError
-from .settings import Settings
-from .users_cli import CLI_ADMIN
+from ..build import build_audit_trail
+from ..errors import CopilotError
+from ..settings import Settings
+from .output import EXPECTED_ERRORS, err, fail, out
+from .users import CLI_ADMIN
 
 audit_app = typer.Typer(help="The tamper-evident audit trail (there is no delete command).",
                         no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
 
-
-def _fail(exc: Exception, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False)
-    raise typer.Exit(code)
 
 
 def _read_witness(path: Path) -> list[SignedHead]:
     try:
         heads = parse_witness(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        _fail(CopilotError(f"witness file {path}: {exc}"))
+        fail(CopilotError(f"witness file {path}: {exc}"))
     if not heads:  # an OK that checked nothing would read as "witness matched"
-        _fail(CopilotError(f"witness file {path} holds no heads"))
+        fail(CopilotError(f"witness file {path} holds no heads"))
     return heads
 
 
@@ -52,8 +46,8 @@ def audit_verify(
     heads = [head for path in witness or () for head in _read_witness(path)]
     try:
         result = build_audit_trail(Settings()).verify(heads)
-    except (CopilotError, GuardrailError) as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     if result.ok:
         out.print(f"[green]audit trail OK[/]: {result.reason}", highlight=False)
         return
@@ -74,13 +68,13 @@ def audit_head(as_json: Annotated[bool, typer.Option(
     """
     try:
         result = build_audit_trail(Settings()).verify()
-    except (CopilotError, GuardrailError) as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     if not result.ok:
         # A witness of a broken trail would vouch for the tampering.
-        _fail(CopilotError(f"audit trail BROKEN, no head printed: {result.reason}"), code=1)
+        fail(CopilotError(f"audit trail BROKEN, no head printed: {result.reason}"), code=1)
     if result.head is None:
-        _fail(CopilotError("the audit trail is empty: there is no head to witness yet"), code=1)
+        fail(CopilotError("the audit trail is empty: there is no head to witness yet"), code=1)
     head = result.head
     if as_json:
         print(head.to_json())
@@ -100,15 +94,15 @@ def audit_export(
     In CSV, cells a spreadsheet would run as formulas start with an added `'`; JSON is exact.
     """
     if fmt not in ("csv", "json"):
-        _fail(CopilotError(f"unknown format {fmt!r}; use csv or json"))
+        fail(CopilotError(f"unknown format {fmt!r}; use csv or json"))
     try:
         trail = build_audit_trail(Settings())
         text = trail.export(start, end, fmt=fmt)  # type: ignore[arg-type]
         user = CLI_ADMIN  # the one name every CLI administration record carries
         trail.append(user.name, user.role, "export", {"from": str(start), "to": str(end),
                                                       "format": fmt})
-    except (CopilotError, GuardrailError) as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     sys.stdout.write(text)
 
 
@@ -123,13 +117,13 @@ def audit_adopt_legacy() -> None:
     """
     try:
         trail = build_audit_trail(Settings())
-        # The local administrator, as for `copilot users` (why there is no login: users_cli).
+        # The local administrator, as for `copilot users` (why there is no login: copilot/cli/users.py).
         record = trail.adopt_legacy(CLI_ADMIN.name, CLI_ADMIN.role)
         result = trail.verify()
-    except (CopilotError, GuardrailError) as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     if not result.ok:  # e.g. a public key file that names another key: report, never hide
-        _fail(CopilotError(f"adopted at record {record.seq}, but verify now fails: "
+        fail(CopilotError(f"adopted at record {record.seq}, but verify now fails: "
                            f"{result.reason}"), code=1)
     out.print(f"[green]adopted[/]: records 1-{record.details['records']} are vouched for by the "
               f"legacy head; record {record.seq} records the adoption; {result.reason}",

@@ -15,23 +15,20 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from guardrails import GuardrailError, User
+from guardrails import User
 
-from .accounts import Accounts, login_policy
-from .build import build_audit_trail, build_user_store
-from .errors import CopilotError
-from .settings import Settings
+from ..accounts import Accounts, login_policy
+from ..build import build_audit_trail, build_user_store
+from ..settings import Settings
+from .output import EXPECTED_ERRORS, fail, out
 
 CLI_ADMIN = User(name="cli-admin", role="admin")
 
 users_app = typer.Typer(help="User accounts and roles (users are disabled, never deleted).",
                         no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
 
 PasswordStdin = Annotated[bool, typer.Option(
     "--password-stdin", help="read the password from the first line of standard input")]
@@ -42,10 +39,6 @@ def _accounts() -> Accounts:
     return Accounts(build_user_store(settings), build_audit_trail(settings),
                     policy=login_policy(settings))
 
-
-def _fail(exc: Exception) -> None:
-    err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-    raise typer.Exit(2)
 
 
 def _password(from_stdin: bool) -> str:
@@ -63,8 +56,8 @@ def add(name: Annotated[str, typer.Argument(help="login name")],
     """Create an account (password from a hidden prompt, asked twice)."""
     try:
         account = _accounts().add_user(CLI_ADMIN, name, role, _password(password_stdin))
-    except (GuardrailError, CopilotError) as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     out.print(f"added {account.name} ({account.role})", markup=False, highlight=False)
 
 
@@ -74,8 +67,8 @@ def set_role(name: Annotated[str, typer.Argument()],
     """Give a user another role."""
     try:
         account = _accounts().set_role(CLI_ADMIN, name, role)
-    except (GuardrailError, CopilotError) as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     out.print(f"{account.name} is now {account.role}", markup=False, highlight=False)
 
 
@@ -85,8 +78,8 @@ def passwd(name: Annotated[str, typer.Argument()],
     """Set a user's password."""
     try:
         _accounts().set_password(CLI_ADMIN, name, _password(password_stdin))
-    except (GuardrailError, CopilotError) as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     out.print(f"password of {name} changed", markup=False, highlight=False)
 
 
@@ -95,8 +88,8 @@ def disable(name: Annotated[str, typer.Argument()]) -> None:
     """Refuse all further logins of a user (records naming them stay)."""
     try:
         _accounts().disable(CLI_ADMIN, name)
-    except (GuardrailError, CopilotError) as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     out.print(f"{name} disabled", markup=False, highlight=False)
 
 
@@ -105,8 +98,8 @@ def enable(name: Annotated[str, typer.Argument()]) -> None:
     """Allow a disabled user to log in again."""
     try:
         _accounts().enable(CLI_ADMIN, name)
-    except (GuardrailError, CopilotError) as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     out.print(f"{name} enabled", markup=False, highlight=False)
 
 
@@ -115,8 +108,8 @@ def unlock(name: Annotated[str, typer.Argument()]) -> None:
     """Let an account locked by repeated failed logins log in again."""
     try:
         account = _accounts().unlock(CLI_ADMIN, name)
-    except (GuardrailError, CopilotError) as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     out.print(f"{account.name} unlocked", markup=False, highlight=False)
 
 
@@ -125,8 +118,8 @@ def list_users(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
     """List accounts: name, role, disabled, locked, created, updated (never password hashes)."""
     try:
         accounts = _accounts().list_users(CLI_ADMIN)
-    except (GuardrailError, CopilotError) as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     if as_json:
         print(json.dumps([a.to_dict() for a in accounts], indent=2, ensure_ascii=False))
         return

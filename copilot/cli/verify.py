@@ -17,8 +17,8 @@ from typing import Annotated
 
 import typer
 
-from .grounding import GroundingVerifier
-from .text_check import DOC_CITATION, ClaimChecker, TextCheckError
+from ..grounding import GroundingVerifier
+from ..text_check import DOC_CITATION, ClaimChecker, TextCheckError
 
 EXIT_OK, EXIT_LINE_ERROR, EXIT_USAGE = 0, 1, 2
 # A bad input line or a document the claim cannot be checked against.
@@ -92,14 +92,14 @@ def verify_command(
 
 
 def _checker(role: str, needs_kb: bool) -> ClaimChecker:
-    from .api import Copilot
-    from .settings import Settings
+    from ..api import Copilot
+    from ..settings import Settings
     settings = Settings()
     if needs_kb:
         kb = Copilot.from_settings(settings).kb
         embedder = kb.embedder
     else:  # a claim with its own passage needs no knowledge base, only the embedder
-        from .build import build_embedder
+        from ..build import build_embedder
         kb, embedder = None, build_embedder(settings.embedder)
     return ClaimChecker(kb, GroundingVerifier.from_settings(settings, embedder), role)
 

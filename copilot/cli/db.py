@@ -7,13 +7,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from guardrails import AuditTrail, GuardrailError
+from guardrails import AuditTrail
 from guardrails.accounts import SCHEMA as ACCOUNTS_SCHEMA
 from guardrails.audit import SCHEMA as AUDIT_SCHEMA
 from knowledge.catalog import SCHEMA as CATALOG_SCHEMA
@@ -29,15 +28,14 @@ from storage import (
     upgrade,
 )
 
-from .build import build_database
-from .errors import CopilotError
-from .settings import HOME_FILES, Settings
-from .training.store import SCHEMA as TRAINING_SCHEMA
+from ..build import build_database
+from ..errors import CopilotError
+from ..settings import HOME_FILES, Settings
+from ..training.store import SCHEMA as TRAINING_SCHEMA
+from .output import EXPECTED_ERRORS, err, fail, out
 
 db_app = typer.Typer(help="The database: schema migrations, the app role, moving a home in.",
                      no_args_is_help=True)
-out = Console()
-err = Console(stderr=True)
 
 
 def schemas() -> list[tuple[Schema, str]]:
@@ -74,10 +72,6 @@ def grant_app_role(db: Database, role: str, *, create: bool = False) -> None:
     grant(db, role, [schema for schema, _ in schemas()], create=create)
 
 
-def _fail(exc: Exception, code: int = 2) -> NoReturn:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False)
-    raise typer.Exit(code)
-
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
@@ -88,8 +82,8 @@ def db_upgrade() -> None:
             change = f"{before} -> {after}" if before != after else f"{after}, up to date"
             out.print(f"{schema.component}: version {change} ({db.where})", highlight=False,
                       soft_wrap=True)
-    except (CopilotError, StorageError) as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
 
 
 @db_app.command("status")
@@ -102,8 +96,8 @@ def db_status() -> None:
             [(component, have, need)] = status(db, [schema])
             stale = stale or have != need
             table.add_row(component, db.where, str(have), str(need))
-    except (CopilotError, StorageError) as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     out.print(table)
     if stale:
         raise typer.Exit(1)
@@ -121,8 +115,8 @@ def db_grant(role: Annotated[str, typer.Argument(help="the PostgreSQL role the s
     try:
         [(_, db)] = component_databases(settings)[:1]
         grant_app_role(db, role, create=create)
-    except (CopilotError, StorageError) as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     out.print(f"role {role}: rights granted on {db.where}", highlight=False)
 
 
@@ -288,7 +282,7 @@ def db_migrate_from_home(
         started = time.monotonic()
         copied = migrate_from_home(path, db, key_file,
                                    progress=lambda line: err.print(line, highlight=False))
-    except (CopilotError, StorageError, GuardrailError) as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     out.print(f"[green]copied and verified[/]: {sum(copied.values())} rows from {path} into "
               f"{db.where} in {time.monotonic() - started:.1f} s", highlight=False)

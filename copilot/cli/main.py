@@ -10,27 +10,25 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from guardrails import GuardrailError, demo_user
-from knowledge import KnowledgeError, discover
+from guardrails import demo_user
+from knowledge import discover
 
-from .api import Copilot, demo_plant_path
-from .audit_cli import audit_app
-from .db_cli import check_schemas, db_app
-from .errors import CopilotError
-from .guard_cli import guard_app
-from .settings import Settings, disable_telemetry_and_hub
-from .training_cli import quiz_app, training_app
-from .users_cli import CLI_ADMIN, users_app
-from .verify_cli import verify_command
+from ..api import Copilot, demo_plant_path
+from ..errors import CopilotError
+from ..settings import Settings, disable_telemetry_and_hub
+from .audit import audit_app
+from .db import check_schemas, db_app
+from .guard import guard_app
+from .output import EXPECTED_ERRORS, err, fail, out
+from .training import quiz_app, training_app
+from .users import CLI_ADMIN, users_app
+from .verify import verify_command
 
 app = typer.Typer(help="Operator Copilot: grounded answers from your plant's effective documents.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-out = Console()
-err = Console(stderr=True)
 
 RoleOption = Annotated[str, typer.Option("--role", help="ask as this role")]
 
@@ -48,10 +46,6 @@ def _copilot() -> Copilot:
     return Copilot.from_settings(Settings())
 
 
-def _fail(exc: Exception, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {exc}")
-    raise typer.Exit(code)
-
 
 @app.command()
 def ingest(paths: Annotated[list[Path], typer.Argument(help="files or folders")],
@@ -67,8 +61,8 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="files or folders")]
             task = progress.add_task("ingesting", total=total)
             report = copilot.ingest(paths, sync=sync, user=CLI_ADMIN,
                                     on_file=lambda r: progress.advance(task))
-    except (KnowledgeError, CopilotError) as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     if as_json:
         print(json.dumps([r.__dict__ for r in report.files], indent=2))
     else:
@@ -102,8 +96,8 @@ def ask(question: Annotated[str, typer.Argument(help="the question")],
                 err.print(f"[dim]{event.text}[/]")
             elif event.kind == "answer":
                 answer = event.answer
-    except (KnowledgeError, CopilotError, GuardrailError) as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     assert answer is not None
     label = {"grounded": "[green]grounded[/]", "quoted": "[yellow]quoted from source[/]",
              "declined": "[red]declined[/]", "refused": "[red]refused[/]"}[answer.status]
@@ -129,8 +123,8 @@ def search(query: Annotated[str, typer.Argument()],
     try:
         hits = _copilot().search(query, k=k, user=demo_user(role), doc_types=doc_type or (),
                                  mode=mode)
-    except (KnowledgeError, CopilotError, GuardrailError) as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     if as_json:
         print(json.dumps([{key: h.to_dict()[key] for key in (
             "doc_id", "title", "revision", "status", "section", "score", "text", "chunk_id",
@@ -150,8 +144,8 @@ def deviations(description: Annotated[str, typer.Argument(help="what happened")]
     """Similar past deviations with their root cause and CAPA."""
     try:
         matches = _copilot().similar_deviations(description, user=demo_user(role), k=k)
-    except (KnowledgeError, CopilotError, GuardrailError) as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     if as_json:
         print(json.dumps([m.model_dump() for m in matches], indent=2, ensure_ascii=False))
         return
@@ -171,8 +165,8 @@ def rescreen() -> None:
     """
     try:
         count = _copilot().rescreen(user=CLI_ADMIN)
-    except (KnowledgeError, CopilotError) as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     out.print(f"{count} passage(s) quarantined: they are never given to the model.")
 
 
@@ -181,8 +175,8 @@ def docs(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List indexed documents with type, revision, status and chunk count."""
     try:
         rows = _copilot().kb.documents()
-    except (KnowledgeError, CopilotError) as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     items = [{"doc_id": d.doc_id, "title": d.title, "type": d.doc_type, "revision": d.revision,
               "status": d.status, "effective_date": d.effective_date, "chunks": n,
               "access": list(d.access), "source": d.source} for d, n in rows]
@@ -214,7 +208,7 @@ def serve(host: Annotated[str | None, typer.Option()] = None,
         settings = settings.model_copy(update={"home": settings.demo_home})
         host = host or settings.ui_host
         if host not in LOOPBACK_HOSTS:
-            _fail(CopilotError(f"demo mode has no login: it serves only this machine "
+            fail(CopilotError(f"demo mode has no login: it serves only this machine "
                                f"(127.0.0.1), not {host}; plant use needs `copilot serve --login`"))
     demo = settings.demo_mode if demo is None else demo
     try:
@@ -223,7 +217,7 @@ def serve(host: Annotated[str | None, typer.Option()] = None,
         if settings.demo_mode:
             _refuse_plant_home(copilot)
         elif not copilot.accounts.store.list():
-            _fail(CopilotError("no user accounts yet: add an administrator first with "
+            fail(CopilotError("no user accounts yet: add an administrator first with "
                                "`copilot users add NAME --role admin`, or start the demo with "
                                "`copilot serve --demo-mode`"))
         if demo and copilot.kb.is_empty():
@@ -235,8 +229,8 @@ def serve(host: Annotated[str | None, typer.Option()] = None,
         copilot.pipeline.backend.load()  # the chat model, before the first user waits for it
         _ = copilot.scrubber  # and the PII models, once, before several UI threads race for them
         copilot.gate.screen("warm-up: what is the P1 exposure time?")  # and the guard exemplars
-    except (KnowledgeError, CopilotError, GuardrailError) as exc:
-        _fail(exc)
+    except EXPECTED_ERRORS as exc:
+        fail(exc)
     if settings.demo_mode:
         err.print("[bold yellow]DEMO MODE[/]: no login; anyone reaching this port picks a role.")
     # The UI sits above copilot, so it is found through an entry point, not imported.
@@ -253,14 +247,14 @@ def _refuse_plant_home(copilot: Copilot) -> None:
     admins behind that keep working in login mode."""
     home = copilot.settings.home_dir
     if copilot.accounts.store.list():
-        _fail(CopilotError(f"demo mode refuses the home {home}: it holds user accounts (a "
+        fail(CopilotError(f"demo mode refuses the home {home}: it holds user accounts (a "
                            "plant's home). Serve it with `copilot serve --login`, or point "
                            "COPILOT_DEMO_HOME at a folder of its own"))
     plant = demo_plant_path().resolve()
     foreign = [d.doc_id for d, _ in copilot.kb.documents()
                if not Path(d.source).resolve().is_relative_to(plant)]
     if foreign:
-        _fail(CopilotError(f"demo mode refuses the home {home}: it holds documents that are "
+        fail(CopilotError(f"demo mode refuses the home {home}: it holds documents that are "
                            f"not the demo plant's ({', '.join(sorted(foreign)[:5])}). Serve it "
                            "with `copilot serve --login`, or point COPILOT_DEMO_HOME at a "
                            "folder of its own"))
@@ -269,7 +263,7 @@ def _refuse_plant_home(copilot: Copilot) -> None:
 def _frontend(name: str):
     found = [ep for ep in entry_points(group="operator_copilot.frontends") if ep.name == name]
     if not found:
-        _fail(CopilotError(f"no {name!r} frontend is installed; reinstall the package "
+        fail(CopilotError(f"no {name!r} frontend is installed; reinstall the package "
                            "(pip install -e .)"))
     return found[0].load()
 
