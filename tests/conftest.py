@@ -73,7 +73,10 @@ def _is_local(address) -> bool:
 
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch, tmp_path_factory):
-    for key in [k for k in os.environ if k.startswith("COPILOT_") and k != "COPILOT_TEST_TIER"]:
+    # COPILOT_TEST_* (the tier, the PostgreSQL server tests use) configure the tests, not the
+    # copilot, and are kept.
+    for key in [k for k in os.environ
+                if k.startswith("COPILOT_") and not k.startswith("COPILOT_TEST_")]:
         monkeypatch.delenv(key)
     monkeypatch.setenv("COPILOT_HOME", str(tmp_path_factory.mktemp("home")))
     real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
