@@ -220,9 +220,10 @@ def main() -> None:
     parser.add_argument("--no-pii", action="store_true", help="skip the Presidio suite")
     parser.add_argument("--tune", action="store_true", help="sweep thresholds on the tune split")
     args = parser.parse_args()
+    from copilot import Settings
     from copilot.build import build_embedder
 
-    embed = build_embedder("minilm").embed
+    embed = build_embedder(Settings().embedder).embed  # the product's (the weights match it)
     if args.tune:
         for suite, rows in tune(embed).items():
             print(suite)
