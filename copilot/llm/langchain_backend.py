@@ -8,7 +8,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import AIMessageChunk, HumanMessage, SystemMessage
+from langchain_core.messages import HumanMessage, SystemMessage
 
 from .base import ChatBackend
 
@@ -23,7 +23,7 @@ class LangChainBackend(ChatBackend):
     def stream(self, system: str, user: str, stop: Sequence[str]) -> Iterator[str]:
         messages = [SystemMessage(system), HumanMessage(user)]
         for chunk in self.model.stream(messages, stop=list(stop)):
-            piece = chunk.content if isinstance(chunk, AIMessageChunk) else chunk.content
+            piece = chunk.content
             if piece:
                 yield piece if isinstance(piece, str) else str(piece)
 
