@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import tempfile
 import time
 import traceback
@@ -23,6 +24,10 @@ from .bench_stats import percentile
 from .dataset import Case, load_cases, normalise
 
 NO_ANSWER = ("declined", "refused")
+# Why an answerable case's evidence was not shown: the pipeline declined (retrieval support,
+# or no passage states what was asked), a guard refused the question (site policy,
+# injection), or the card was shown without the evidence (line selection).
+MISS_REASONS = ("declined", "refused", "card_lacks_evidence")
 
 
 def _shown_sentences(answer: Answer) -> list[str]:
@@ -68,6 +73,16 @@ def supports(case: Case, doc_id: str, source: str, quote: str) -> bool:
     return bool(case.key_facts) and all(normalise(f) in text for f in case.key_facts)
 
 
+def evidence_missing(status: str, shown: bool) -> str | None:
+    """Why an answerable case's evidence was not shown (one of MISS_REASONS), None when it
+    was."""
+    if shown:
+        return None
+    if status in NO_ANSWER:
+        return status
+    return "card_lacks_evidence"
+
+
 def evaluate_case(copilot: Copilot, case: Case) -> dict:
     started = time.perf_counter()
     first = evidence = None
@@ -103,6 +118,11 @@ def evaluate_case(copilot: Copilot, case: Case) -> dict:
         row["evidence_shown"] = bool(case.evidence) and normalise(case.evidence) in shown
         row["key_facts_found"] = sum(1 for f in facts if normalise(f) in shown)
         row["key_facts_total"] = len(facts)
+        row["evidence_missing"] = evidence_missing(answer.status, row["evidence_shown"])
+    if answer.status not in NO_ANSWER:
+        # The card's size: it must stay short enough to read at the line.
+        row["card_lines"] = len(answer.evidence)
+        row["card_chars"] = sum(len(line.text) for line in answer.evidence)
     if case.expect_restricted:
         row["leak"] = case.doc in cited or any(c.doc_id == case.doc for c in answer.closest)
     bad, shown = unsupported_number_sentences(answer)
@@ -121,6 +141,8 @@ def summarise(rows: list[dict]) -> dict:
     evidence_latencies = sorted(r["evidence_seconds"] for r in ok
                                 if r.get("evidence_seconds") is not None)
     with_evidence = [r for r in answerable if r.get("evidence_shown") is not None]
+    answered = [r for r in with_evidence if r["status"] not in NO_ANSWER]
+    cards = [r for r in ok if r.get("card_lines") is not None]
 
     def pct(values, q):  # one percentile definition for every figure (evals.bench_stats)
         return percentile(values, q) if values else None
@@ -145,6 +167,14 @@ def summarise(rows: list[dict]) -> dict:
             # The case's evidence string appears in what was shown (the card's lines).
             "evidence_shown_rate": _rate(sum(r["evidence_shown"] for r in with_evidence),
                                          len(with_evidence)),
+            # The same among the answerable cases that got a card: line selection alone,
+            # declines and guard refusals left out (they are counted below).
+            "evidence_shown_among_answered": _rate(sum(r["evidence_shown"] for r in answered),
+                                                   len(answered)),
+            # Per case, why the evidence was not shown.
+            "evidence_not_shown": evidence_misses(with_evidence),
+            "card_lines_mean": _mean([r["card_lines"] for r in cards]),
+            "card_chars_mean": _mean([r["card_chars"] for r in cards]),
             "summary_sentences_shown": sum(r.get("summary_sentences", 0) for r in ok),
             # No model sentence shown means no unsupported one: 0 of 0 is reported as 0.
             "unsupported_number_rate": (sum(r["unsupported_number_sentences"] for r in ok)
@@ -165,6 +195,33 @@ def summarise(rows: list[dict]) -> dict:
         "failures": [r for r in rows if "error" in r],
         "n": len(rows),
     }
+
+
+def evidence_misses(rows: list[dict]) -> dict[str, list[str]]:
+    """The ids of the cases whose evidence was not shown, by reason (a decline with its
+    reason's kind: "dev-11 (value_not_stated)")."""
+    misses: dict[str, list[str]] = {reason: [] for reason in MISS_REASONS}
+    for r in rows:
+        reason = r.get("evidence_missing") or evidence_missing(r["status"], r["evidence_shown"])
+        if reason is None:
+            continue
+        label = r["id"]
+        if reason in NO_ANSWER and r.get("decline_reason"):
+            label += f" ({_reason_kind(r['decline_reason'])})"
+        misses[reason].append(label)
+    return misses
+
+
+def _reason_kind(reason: str) -> str:
+    """A decline reason without its particulars: 'value_not_stated: no passage states ...'
+    -> 'value_not_stated'; 'closest passage is too far from the question (similarity 0.28)'
+    -> 'closest passage is too far from the question'."""
+    head = re.split(r"[:(]", reason, maxsplit=1)[0]
+    return " ".join(head.split()[:8])
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
 
 
 def _rate(num: float, den: float) -> float | None:

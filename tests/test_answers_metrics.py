@@ -1,0 +1,101 @@
+"""The answer metrics of evals/answers.py: evidence shown over all answerable cases and among
+the ones that got a card, and why the evidence was not shown (declined, refused by a guard,
+or a card without it). The pipeline is replaced by scripted answers: these are the metric
+functions, the real pipeline runs in `copilot eval`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from copilot.answer import Answer, Citation, EvidenceLine
+from evals.answers import evaluate_case, evidence_missing, summarise
+from evals.dataset import Case
+
+EVIDENCE = "Leave the load in the chamber and inform the supervisor."
+
+
+def _citation(doc_id: str, quote: str) -> Citation:
+    return Citation(n=1, chunk_id="c1", doc_id=doc_id, title="t", doc_type="sop", revision="1",
+                    status="effective", section="6 Procedure", quote=quote, start=0,
+                    end=len(quote), source=f"/x/{doc_id}.md")
+
+
+def _card(line: str, doc_id: str = "SOP-1") -> Answer:
+    return Answer(question="q", text=f"From the documents:\n{line} [1]", status="quoted",
+                  citations=[_citation(doc_id, line)],
+                  evidence=[EvidenceLine(n=1, kind="sentence", text=line, reading=line,
+                                         headline=True)])
+
+
+@dataclass(frozen=True)
+class Event:
+    """What evaluate_case reads of a streamed event: its kind and its answer."""
+
+    kind: str
+    answer: Answer
+
+
+class Scripted:
+    """Answers each question with the answer scripted for it."""
+
+    def __init__(self, answers: dict[str, Answer]) -> None:
+        self.answers = answers
+
+    def ask_stream(self, question, user=None):
+        answer = self.answers[question]
+        if answer.status == "quoted":
+            yield Event("card", answer)
+        yield Event("answer", answer)
+
+
+def _case(case_id: str) -> Case:
+    return Case(id=case_id, question=case_id, doc="SOP-1", evidence=EVIDENCE,
+                key_facts=["load in the chamber"])
+
+
+def _rows() -> list[dict]:
+    copilot = Scripted({
+        "shown": _card(f"On E-22: {EVIDENCE}"),
+        "lacks": _card("Record the alarm in the logbook."),
+        "declined": Answer(question="q", text="Not found.", status="declined",
+                           decline_reason="value_not_stated: no passage states a time"),
+        "refused": Answer(question="q", text="Refused.", status="refused",
+                          decline_reason="site policy manipulate_lab_data: refuse"),
+    })
+    return [evaluate_case(copilot, _case(i)) for i in ("shown", "lacks", "declined", "refused")]
+
+
+def test_evidence_shown_is_split_by_why_it_was_not_shown():
+    rows = _rows()
+    assert [r["evidence_missing"] for r in rows] == [None, "card_lacks_evidence", "declined",
+                                                      "refused"]
+    answers = summarise(rows)["answers"]
+    assert answers["evidence_shown_rate"] == 0.25  # 1 of 4 answerable cases
+    assert answers["evidence_shown_among_answered"] == 0.5  # 1 of the 2 that got a card
+    assert answers["evidence_not_shown"] == {
+        "declined": ["declined (value_not_stated)"],
+        "refused": ["refused (site policy manipulate_lab_data)"],
+        "card_lacks_evidence": ["lacks"]}
+
+
+def test_card_size_is_measured_over_the_cards_shown():
+    rows = _rows()
+    assert [r.get("card_lines") for r in rows] == [1, 1, None, None]
+    answers = summarise(rows)["answers"]
+    assert answers["card_lines_mean"] == 1.0
+    assert answers["card_chars_mean"] == (len(f"On E-22: {EVIDENCE}")
+                                          + len("Record the alarm in the logbook.")) / 2
+
+
+def test_no_card_means_no_rate_not_zero():
+    rows = [r for r in _rows() if r["status"] in ("declined", "refused")]
+    answers = summarise(rows)["answers"]
+    assert answers["evidence_shown_rate"] == 0.0
+    assert answers["evidence_shown_among_answered"] is None
+    assert answers["card_lines_mean"] is None
+
+
+def test_a_shown_evidence_is_no_miss_whatever_the_status():
+    assert evidence_missing("quoted", True) is None
+    assert evidence_missing("grounded", False) == "card_lacks_evidence"
+    assert evidence_missing("declined", False) == "declined"
