@@ -3,8 +3,8 @@
 Public API: `Copilot`, `Answer`, `Citation`, `Settings`.
 """
 
-from .answer import DECISION_SUPPORT_NOTICE, Answer, Citation, SentenceCheck
-from .answering import Event
+from .answer import DECISION_SUPPORT_NOTICE, Answer, Citation, GuardVerdicts, SentenceCheck
+from .answering import AnswerEvent, CardEvent, Event, SentenceEvent
 from .api import Copilot, demo_plant_path
 from .errors import AccessDeniedError, BadQuestionError, CopilotError, ModelUnavailableError
 from .settings import Settings
@@ -15,7 +15,8 @@ from .sources import SourceView
 # by the CLI at start-up.
 
 __all__ = [
-    "AccessDeniedError", "Answer", "BadQuestionError", "Citation", "Copilot", "CopilotError",
-    "DECISION_SUPPORT_NOTICE", "Event", "ModelUnavailableError", "SentenceCheck", "Settings", "SourceView",
+    "AccessDeniedError", "Answer", "AnswerEvent", "BadQuestionError", "CardEvent", "Citation",
+    "Copilot", "CopilotError", "DECISION_SUPPORT_NOTICE", "Event", "GuardVerdicts",
+    "ModelUnavailableError", "SentenceCheck", "SentenceEvent", "Settings", "SourceView",
     "demo_plant_path",
 ]

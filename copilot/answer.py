@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
+
+from guardrails import InjectionVerdict, PolicyVerdict
+from knowledge import Hit
 
 DECISION_SUPPORT_NOTICE = ("Decision support only: verify against the controlled copy of the "
                            "cited document before acting.")
@@ -26,6 +29,14 @@ class Citation(BaseModel):
     source: str = ""
     score: float = 0.0
 
+    @classmethod
+    def from_hit(cls, n: int, hit: Hit) -> Citation:
+        """Passage `hit` cited as [n]."""
+        return cls(n=n, chunk_id=hit.chunk_id, doc_id=hit.doc_id, title=hit.title,
+                   doc_type=hit.doc_type, revision=hit.revision, status=hit.status,
+                   section=hit.section, quote=hit.text, start=hit.start, end=hit.end,
+                   page=hit.page, source=hit.source, score=hit.score)
+
 
 class EvidenceLine(BaseModel):
     """One line of the evidence card, verbatim from its passage."""
@@ -41,15 +52,45 @@ class EvidenceLine(BaseModel):
 
 
 class SentenceCheck(BaseModel):
+    """The grounding verifier's verdict on one sentence of the model's draft."""
+
     text: str
     citations: list[int]
     supported: bool
-    similarity: float
-    coverage: float
-    missing_terms: list[str]
-    reason: str
+    similarity: float = 0.0
+    coverage: float = 0.0
+    missing_terms: list[str] = Field(default_factory=list)
+    reason: str = ""
     citation_added: bool = False  # uncited near-verbatim copy of one source, cited by the verifier
     scaffold: bool = False  # the model repeating the prompt's scaffolding: not a claim, not shown
+
+    @property
+    def shown_text(self) -> str:
+        """The sentence as shown: with the marker the verifier added, if it added one."""
+        if self.citation_added:
+            return f"{self.text} " + "".join(f"[{n}]" for n in self.citations)
+        return self.text
+
+
+class GuardVerdicts(BaseModel):
+    """The question checks' verdicts; a check that is switched off has none (and is left out
+    when serialised, so the audit record and the JSON show only the checks that ran)."""
+
+    injection: InjectionVerdict | None = None
+    policy: PolicyVerdict | None = None
+
+    @model_serializer(mode="wrap")
+    def _checks_that_ran(self, handler: SerializerFunctionWrapHandler) -> dict:
+        return {k: v for k, v in handler(self).items() if v is not None}
+
+    @property
+    def policy_note(self) -> str:
+        """The policy's note for a role it allows the request to (where the answer is kept)."""
+        return self.policy.note if self.policy is not None else ""
+
+    def to_dict(self) -> dict:
+        """As written to the audit trail: each check that ran, as a dict of its fields."""
+        return self.model_dump()
 
 
 class Answer(BaseModel):
@@ -74,8 +115,8 @@ class Answer(BaseModel):
     model: str = ""
     prompt_version: str = ""
     timings: dict[str, float] = Field(default_factory=dict)
-    guards: dict = Field(default_factory=dict,
-                         description="verdicts of the injection and policy checks")
+    guards: GuardVerdicts = Field(default_factory=GuardVerdicts,
+                                  description="verdicts of the injection and policy checks")
 
     @property
     def declined(self) -> bool:

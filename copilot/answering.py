@@ -19,11 +19,12 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import ClassVar
 
 from guardrails import InvalidInputError, bounded_text
 from knowledge import Hit, KnowledgeBase, SearchFilter
 
-from .answer import Answer, Citation, EvidenceLine, SentenceCheck
+from .answer import Answer, Citation, EvidenceLine
 from .answerability import VALUE_KINDS, Asked, asked_for, holds, kind_name, states_value
 from .errors import BadQuestionError
 from .evidence import Card, CardComposer, ScoredUnit, table_header_before
@@ -57,13 +58,40 @@ NOT_STATED_TAIL = ("The closest sources are listed for you to check, or ask your
 
 
 @dataclass(frozen=True)
-class Event:
-    """A streaming event: `card` (the evidence answer, shown first), `sentence` (a verified
-    summary sentence, added after the card), `answer` (the final Answer)."""
+class CardEvent:
+    """The evidence answer, shown first (its text is the card)."""
 
-    kind: str
-    text: str = ""
-    answer: Answer | None = None
+    answer: Answer
+    kind: ClassVar[str] = "card"
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "text": "", "answer": self.answer.model_dump(mode="json")}
+
+
+@dataclass(frozen=True)
+class SentenceEvent:
+    """A verified summary sentence, added after the card."""
+
+    text: str
+    kind: ClassVar[str] = "sentence"
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "text": self.text, "answer": None}
+
+
+@dataclass(frozen=True)
+class AnswerEvent:
+    """The final Answer (a decline or refusal is the only event)."""
+
+    answer: Answer
+    kind: ClassVar[str] = "answer"
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "text": "", "answer": self.answer.model_dump(mode="json")}
+
+
+# A streaming event; `kind` names it for consumers that switch on a string.
+Event = CardEvent | SentenceEvent | AnswerEvent
 
 
 @dataclass
@@ -100,13 +128,15 @@ class AnswerPipeline:
     def answer(self, question: str, role: str | None = None) -> Answer:
         final = None
         for event in self.stream(question, role):
-            if event.kind == "answer":
+            if isinstance(event, AnswerEvent):
                 final = event.answer
         assert final is not None
         return final
 
     def stream(self, question: str, role: str | None = None) -> Iterator[Event]:
-        question = validate_question(question)
+        """The card, any verified summary sentences, then the final answer (a decline is the
+        only event). `question` comes validated (`validate_question`) and, when personal data
+        is scrubbed, scrubbed: `Copilot.ask_stream` does both, once."""
         started = time.perf_counter()
         policy = self.policy
         found = self.kb.search(question, k=max(policy.top_k, policy.card_passages),
@@ -117,25 +147,25 @@ class AnswerPipeline:
         timings = {"retrieve": time.perf_counter() - started}
         support, reason = self.retrieval_support(question, hits[:policy.top_k])
         if reason:
-            yield Event("answer", answer=self._declined(question, hits, reason, timings))
+            yield AnswerEvent(self._declined(question, hits, reason, timings))
             return
         asked = asked_for(question)
         card = self.compose_card(question, hits, asked)
         if card.headline is None:
-            yield Event("answer", answer=self._not_stated(question, hits, asked, timings))
+            yield AnswerEvent(self._not_stated(question, hits, asked, timings))
             return
         timings["evidence"] = time.perf_counter() - started
         answer = self._card_answer(question, hits, card, timings)
-        yield Event("card", answer=answer)
+        yield CardEvent(answer)
         if not policy.synthesis:
-            yield Event("answer", answer=answer)
+            yield AnswerEvent(answer)
             return
         with self.backend.claimed() as free:
             if not free:
                 # Another question holds the in-process model: its summary would keep this
                 # operator waiting for nothing the card does not already say.
                 timings["summary_skipped"] = 1.0
-                yield Event("answer", answer=answer.model_copy(update={"timings": timings}))
+                yield AnswerEvent(answer.model_copy(update={"timings": timings}))
                 return
             yield from self._summarise(question, answer, hits, started, timings)
 
@@ -177,7 +207,7 @@ class AnswerPipeline:
                 verdict = self.verifier.verify(sentence, prepared)
                 if verdict and verdict[0].supported:
                     passed += 1
-                    yield Event("sentence", text=verdict[0].shown_text)
+                    yield SentenceEvent(verdict[0].shown_text)
                 elif verdict:  # echoes of the prompt count too: invented source lists
                     failed += 1
             shown = max(shown, len(complete))
@@ -190,7 +220,7 @@ class AnswerPipeline:
         timings["generate"] = time.perf_counter() - generate_started
         answer = self._with_summary(card, draft, used, prepared)
         timings["total"] = time.perf_counter() - started
-        yield Event("answer", answer=answer.model_copy(update={"timings": timings}))
+        yield AnswerEvent(answer.model_copy(update={"timings": timings}))
 
     def retrieval_support(self, question: str, hits: list[Hit]) -> tuple[float, str]:
         """Best dense similarity among the hits, and a decline reason when support is lacking.
@@ -235,7 +265,7 @@ class AnswerPipeline:
         lines = [_evidence_line(s, s.unit.n, headline=(s is card.headline)) for s in card.units]
         # The headline's source is listed first: it is the one that answers.
         numbers = sorted({line.n for line in lines}, key=lambda n: (n != lines[0].n, n))
-        citations = [_citation(n, hits[n - 1]) for n in numbers]
+        citations = [Citation.from_hit(n, hits[n - 1]) for n in numbers]
         return Answer(question=question, text=card_text(lines, citations), status="quoted",
                       citations=citations, evidence=lines, prompt_version=self.prompt.version,
                       timings=timings)
@@ -245,15 +275,14 @@ class AnswerPipeline:
         """The card with the summary sentences the verifier accepted; the card alone when
         none survives (nothing is said about the ones that did not)."""
         verdicts = [] if NOT_FOUND in draft.upper() else self.verifier.verify(draft, prepared)
-        checks = [SentenceCheck(**v.__dict__) for v in verdicts]
         kept = [v for v in verdicts if v.supported]
-        update: dict = {"draft": draft, "sentences": checks, "model": self.backend.name}
+        update: dict = {"draft": draft, "sentences": verdicts, "model": self.backend.name}
         if kept:
             summary = [v.shown_text for v in kept]
             numbers = {c.n for c in card.citations} | {n for v in kept for n in v.citations}
             known = {c.n: c for c in card.citations}
             update.update(status="grounded", summary=summary,
-                          citations=[known.get(n) or _citation(n, used[n - 1])
+                          citations=[known.get(n) or Citation.from_hit(n, used[n - 1])
                                      for n in sorted(numbers)],
                           text=f"{SUMMARY_INTRO} {' '.join(summary)}\n\n{card.text}")
         return card.model_copy(update=update)
@@ -265,7 +294,7 @@ class AnswerPipeline:
         reason = (f"value_not_stated: no passage states {kind_name(asked.kind)}"
                   + (f" about {', '.join(sorted(asked.focus)[:6])}" if asked.focus else ""))
         return Answer(question=question, text=text, status="declined",
-                      closest=[_citation(n, h) for n, h in enumerate(hits[:3], start=1)],
+                      closest=[Citation.from_hit(n, h) for n, h in enumerate(hits[:3], start=1)],
                       decline_reason=reason, prompt_version=self.prompt.version,
                       timings=timings)
 
@@ -277,7 +306,7 @@ class AnswerPipeline:
     def _declined(self, question: str, hits: list[Hit], reason: str,
                   timings: dict[str, float]) -> Answer:
         return Answer(question=question, text=DECLINE_TEXT, status="declined",
-                      closest=[_citation(n, h) for n, h in enumerate(hits[:3], start=1)],
+                      closest=[Citation.from_hit(n, h) for n, h in enumerate(hits[:3], start=1)],
                       decline_reason=reason, prompt_version=self.prompt.version,
                       timings=timings)
 
@@ -345,12 +374,9 @@ def validate_question(question: str) -> str:
     return question
 
 
-def _citation(n: int, hit: Hit) -> Citation:
-    return Citation(n=n, chunk_id=hit.chunk_id, doc_id=hit.doc_id, title=hit.title,
-                    doc_type=hit.doc_type, revision=hit.revision, status=hit.status,
-                    section=hit.section, quote=hit.text, start=hit.start, end=hit.end,
-                    page=hit.page, source=hit.source, score=hit.score)
+# The old private name, for modules that still import it (copilot.deviations).
+_citation = Citation.from_hit
 
 
-__all__ = ["AnswerPipeline", "AnswerPolicy", "Event", "validate_question", "CITATION",
-           "strip_citations"]
+__all__ = ["AnswerEvent", "AnswerPipeline", "AnswerPolicy", "CardEvent", "Event",
+           "SentenceEvent", "validate_question", "CITATION", "strip_citations"]

@@ -30,8 +30,10 @@ from .answering import (
     MAX_COMMENT_CHARS,
     MAX_DESCRIPTION_CHARS,
     MAX_QUESTION_CHARS,
+    AnswerEvent,
     AnswerPipeline,
     Event,
+    SentenceEvent,
     validate_question,
     validate_text,
 )
@@ -50,6 +52,7 @@ from .errors import AccessDeniedError, BadQuestionError, CopilotError
 from .grounding import GroundingVerifier
 from .guarding import QuestionGate
 from .llm import ChatBackend
+from .output_filter import OutputFilter
 from .settings import Settings
 from .sources import SourceView, deviation_redactor, needs_redaction, open_source
 from .text_check import MAX_DOC_ID_CHARS, ClaimChecker, DocumentNotVisibleError, TextCheck
@@ -157,74 +160,34 @@ class Copilot:
 
     def ask_stream(self, question: str, user: User | None = None,
                    conversation_id: str | None = None) -> Iterator[Event]:
-        """The evidence card first (`card`), then any verified summary sentences (`sentence`),
-        then the final `Answer`; each is written to the audit trail before it is handed out.
-        A decline or refusal is a single `answer` event.
+        """The evidence card first (`CardEvent`), then any verified summary sentences
+        (`SentenceEvent`), then the final `AnswerEvent`; each is written to the audit trail
+        before it is handed out. A decline or refusal is a single `AnswerEvent`.
 
         Personal data is scrubbed from the question before retrieval, the model and the audit
         trail see it, and from the model's own words before they are shown or recorded.
         Quoted passages stay verbatim: they come from controlled documents the role may see.
         """
-        question = validate_question(question)  # bounded before anything else sees it
+        question = validate_question(question)  # bounded before anything else sees it; once
         user = user or demo_user()
-        scrubber = self.scrubber
-        session = self.vault.session(conversation_id or user.name) if scrubber else None
-        if scrubber:
-            question = scrubber.scrub(question, session=session).text
-        verdicts, refusal = self.gate.screen(question, role=user.role)
+        output = self._output_filter(conversation_id or user.name)
+        question = output.question(question)
+        guards, refusal = self.gate.screen(question, role=user.role)
         if refusal is not None:
             self.audit.append(user.name, user.role, "ask", _ask_record(refusal))
-            yield Event("answer", answer=refusal)
+            yield AnswerEvent(refusal)
             return
-        # Nothing is shown before its record is committed. The evidence card (or a decline)
-        # is the question's `ask` record, committed before its first byte is shown; each
-        # summary sentence the model adds afterwards gets an `answer_part` record first, and
-        # the finished summary (draft and verdicts) one more. A crash or a full disk
-        # mid-answer then never leaves shown text without a record.
-        answer_id, parts, recorded = uuid.uuid4().hex, 0, False
+        record = _AnswerRecord(self.audit, user, question)
         for event in self.pipeline.stream(question, role=user.role):
-            if event.kind == "sentence":
-                text = scrubber.scrub(event.text, session=session).text if scrubber else event.text
-                parts += 1
-                self.audit.append(user.name, user.role, "answer_part", {
-                    "answer_id": answer_id, "part": parts, "question": question, "text": text})
-                yield Event("sentence", text=text)
-                continue
-            if event.answer is None:
-                continue
-            answer = self._shown(event.answer, verdicts, scrubber, session)
-            if not recorded:
-                self.audit.append(user.name, user.role, "ask",
-                                  {**_ask_record(answer), "answer_id": answer_id})
-                recorded = True
-            elif event.kind == "answer" and (answer.draft or answer.sentences):
-                self.audit.append(user.name, user.role, "answer_part", {
-                    "answer_id": answer_id, "part": parts + 1, "final": True,
-                    "status": answer.status, "summary": answer.summary, "draft": answer.draft,
-                    "model": answer.model, "parts_shown": parts,
-                    "sentences": [{"text": s.text, "supported": s.supported,
-                                   "reason": s.reason} for s in answer.sentences]})
-            yield Event(event.kind, answer=answer)
+            shown = output.event(event, guards)
+            record.before_shown(shown)
+            yield shown
 
-    def _shown(self, answer: Answer, verdicts: dict, scrubber: Scrubber | None,
-               session: ScrubSession | None) -> Answer:
-        """The answer as it may be shown and recorded: the model's words scrubbed (document
-        lines stay verbatim: they come from controlled documents the role may see), the
-        guards' verdicts attached, and notes on policy and revision status added."""
-        if scrubber:
-            scrub = lambda text: scrubber.scrub(text, session=session).text  # noqa: E731
-            updates = {"draft": scrub(answer.draft),
-                       # A verdict's reason may quote the sentence's words (names).
-                       "sentences": [c.model_copy(update={"text": scrub(c.text),
-                                                          "reason": scrub(c.reason)})
-                                     for c in answer.sentences],
-                       "summary": [scrub(s) for s in answer.summary]}
-            if answer.summary:
-                updates["text"] = answer.text.replace(" ".join(answer.summary),
-                                                      " ".join(updates["summary"]), 1)
-            answer = answer.model_copy(update=updates)
-        return answer.model_copy(update={"guards": verdicts, **_policy_note(answer, verdicts),
-                                         **_status_note(answer)})
+    def _output_filter(self, conversation_id: str) -> OutputFilter:
+        """The output stage of one question, with its conversation's scrub session
+        (placeholders stay stable within one conversation: <PERSON_1> is the same person)."""
+        scrubber = self.scrubber
+        return OutputFilter(scrubber, self.vault.session(conversation_id) if scrubber else None)
 
     def chat(self, session_id: str, message: str, user: User | None = None) -> Answer:
         """One turn of a conversation; follow-ups ("and if it happens again?") are made
@@ -237,7 +200,7 @@ class Copilot:
         # Bounded before the follow-up rules' regexes see it (a 40 KB message froze them).
         question = standalone(validate_question(message), previous)
         for event in self.ask_stream(question, user, conversation_id=session_id):
-            if event.kind == "answer" and event.answer is not None:
+            if isinstance(event, AnswerEvent):
                 self.conversations.record(session_id, event.answer.question, event.answer.text)
             yield event
 
@@ -363,7 +326,7 @@ class Copilot:
     def _final(events: Iterator[Event]) -> Answer:
         final = None
         for event in events:
-            if event.kind == "answer":
+            if isinstance(event, AnswerEvent):
                 final = event.answer
         assert final is not None
         return final
@@ -446,27 +409,40 @@ def _ask_record(answer: Answer) -> dict:
         "prompt_version": answer.prompt_version,
         "sentences": [{"text": s.text, "supported": s.supported, "reason": s.reason}
                       for s in answer.sentences],
-        "guards": answer.guards,
+        "guards": answer.guards.to_dict(),
     }
 
 
-def _status_note(answer: Answer) -> dict:
-    """An answer that cites a revision other than the effective one says so in its text, not
-    only on the citation card: a draft is not approved, a superseded revision no longer
-    applies."""
-    others = [c for c in answer.citations if c.status != "effective"]
-    if not others:
-        return {}
-    named = ", ".join(dict.fromkeys(f"{c.doc_id} rev {c.revision} ({c.status.upper()})"
-                                    for c in others))
-    return {"text": f"Not the effective revision: this answer cites {named}.\n\n{answer.text}"}
+class _AnswerRecord:
+    """The audit stage of one answered question. Nothing is shown before its record is
+    committed: the evidence card (or a decline) is the question's `ask` record, committed
+    before its first byte is shown; each summary sentence the model adds afterwards gets an
+    `answer_part` record first, and the finished summary (draft and verdicts) one more. A
+    crash or a full disk mid-answer then never leaves shown text without a record."""
 
+    def __init__(self, audit: AuditSink, user: User, question: str) -> None:
+        self.audit, self.user, self.question = audit, user, question
+        self.answer_id = uuid.uuid4().hex
+        self.parts = 0
+        self.asked = False
 
-def _policy_note(answer: Answer, verdicts: dict) -> dict:
-    """A question the site policy allows for this role (a trainer asking about a colleague's
-    training status) that the documents cannot answer: add the policy's note on where the
-    answer is kept to the decline."""
-    note = (verdicts.get("policy") or {}).get("note")
-    if answer.status != "declined" or not note:
-        return {}
-    return {"text": f"{answer.text}\n\n{note}"}
+    def before_shown(self, event: Event) -> None:
+        if isinstance(event, SentenceEvent):
+            self.parts += 1
+            self._append("answer_part", {"answer_id": self.answer_id, "part": self.parts,
+                                         "question": self.question, "text": event.text})
+            return
+        answer = event.answer
+        if not self.asked:
+            self._append("ask", {**_ask_record(answer), "answer_id": self.answer_id})
+            self.asked = True
+        elif isinstance(event, AnswerEvent) and (answer.draft or answer.sentences):
+            self._append("answer_part", {
+                "answer_id": self.answer_id, "part": self.parts + 1, "final": True,
+                "status": answer.status, "summary": answer.summary, "draft": answer.draft,
+                "model": answer.model, "parts_shown": self.parts,
+                "sentences": [{"text": s.text, "supported": s.supported,
+                               "reason": s.reason} for s in answer.sentences]})
+
+    def _append(self, action: str, details: dict) -> None:
+        self.audit.append(self.user.name, self.user.role, action, details)

@@ -30,12 +30,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from knowledge import CODE, Embedder, codes_in
 
+from .answer import SentenceCheck
 from .claim_checks import check_claim, passage_units
 from .quantities import quantities_in
 from .quantities import unsupported as unsupported_quantities
@@ -134,24 +135,9 @@ def _stem(word: str) -> str:
     return word
 
 
-@dataclass
-class SentenceVerdict:
-    text: str
-    citations: list[int]
-    supported: bool
-    similarity: float = 0.0
-    coverage: float = 0.0
-    missing_terms: list[str] = field(default_factory=list)
-    reason: str = ""
-    citation_added: bool = False  # uncited near-verbatim copy, cited by the verifier
-    scaffold: bool = False  # an echo of the prompt's scaffolding, not a claim
-
-    @property
-    def shown_text(self) -> str:
-        """The sentence as shown: with the marker the verifier added, if it added one."""
-        if self.citation_added:
-            return f"{self.text} " + "".join(f"[{n}]" for n in self.citations)
-        return self.text
+# One verdict type for the verifier and the answer (the verifier's verdicts are the answer's
+# `sentences`); the old name stays for callers that import it from here.
+SentenceVerdict = SentenceCheck
 
 
 class PreparedPassages:
@@ -191,7 +177,7 @@ class GroundingVerifier:
         """The passages to verify one answer's sentences against (embedded lazily)."""
         return PreparedPassages(passages, self.embedder.embed)
 
-    def verify(self, answer: str, passages: list[str] | PreparedPassages) -> list[SentenceVerdict]:
+    def verify(self, answer: str, passages: list[str] | PreparedPassages) -> list[SentenceCheck]:
         """Judge each sentence of `answer` against the passages it cites (1-based)."""
         prepared = passages if isinstance(passages, PreparedPassages) else self.prepare(passages)
         return [self._judge(sentence, strip_citations(sentence),
@@ -199,9 +185,9 @@ class GroundingVerifier:
                 for sentence in split_sentences(answer)]
 
     def _judge(self, sentence: str, clean: str, cited: list[int],
-               prepared: PreparedPassages) -> SentenceVerdict:
+               prepared: PreparedPassages) -> SentenceCheck:
         passages = prepared.passages
-        verdict = SentenceVerdict(text=sentence, citations=cited, supported=False)
+        verdict = SentenceCheck(text=sentence, citations=cited, supported=False)
         if _SCAFFOLD.match(sentence):
             verdict.scaffold = True
             verdict.reason = "echo of the prompt, not a claim"
@@ -256,5 +242,5 @@ class GroundingVerifier:
         return best
 
 
-__all__ = ["GroundingVerifier", "SentenceVerdict", "codes_in", "content_words", "critical_terms",
-           "split_sentences", "strip_citations", "unsupported_terms"]
+__all__ = ["GroundingVerifier", "SentenceCheck", "SentenceVerdict", "codes_in", "content_words",
+           "critical_terms", "split_sentences", "strip_citations", "unsupported_terms"]

@@ -38,7 +38,7 @@ def test_injection_attempt_is_refused_without_reaching_the_model(demo_home, tmp_
                          user=demo_user("operator"))
     assert answer.status == "refused" and answer.declined
     assert "injection" in answer.decline_reason
-    assert answer.guards["injection"]["flagged"] is True
+    assert answer.guards.injection.flagged is True
     assert not calls and not answer.citations
     record = copilot.audit.records(action="ask")[-1]
     assert record.details["status"] == "refused"
@@ -50,9 +50,9 @@ def test_policy_refusal_says_why_and_whom_to_ask(demo_home, tmp_path):
     answer = copilot.ask("How can I back-date the logbook entry so it matches the batch record?",
                          user=demo_user("operator"))
     assert answer.status == "refused" and not calls
-    verdict = answer.guards["policy"]
-    assert verdict["action"] == "refuse" and verdict["rule"]
-    assert verdict["contact"] and verdict["contact"] in answer.text
+    verdict = answer.guards.policy
+    assert verdict.action == "refuse" and verdict.rule
+    assert verdict.contact and verdict.contact in answer.text
 
 
 def test_near_miss_question_goes_on_to_the_pipeline(demo_home, tmp_path):
@@ -60,8 +60,8 @@ def test_near_miss_question_goes_on_to_the_pipeline(demo_home, tmp_path):
     answer = copilot.ask("How do I correct an error in a batch record per GDP?",
                          user=demo_user("operator"))
     assert answer.status != "refused"
-    assert answer.guards["policy"]["action"] == "answer"
-    assert answer.guards["injection"]["flagged"] is False
+    assert answer.guards.policy.action == "answer"
+    assert answer.guards.injection.flagged is False
 
 
 def test_quarantined_passages_never_reach_the_model(demo_home, tmp_path):
@@ -97,9 +97,9 @@ def test_a_trainer_may_ask_what_an_operator_is_refused(demo_home, tmp_path):
     trainer = copilot.ask(TRAINING_STATUS, user=demo_user("trainer"))
     assert "Lukas" not in trainer.question  # the policy saw the scrubbed question
     assert trainer.status != "refused"
-    assert trainer.guards["policy"] == {
-        **trainer.guards["policy"], "action": "answer", "rule": "disclose_training_record",
-        "role": "trainer", "allowed_for_role": True}
+    policy = trainer.guards.policy
+    assert (policy.action, policy.rule, policy.role, policy.allowed_for_role) == \
+        ("answer", "disclose_training_record", "trainer", True)
     # Past the gate the pipeline decides; the demo documents hold no training records, so it
     # declines honestly (without needing the model) rather than refusing by policy.
     assert "site policy" not in (trainer.decline_reason or "")
@@ -108,8 +108,8 @@ def test_a_trainer_may_ask_what_an_operator_is_refused(demo_home, tmp_path):
 
     operator = copilot.ask(TRAINING_STATUS, user=demo_user("operator"))
     assert operator.status == "refused" and len(calls) == reached_model
-    verdict = operator.guards["policy"]
-    assert (verdict["action"], verdict["rule"], verdict["role"], verdict["allowed_for_role"]) == \
+    verdict = operator.guards.policy
+    assert (verdict.action, verdict.rule, verdict.role, verdict.allowed_for_role) == \
         ("refuse", "disclose_training_record", "operator", False)
     assert "training coordinator" in operator.text
     audited = [r.details["guards"]["policy"] for r in copilot.audit.records(action="ask")[-2:]]
@@ -127,8 +127,8 @@ def test_a_trainer_may_ask_what_an_operator_is_refused(demo_home, tmp_path):
 @pytest.mark.light
 def test_gate_passes_the_role_to_the_policy(role, action, opening, contact):
     gate = QuestionGate(injection=None, policy=PolicyChecker())  # rules only: no model needed
-    verdicts, refusal = gate.screen("Is <PERSON_1> current on SOP-STE-001 rev 5?", role=role)
-    assert (verdicts["policy"]["action"], verdicts["policy"]["role"]) == (action, role)
+    guards, refusal = gate.screen("Is <PERSON_1> current on SOP-STE-001 rev 5?", role=role)
+    assert (guards.policy.action, guards.policy.role) == (action, role)
     if opening is None:
         assert refusal is None
     else:

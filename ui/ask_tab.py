@@ -8,7 +8,7 @@ import uuid
 
 import gradio as gr
 
-from copilot import Answer, Copilot, CopilotError
+from copilot import Answer, AnswerEvent, CardEvent, Copilot, CopilotError, SentenceEvent
 from copilot.answering import MAX_COMMENT_CHARS, MAX_DESCRIPTION_CHARS, MAX_QUESTION_CHARS
 from guardrails import GuardrailError
 from knowledge import KnowledgeError
@@ -95,17 +95,17 @@ def build(copilot: Copilot, identity: Identity, role) -> None:
             user = identity.require(request, demo_role, "ask")
             card = None
             for event in copilot.chat_stream(session_id, text, user=user):
-                if event.kind == "card" and event.answer is not None:
+                if isinstance(event, CardEvent):
                     # The documents' answer, at once; a verified summary may follow above it.
                     card = event.answer
                     history[-1]["content"] = answer_markdown(card)
                     yield history, card.model_dump(mode="json"), gr.skip()
-                elif event.kind == "sentence":
+                elif isinstance(event, SentenceEvent):
                     shown.append(event.text)
                     history[-1]["content"] = (answer_markdown(card, summary=shown) if card
                                               else streaming_markdown(shown))
                     yield history, gr.skip(), gr.skip()
-                elif event.kind == "answer" and event.answer is not None:
+                elif isinstance(event, AnswerEvent):
                     history[-1]["content"] = answer_markdown(event.answer)
                     yield history, event.answer.model_dump(mode="json"), gr.skip()
         except Exception as exc:  # noqa: BLE001 - see EXPECTED_ERRORS

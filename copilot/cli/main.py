@@ -16,6 +16,7 @@ from rich.table import Table
 from guardrails import demo_user
 from knowledge import discover
 
+from ..answering import AnswerEvent, SentenceEvent
 from ..api import Copilot, demo_plant_path
 from ..errors import CopilotError
 from ..settings import Settings, disable_telemetry_and_hub
@@ -92,9 +93,9 @@ def ask(question: Annotated[str, typer.Argument(help="the question")],
             return
         answer = None
         for event in copilot.ask_stream(question, user=user):
-            if event.kind == "sentence":
+            if isinstance(event, SentenceEvent):
                 err.print(f"[dim]{event.text}[/]")
-            elif event.kind == "answer":
+            elif isinstance(event, AnswerEvent):
                 answer = event.answer
     except EXPECTED_ERRORS as exc:
         fail(exc)
