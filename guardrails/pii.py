@@ -25,6 +25,7 @@ from pathlib import Path
 from .errors import GuardrailError
 from .pii_site import (
     CONFIG_PATH,
+    FOREIGN_FUNCTION_WORDS,
     NameFinder,
     PiiConfigError,  # noqa: F401 (raised by PresidioScrubber; callers catch it from here)
     SiteConfig,
@@ -212,6 +213,8 @@ PHONE_PATTERNS = [
      0.7),
     ("UK national", r"(?<![\w.,+/-])0\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}(?![\w/-]|[.,]\d)", 0.5),
     ("extension", r"(?<=\b(?:ext|extension|tel)\.?:?\s?)\d{3,5}\b(?![-./:,]\d)", 0.5),
+    # the trunk prefix in brackets without the country code: "(0)89 1234 5678"
+    ("national with (0)", r"(?<![\w+)])\(0\)\s?\d{2,5}[\s-]?\d{3,4}[\s-]?\d{3,5}(?!\w)", 0.6),
 ]
 PHONE_CONTEXT = ["phone", "telephone", "mobile", "cell", "call", "ring", "extension", "ext",
                  "tel", "number"]
@@ -234,10 +237,16 @@ _TOWN = r"\p{Lu}[\p{L}'’-]*(?:\s(?:am|an|der|im|bei|sur|en|\p{Lu}[\p{L}'’-]*
 _HOUSE = r"\d{1,4}\s?[a-zA-Z]?(?:-\d{1,4})?"
 _SUFFIX_STREET = (r"(?:\p{Lu}[\p{L}'’-]*\s)?\p{Lu}?[\p{L}'’-]*(?:str\.|straße|strasse|weg|allee|"
                   r"gasse|platz|ring|damm|ufer|markt|gracht|laan|straat|plein|kade|singel|dijk|"
-                  r"gade|vej|allé|torv|stræde|plads|vägen|gatan|Straße|Strasse|Str\.|Weg|Allee|"
+                  r"gade|vej|allé|torv|stræde|plads|vägen|gatan|gränd|torget|Straße|Strasse|"
+                  r"Str\.|Weg|Allee|"
                   r"Platz|Gasse|Ring)")
-_PREFIX_STREET = (r"(?:Via|Viale|Corso|Piazza|Piazzale|Largo|Vicolo|Rue|Avenue|Boulevard|"
-                  r"Chaussée|Place|Calle|Avenida|Rua|Praça|Plaza|Paseo|ul\.|ulica|Aleja)")
+_PREFIX_STREET = (r"(?:Via|Viale|Corso|Piazza|Piazzale|Largo|Vicolo|Strada|Lungomare|Rue|Avenue|"
+                  r"Boulevard|Chaussée|Place|Calle|Avenida|Rua|Travessa|Estrada|Alameda|Praça|"
+                  r"Plaza|Paseo|Passeig|Carrer|Ronda|Camino|Carretera|Travesía|Gran|ul\.|ulica|"
+                  r"Aleja)")
+# Postcodes: four or five digits (DE, FR, IT, ES, NL with its letters, BE, AT, CH, DK), Swedish
+# "411 19", Portuguese "1100-053", Polish "00-950"
+_POSTCODE = r"(?:\d{4,5}(?:\s?[A-Z]{2})?|\d{3}\s\d{2}|\d{4}-\d{3}|\d{2}-\d{3})"
 _FRENCH_STREET = (r"(?i:rue|avenue|av\.|boulevard|bd|place|allée|chemin|quai|impasse|route|"
                   r"cours|square)")
 _IRISH_TYPE = (r"(?:Street|St|Road|Rd|Quay|Avenue|Lane|Terrace|Park|Drive|Place|Square|Row|"
@@ -246,10 +255,10 @@ _EIRCODE = r"(?:[AC-FHKNPRTV-Y]\d{2}|D6W)\s?[0-9AC-FHKNPRTV-Y]{4}\b"
 EU_ADDRESS_PATTERNS = [
     ("street-suffix name, number, postcode, town",
      rf"\b{_SUFFIX_STREET}\s+{_HOUSE}(?:,\s*\d{{1,2}}\.\s*(?:tv|th|mf|sal)\.?)?,\s+"
-     rf"\d{{4,5}}(?:\s?[A-Z]{{2}})?\s+{_TOWN}", 0.75),
+     rf"{_POSTCODE}\s+{_TOWN}", 0.75),
     ("street-type word, name, number, postcode, town",
      rf"\b{_PREFIX_STREET}\s+(?:[\p{{L}}'’.-]+\s+){{1,4}}?{_HOUSE},\s+"
-     rf"(?:\d{{4,5}}|\d{{2}}-\d{{3}})\s+{_TOWN}",
+     rf"{_POSTCODE}\s+{_TOWN}",
      0.75),
     ("number, French street type, name, postcode, town",
      rf"\b\d{{1,4}}(?:\s?(?:bis|ter))?,?\s+{_FRENCH_STREET}\s+(?:[\p{{L}}'’.-]+\s+){{0,5}}?"
@@ -319,6 +328,7 @@ operator operators supervisor technician engineer analyst specialist manager aud
 contractor mr mrs ms miss dr prof sir dear hi hello thanks email e-mail call phone ring ask tell
 remind add contact cc ping message notify inform please and with by for from to the was is did
 does has who when where new starter shift night day lead cover dr. mr. mrs. ms.
+der die das den dem des ein eine les une el los las il het
 """.split())
 
 
@@ -391,20 +401,23 @@ class PresidioScrubber(Scrubber):
                 text=text, language="en", score_threshold=self.score_threshold,
                 entities=[*ENTITY_TYPES, "ORGANIZATION", "NAME_CANDIDATE"])
         organisations = self._names.organisation_spans(text)
+        foreign = self._names.foreign(text)
         spans = []
         for r in results:
             if r.entity_type in ("PERSON", "ORGANIZATION", "NAME_CANDIDATE"):
                 source = _person_source(r)
                 trimmed = self._as_person(text, r.start, r.end, source)
-                if trimmed and self._is_person(text, *trimmed, source, organisations):
+                if trimmed and self._is_person(text, *trimmed, source, organisations, foreign):
                     spans.append(Span(*trimmed, "PERSON", r.score))
             elif _recognizer(r) != "PhoneRecognizer" or _phone_shaped(text[r.start:r.end]):
                 spans.append(Span(r.start, r.end, r.entity_type, r.score))
         for candidate in self._names.candidates(text):
             trimmed = self._as_person(text, candidate.start, candidate.end, "cue")
-            if trimmed and self._is_person(text, *trimmed, candidate.cue, organisations):
+            if trimmed and self._is_person(text, *trimmed, candidate.cue, organisations,
+                                           foreign):
                 spans.append(Span(*trimmed, "PERSON", 0.6))
         spans += self._listed_ids(text, spans)
+        spans += self._listed_people(text, spans, organisations)
         return _without_overlaps(spans)
 
     def _recased(self, text: str) -> str:
@@ -420,12 +433,16 @@ class PresidioScrubber(Scrubber):
         return _CAPITALS.sub(recase, text) if _CAPITALS.search(text) else text
 
     def _is_person(self, text: str, start: int, end: int, source: str,
-                   organisations: list[tuple[int, int]]) -> bool:
+                   organisations: list[tuple[int, int]], foreign: bool = False) -> bool:
         """Organisations, methods named after people and trade names are not people."""
         if any(a < end and start < b for a, b in organisations):
             return False
         words = re.findall(r"[^\W\d_][\w'’.-]*", text[start:end])
         named = [w for w in words if not w.endswith(".")]
+        if foreign and source not in _CUED_SOURCES and not (
+                named and named[0][:1].isupper() and self._names.is_first_name(named[0])
+                and named[0].casefold() not in FOREIGN_FUNCTION_WORDS):
+            return False  # "der Schleuse", "Abweichung", "mon accès": capitalised nouns
         if self._names.only_eponyms(words):
             cued = source in ("title", "label", "by", "roster", "verb", "known")
             return self._names.person_follows(text, end) or (cued and len(named) > 1)
@@ -443,6 +460,30 @@ class PresidioScrubber(Scrubber):
                 r"\b(?:from|at|by|of|with)\s+$", text[max(0, start - 6):start], re.I):
             return False  # "a visit from Catalent": a lone unknown word after from/at
         return True
+
+    def _listed_people(self, text: str, spans: list[Span],
+                       organisations: list[tuple[int, int]]) -> list[Span]:
+        """Lone surnames listed with a person found ("Ilić and Branagh", "Okonjo, Hartley and
+        Vukovic are on nights"): a capitalised word in the list that is neither an ordinary
+        word, a plant term, an organisation nor an eponym is a person too. A list with no person
+        found counts when a plural verb aimed at people follows it."""
+        people = [s for s in spans if s.type == "PERSON"]
+        out = []
+        for m in _NAME_LIST.finditer(text):
+            members = [(a, b) for a, b in _list_members(m)]
+            listed = any(p.start < b and a < p.end for p in people for a, b in members)
+            if not listed and not _LIST_VERB.match(text, m.end()):
+                continue
+            names = [(a, b) for a, b in members
+                     if not any(p.start < b and a < p.end for p in [*people, *out])
+                     and not any(x < b and a < y for x, y in organisations)
+                     and not self._names.is_common(text[a:b])
+                     and not self._names.only_eponyms([text[a:b]])
+                     and _word_forms(text[a:b]).isdisjoint(self._plant_words)]
+            # a dictionary word ("Hartley", "Baker") counts once the list holds a person
+            unknown = [(a, b) for a, b in names if text[a:b].lower() not in self._dictionary]
+            out += [Span(a, b, "PERSON", 0.5) for a, b in (names if listed or unknown else ())]
+        return out
 
     def _listed_ids(self, text: str, spans: list[Span]) -> list[Span]:
         """Ids that follow an id in a list: "badges B-1120, B-1121 and B-1187"."""
@@ -506,6 +547,36 @@ class PresidioScrubber(Scrubber):
                                           operators=operators).text
 
 
+def _regex_compile(pattern: str):
+    import regex  # Presidio's dependency; guardrails/pii_site.py imports it too
+
+    return regex.compile(pattern)
+
+
+# Sources that name a person by their place in the text (a title, a label, a verb aimed at a
+# person, the staff list): believed in foreign-language text too.
+_CUED_SOURCES = ("title", "label", "by", "roster", "verb", "known", "initial", "sign-off", "role")
+_LIST_WORD = r"((?:O['’])?\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)"
+# Two to six capitalised words joined by commas and a final "and"/"&"
+_NAME_LIST = _regex_compile(
+    rf"(?<![\p{{L}}\d.-]){_LIST_WORD}((?:\s*,\s*{_LIST_WORD.replace('(', '(?:', 1)}){{0,4}})"
+    rf"(?:\s*,)?\s+(?:and|&|und|et|or)\s+{_LIST_WORD}(?![\p{{L}}\d])")
+_LIST_VERB = _regex_compile(r"\s+(?:are|were|will|did|have|had|swapped|covered|cleaned|ran|"
+                            r"signed|worked|run|do|took|take)\b")
+
+
+def _list_members(match) -> list[tuple[int, int]]:
+    """The word spans of a `_NAME_LIST` match: the first, those after commas, the last."""
+    out = [(match.start(1), match.end(1))]
+    if match.group(2):
+        base = match.start(2)
+        out += [(base + m.start(), base + m.end()) for m in
+                _regex_compile(r"(?:O['’])?\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?").finditer(
+                    match.group(2))]
+    out.append((match.start(3), match.end(3)))
+    return out
+
+
 def _person_source(result) -> str:
     # Candidates carry their own entity types so that Presidio's de-duplication does not let
     # "Did Priya" (a capitalised run) swallow "Priya" (a name after a verb) before we filter.
@@ -527,8 +598,9 @@ def _phone_shaped(value: str) -> bool:
     """libphonenumber, asked about many countries, also takes dates and record numbers
     ("2026-02-19", "2026-019"): a number counts if written as phone numbers are: with +, 00 or
     a national 0 prefix, an area code in brackets, or US 3-3-4 digit groups."""
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}|\d{2,4}-\d{2,4}", value.strip()):
-        return False
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}|\d{2,4}-\d{2,4}|\d{1,2}[./]\d{1,2}[./]\d{2,4}",
+                    value.strip()) or len(re.sub(r"\D", "", value)) < 7:
+        return False  # a date ("01.04.2026") or a postcode ("08037") is no phone number
     return bool(re.match(r"\+|00|0|\(\d{2,5}\)\s?\d|\d{3}[-. ]\d{3}[-. ]\d{4}$", value.strip()))
 
 

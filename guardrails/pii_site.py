@@ -14,6 +14,7 @@ Presidio already depends on, for \\p{Lu}/\\p{Ll}.
 from __future__ import annotations
 
 import importlib.util
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,7 +98,11 @@ def employee_id_regex(config: SiteConfig) -> str:
     records = _alternation(config.record_prefixes) or "(?!)"
     ident = (rf"#?(?!(?:{records})[-_/ ]?\d|(?:{records})-)"  # "SOP-HR-010" is a document
              r"(?=[\p{L}\d#/._-]*\d)[\p{L}\d][\p{L}\d]*(?:[-/._][\p{L}\d]+)*")
-    return rf"(?i)(?<={lead})(?=\S{{3}}){ident}(?![\p{{L}}\d%°]|[-/.:,]\d)"
+    # digits in groups, as people type them off a card: "badge 47 118", "Ausweis-Nr. 4 0 8 1 7",
+    # "P-39 204" (four to eight digits, nothing but single spaces between the groups)
+    spaced = r"(?=(?:\p{L}{1,3}-)?(?:\d ?){4,8}(?! ?\d))(?:\p{L}{1,3}-)?\d{1,3}(?: \d{1,3})+"
+    return (rf"(?i)(?<={lead})(?:{spaced}(?![\p{{L}}\d%°]|[-/.:,]\d| \d)|"
+            rf"(?=\S{{3}}){ident}(?![\p{{L}}\d%°]|[-/.:,]\d))")
 
 
 def id_shape(value: str) -> str:
@@ -194,10 +199,13 @@ class NameFinder:
                  common: frozenset[str], stop_words: frozenset[str],
                  never_names: frozenset[str] = frozenset()) -> None:
         self.first_names, self.dictionary, self.common = names, dictionary, common
+        # "bozena" typed without its accent is "božena"
+        self._unaccented_first = frozenset(_unaccented(n) for n in names)
         self.stop_words = stop_words
         fold = lambda words: frozenset(w.casefold() for w in words)  # noqa: E731
         self.allowed = fold(w for term in config.allow_list for w in term.split()) | never_names
         self.eponyms = fold(config.eponyms)
+        self.method_nouns = fold(config.method_nouns)
         method = _alternation(config.method_nouns)
         self._place_after = regex.compile(
             rf"^(?:['’]s)?\s+(?:{_alternation(config.place_nouns)})\b", regex.I)
@@ -219,7 +227,22 @@ class NameFinder:
                                    for p in parts)
 
     def is_first_name(self, word: str) -> bool:
-        return word.casefold() in self.first_names and not self.is_common(word)
+        return self.in_first_names(word) and not self.is_common(word)
+
+    def in_first_names(self, word: str) -> bool:
+        """In the first-name list, or made of listed first names ("Jan-Willem", "Anne-Marie")."""
+        folded = word.casefold()
+        parts = folded.split("-")
+        return folded in self.first_names or folded in self._unaccented_first or (
+            len(parts) > 1 and all(p in self.first_names for p in parts))
+
+    def foreign(self, text: str) -> bool:
+        """Text written mostly in another European language ("Die Schleuse ist gesperrt",
+        "merci de vérifier mon accès"): the English model calls its capitalised nouns and
+        articles people, so there a name needs a first name, a title or a cue."""
+        words = regex.findall(r"\p{L}+", text.casefold())
+        foreign = sum(w in FOREIGN_FUNCTION_WORDS and w not in self.stop_words for w in words)
+        return foreign >= 2 and foreign > sum(w in self.stop_words for w in words)
 
     def organisation_spans(self, text: str) -> list[tuple[int, int]]:
         spans = {(m.start(), m.end()) for m in self._organisations.finditer(text)}
@@ -248,7 +271,7 @@ class NameFinder:
         # "Michaelis-Menten", and "Gram-negative": an eponym, then ordinary words
         parts = word.casefold().split("-")
         return word.casefold() in self.eponyms or (parts[0] in self.eponyms and all(
-            p in self.eponyms or p in self.common for p in parts[1:]))
+            p in self.eponyms or p in self.common or p in self.method_nouns for p in parts[1:]))
 
     # -- candidates
     def candidates(self, text: str) -> list[Candidate]:
@@ -258,8 +281,22 @@ class NameFinder:
             found += self._names_at(text, cue.end(), kind, many=kind in ("label", "roster"))
         found += self._initials(text)
         found += self._lexicon(text)
+        found += self._sign_off(text)
         found += self._surnames(text)
         return found
+
+    def _sign_off(self, text: str) -> list[Candidate]:
+        """A first name alone at the very end, after a dash, a comma or a line break, in any
+        case: "... jammed again - marek", "done for tonight, kasper", "Thanks!\\ndorota"."""
+        m = _SIGN_OFF.search(text)
+        if not m:
+            return []
+        word = m.group(1)
+        if not self.in_first_names(word) or self.is_common(word) or \
+                word.casefold() in self.allowed or (word.lower() in self.dictionary
+                                                   and not word.istitle()):
+            return []
+        return [Candidate(m.start(1), m.end(1), "sign-off")]
 
     def _surnames(self, text: str) -> list[Candidate]:
         """Surnames by their shape ("O'Keeffe", "McNamara", "Ní Mhaoláin") and capitalised
@@ -270,8 +307,10 @@ class NameFinder:
                 r"(?:Ní|Nic|Ó|Ua|Mac|Van|De)\s\p{Lu}\p{Ll}{2,})(?:-\p{Lu}\p{Ll}+)?(?![\p{L}\d])",
                 text):
             out.append(Candidate(m.start(), m.end(), "shape"))
-        for m in regex.finditer(r"(?<![\p{L}\d-])(?:van|von|de|der|den|di|da|du|ter|ten)"
-                                r"(?:\s(?:der|den|de|la|le))?\s(\p{Lu}\p{Ll}{2,})(?![\p{L}\d])",
+        # "der"/"den" alone are German articles ("der Schleuse"): particles only after van/von
+        for m in regex.finditer(r"(?<![\p{L}\d-])(?:(?:van|von)(?:\s(?:der|den|de|la|le))?|"
+                                r"(?:de|di|da|du)(?:\s(?:la|le))?|ter|ten)"
+                                r"\s(\p{Lu}\p{Ll}{2,})(?![\p{L}\d])",
                                 text):
             if m.group(1).lower() not in self.dictionary:  # "de Groot", "van der Berg"
                 out.append(Candidate(m.start(), m.end(), "shape"))
@@ -381,7 +420,7 @@ class NameFinder:
             after = tokens[i + 1].group() if i + 1 < len(tokens) else ""
             titled = first.istitle() and after.istitle() and after.lower() not in \
                 self.dictionary and text[tokens[i].end():tokens[i + 1].start()] == " "
-            if first.casefold() not in self.first_names or first.casefold() in self.allowed \
+            if not self.in_first_names(first) or first.casefold() in self.allowed \
                     or (self.is_common(first) and not titled):
                 i += 1
                 continue
@@ -416,8 +455,27 @@ class NameFinder:
         return out
 
 
+_SIGN_OFF = regex.compile(r"(?:^|[-–—]{1,2}[^\S\n]*|,[^\S\n]*|\n\s*)(\p{L}[\p{L}'’]+(?:-\p{L}+)?)"
+                          r"[^\S\n]*[.!]?\s*$")
+# Function words of German, French, Spanish, Italian, Dutch and Portuguese that are not English
+# words (`NameFinder.foreign` also drops any the English stop list has).
+FOREIGN_FUNCTION_WORDS = frozenset("""
+der die das dem des und ist nicht mit für bitte wurde wird zum zur im auf bei hat sind ein eine
+einen noch muss kann bis vom sich wenn oder aber auch nach ich sie wir ihr
+le la les du est et pour une mon ma mes ton sur avec dans merci pas ne que qui sont au aux ce
+cette à été elle nous vous
+el los las del es está para por una con se lo al sobre y mi puedo hay
+il gli della è di che non sono alla nel
+het een niet voor staat bij ook zijn naar heeft wordt
+os em não uma com
+""".split())
 _PAIR_AFTER = regex.compile(r"\s*(?:,|and|or|&|und|et)\s*(\p{Lu}\p{Ll}+)(?![\p{L}\d])")
 _PAIR_BEFORE = regex.compile(r"(?<![\p{L}\d])(\p{Lu}\p{Ll}+)\s*(?:,|and|or|&|und|et)\s*$")
+
+
+def _unaccented(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", word)
+                   if not unicodedata.combining(c))
 
 
 def _lemmas(word: str) -> set[str]:

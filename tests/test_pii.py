@@ -393,6 +393,28 @@ PLANT_POSITIVES = [
     # an eponym that is a person, by what follows it
     ("Karl Fischer, the new QC intern, asked where the manual is.",
      {("Karl Fischer", "PERSON")}),
+    # issue 16, second round: ids typed in digit groups or after a foreign id word
+    ("Personalnummer 4 1 2 0 9 ist gesperrt.", {("4 1 2 0 9", "EMPLOYEE_ID")}),
+    ("My badge no. is 47 118 and the turnstile rejects it.", {("47 118", "EMPLOYEE_ID")}),
+    ("Employee ref. E0039917 has two open trainings.", {("E0039917", "EMPLOYEE_ID")}),
+    ("Mitarbeiternummer 40096 muss die Schulung wiederholen.", {("40096", "EMPLOYEE_ID")}),
+    # lone surnames listed with a person, or before a plural verb; a lower-case sign-off
+    ("Teodora Ilić and Branagh will run the media fill.",
+     {("Teodora Ilić", "PERSON"), ("Branagh", "PERSON")}),
+    ("Nkemelu and Ashworth swapped shifts last week.",
+     {("Nkemelu", "PERSON"), ("Ashworth", "PERSON")}),
+    ("done for tonight, kasper", {("kasper", "PERSON")}),
+    ("the filter housing leaks again - bozena", {("bozena", "PERSON")}),
+    ("Jan-Willem de Jong heeft de afwijking gemeld.", {("Jan-Willem de Jong", "PERSON")}),
+    # Nordic and Iberian addresses, a trunk prefix in brackets
+    ("Her address is Kungsgatan 44, 411 19 Göteborg.",
+     {("Kungsgatan 44, 411 19 Göteborg", "STREET_ADDRESS")}),
+    ("He lives at Rua do Ouro 88, 4000-337 Porto.",
+     {("Rua do Ouro 88, 4000-337 Porto", "STREET_ADDRESS")}),
+    ("Post the form to Passeig de Gràcia 55, 08007 Barcelona.",
+     {("Passeig de Gràcia 55, 08007 Barcelona", "STREET_ADDRESS")}),
+    ("Gerrit Vos can be reached at (0)20 567 8901 in the evening.",
+     {("Gerrit Vos", "PERSON"), ("(0)20 567 8901", "PHONE_NUMBER")}),
 ]
 
 
@@ -418,6 +440,17 @@ PLANT_NEGATIVES = [
     "Code F-201 means the glove test was aborted.",
     "Reviewed by: QA",
     "Team: Production, QC, Engineering",
+    # issue 16, second round: foreign sentences, dotted dates, more eponyms and vendors
+    "Die Schleuse zum Reinraum ist bis Montag gesperrt.",
+    "Bitte die Abweichung bis Freitag im System erfassen.",
+    "Merci de vérifier mon accès à la salle de pesée.",
+    "La revisión del envío se hará mañana.",
+    "Effective date 01.04.2026; training due by 15.03.2026.",
+    "Use the Van Deemter equation to pick the flow rate.",
+    "The Hagen-Poiseuille relation explains the pressure drop in the transfer line.",
+    "The Anton Paar density meter needs a water check.",
+    "Room B-0.17 and room B-0.18 are both Grade C.",
+    "The Ishikawa and Pareto charts are in the CAPA file.",
 ]
 
 
