@@ -23,7 +23,8 @@ import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from types import TracebackType
+from typing import Any, Literal, Protocol, SupportsIndex
 from urllib.parse import urlsplit, urlunsplit
 
 from .errors import DatabaseUrlError, StorageBusyError, StorageError, StorageUnavailableError
@@ -33,13 +34,31 @@ _LOCK_NAME = re.compile(r"[a-z][a-z_-]*")
 _PG_SCHEMES = ("postgresql", "postgres")
 
 
-class Row(tuple):
+class Cursor(Protocol):
+    """What the stores use of a driver's cursor (sqlite3's and psycopg's both have it)."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    @property
+    def description(self) -> Any: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def fetchmany(self, size: int = ...) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
+class Row(tuple[Any, ...]):
     """A result row read by position or by column name, like sqlite3.Row."""
 
     __slots__ = ()
     _index: dict[str, int] = {}
 
-    def __getitem__(self, key):  # type: ignore[override]
+    def __getitem__(self, key: str | SupportsIndex | slice) -> Any:
         if isinstance(key, str):
             try:
                 return tuple.__getitem__(self, self._index[key])
@@ -51,7 +70,7 @@ class Row(tuple):
         return list(self._index)
 
 
-def _named_row_factory(cursor):
+def _named_row_factory(cursor: Any) -> type[Row]:
     names = [column.name for column in cursor.description or ()]
     cls = type("Row", (Row,), {"__slots__": (), "_index": {n: i for i, n in enumerate(names)}})
     return cls
@@ -73,12 +92,15 @@ class Connection:
 
     # -- statements --------------------------------------------------------------------------
 
-    def execute(self, sql: str, params: Sequence[Any] = ()):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         """Run one statement; returns a cursor (fetchone, fetchall, iteration, rowcount)."""
+        cursor: Cursor
         with self._translated():
             if self.dialect == SQLITE:
-                return self.raw.execute(sql, params)
-            return self.raw.execute(_pg_sql(sql), params or None)
+                cursor = self.raw.execute(sql, params)
+            else:
+                cursor = self.raw.execute(_pg_sql(sql), params or None)
+        return cursor
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         rows = list(rows)
@@ -101,7 +123,7 @@ class Connection:
             else:
                 self.raw.execute(sql)
 
-    def stream(self, sql: str, params: Sequence[Any] = (), batch: int = 5000) -> Iterator[tuple]:
+    def stream(self, sql: str, params: Sequence[Any] = (), batch: int = 5000) -> Iterator[tuple[Any, ...]]:
         """Rows of a large result without holding them all in memory (inside a transaction)."""
         if self.dialect == SQLITE:
             cursor = self.execute(sql, params)
@@ -162,17 +184,17 @@ class Connection:
     @property
     def in_transaction(self) -> bool:
         if self.dialect == SQLITE:
-            return self.raw.in_transaction
+            return bool(self.raw.in_transaction)
         import psycopg
 
-        return self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE
+        return bool(self.raw.info.transaction_status != psycopg.pq.TransactionStatus.IDLE)
 
     @property
     def broken(self) -> bool:
         """Whether this connection can no longer be used (a new one is needed)."""
         if self.dialect == SQLITE:
             return False
-        return self.raw.closed or self.raw.broken
+        return bool(self.raw.closed or self.raw.broken)
 
     def close(self) -> None:
         try:
@@ -188,7 +210,7 @@ class Connection:
 
     # -- errors ------------------------------------------------------------------------------
 
-    def _translated(self):
+    def _translated(self) -> _translate:
         return _translate(self.where, self.dialect)
 
 
@@ -203,7 +225,8 @@ class _translate:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind, exc, tb) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> Literal[False]:
         if exc is None or isinstance(exc, StorageError):
             return False
         if self.dialect == SQLITE:
