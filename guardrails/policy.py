@@ -13,6 +13,16 @@ Who asks matters: an intent may give some roles their own action, reason or cont
 may ask whether a colleague is current on an SOP; only QA gets a batch-release request routed
 to the QP rather than refused). `check(text, role)` applies the asking role's entry; without a
 role the intent's own action applies, as it always did.
+
+How a request is worded matters too (`classifier.legit_frames` / `explicit_frames`, frames of
+the lexicon). A text or sentence worded as a question about how a control works or is properly
+done ("what's the correct way to correct an entry?", "how is the interlock tested per SOP?") or
+as a prohibition ("passwords must not be shared") is refused by the classifier only at
+`classifier.framed_threshold`, unless it also names an explicit falsifying act or purpose
+("... so it passes", "fake", "without QA knowing"); a prohibition's own words ("do not bypass")
+do not count as such an act. A rule that matches inside a prohibition (an SOP sentence "do
+not bypass interlocks" pasted into a question) is not a request either
+(`classifier.rule_exempt_frames`).
 """
 
 from __future__ import annotations
@@ -24,7 +34,7 @@ from typing import Literal
 
 import numpy as np
 
-from ._patterns import compile_patterns, load_yaml, sentences, string_list
+from ._patterns import _SENTENCE_END, compile_patterns, load_yaml, sentences, string_list
 from .errors import RuleFileError, UnknownRoleError
 from .policy_model import ANSWER as ANSWER_CLASS
 from .policy_model import IntentClassifier, IntentPairs, Lexicon
@@ -113,6 +123,10 @@ class PolicyChecker:
         self.embed = embed
         self.lexicon = Lexicon(path, config.get("lexicon") or {},
                                [IntentPairs(i.id, i.actions, i.objects) for i in self.intents])
+        self.framed_threshold = float(settings.get("framed_threshold", self.threshold))
+        self.legit_frames = self._frames(path, settings, "legit_frames")
+        self.explicit_frames = self._frames(path, settings, "explicit_frames")
+        self.rule_exempt_frames = self._frames(path, settings, "rule_exempt_frames")
         self.classifier = self._classifier(path, config, settings) if embed else None
 
     def _classifier(self, path: Path, config: dict, settings: dict) -> IntentClassifier | None:
@@ -135,6 +149,45 @@ class PolicyChecker:
                                 similarity_weight=float(settings.get("similarity_weight", 0.0)),
                                 model_path=path.with_suffix(".model.npz"))
 
+    def _frames(self, path: Path, settings: dict, key: str) -> list:
+        names = string_list(path, settings, key)
+        unknown = [n for n in names if n not in self.lexicon.frames]
+        if unknown:
+            raise RuleFileError(path, f"classifier.{key}: unknown lexicon frame(s) "
+                                      f"{', '.join(unknown)}")
+        return [self.lexicon.frames[n] for n in names]
+
+    def framed(self, text: str) -> bool:
+        """Whether `text` is worded as a question about the proper way or as a prohibition and
+        names no explicit falsifying act (the words of a prohibition are left out for that)."""
+        if not any(p.search(text) for p in self.legit_frames):
+            return False
+        rest = text
+        for pattern in self.rule_exempt_frames:
+            rest = pattern.sub(lambda m: " " * len(m.group(0)), rest)
+        return not any(p.search(rest) for p in self.explicit_frames)
+
+    def part_threshold(self, text: str) -> float:
+        """The probability the classifier needs to refuse this text (or sentence)."""
+        return self.framed_threshold if self.framed(text) else self.threshold
+
+    def _rule_hits(self, intent: Intent, text: str) -> bool:
+        """Whether one of the intent's rules matches `text` outside a prohibition: a match
+        whose words a prohibition of its own sentence overlaps ("do not bypass interlocks")
+        is the SOP's rule, not a request."""
+        for pattern in self._rules[intent.id]:
+            for match in pattern.finditer(text):
+                if not self.rule_exempt_frames:
+                    return True
+                start, _ = next(((a, b) for a, b in _sentence_spans(text)
+                                 if a <= match.start() < b), (0, len(text)))
+                span = text[start:match.end()]
+                offset = match.start() - start
+                if not any(m.end() > offset for p in self.rule_exempt_frames
+                           for m in p.finditer(span)):
+                    return True
+        return False
+
     def intent(self, intent_id: str) -> Intent:
         return next(i for i in self.intents if i.id == intent_id)
 
@@ -143,7 +196,7 @@ class PolicyChecker:
         intent's own action applies)."""
         if role is not None and role not in ROLES:
             raise UnknownRoleError(str(role), ROLES)
-        by_rule = [i for i in self.intents if any(p.search(text) for p in self._rules[i.id])]
+        by_rule = [i for i in self.intents if self._rule_hits(i, text)]
         if by_rule:
             # When several intents match, the stricter action for this role wins.
             chosen = max((self._verdict(i, 1.0, "rule", role) for i in by_rule),
@@ -169,7 +222,7 @@ class PolicyChecker:
         """The intent the classifier finds likeliest for the text or one of its sentences (a
         request inside a longer message), when the probability that the part is not to be
         answered (that of all intents together: related intents share it) reaches the
-        threshold."""
+        part's threshold (`part_threshold`: higher for a question about the proper way)."""
         assert self.classifier is not None
         parts = sentences(text)
         parts = [text] + parts if len(parts) > 1 else [text]
@@ -177,9 +230,12 @@ class PolicyChecker:
         classes = self.classifier.classes
         columns = [n for n, c in enumerate(classes) if c != ANSWER_CLASS]
         against = probabilities[:, columns].sum(axis=1)
-        row = int(np.argmax(against))
+        needed = np.asarray([self.part_threshold(part) for part in parts])
+        over = against >= needed
+        row = int(np.argmax(np.where(over, against, -1.0))) if over.any() \
+            else int(np.argmax(against))
         probability = float(against[row])
-        if probability < self.threshold:
+        if not over[row]:
             return None, probability
         column = columns[int(np.argmax(probabilities[row, columns]))]
         return self.intent(classes[column]), probability
@@ -191,6 +247,17 @@ class PolicyChecker:
         return PolicyVerdict(action, intent.id, why, "" if allowed else contact,
                              round(score, 4), matched_by, role, allowed,
                              intent.allowed_note if allowed else "")
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of the stretches between sentence ends, as `sentences` splits them (without
+    gluing abbreviations back: a span never starts mid-sentence, it may end early)."""
+    spans, start = [], 0
+    for end in _SENTENCE_END.finditer(text):
+        spans.append((start, end.start()))
+        start = end.end()
+    spans.append((start, len(text)))
+    return spans
 
 
 def _action(path: Path, where: str, value: object) -> Action:
