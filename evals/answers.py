@@ -14,6 +14,7 @@ import re
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from copilot import Answer, Copilot, Settings, demo_plant_path
@@ -41,6 +42,31 @@ def is_gold(case: Case, doc_id: str, source: str = "") -> bool:
     gold = case.doc.lower()
     return doc_id.lower() == gold or (bool(source) and (
         Path(source).name.lower() == gold or Path(source).stem.lower() == gold))
+
+
+_PLACEHOLDER = re.compile(r"<([A-Z_]+?)_\d+>", re.IGNORECASE)
+
+
+def as_redacted(text: str) -> str:
+    """Placeholders without their numbers: "<PERSON_2>" and "<PERSON_1>" both stand for a
+    redacted name (the numbering is per question's passages, not per person)."""
+    return _PLACEHOLDER.sub(r"<\1>", text)
+
+
+def shown_phrase(phrase: str, shown: str, redact: Callable[[str], str] | None = None) -> bool:
+    """Whether a case's evidence or key fact is in what was shown (normalised text). Names in
+    deviation passages are redacted before they are quoted (copilot.sources), so a phrase
+    naming a person is also looked for as the scrubber redacts it; a phrase that is nothing
+    but a name must be shown as written."""
+    text = normalise(phrase)
+    if text in shown:
+        return True
+    if redact is None:
+        return False
+    redacted = as_redacted(normalise(redact(phrase)))
+    if redacted == text or not _PLACEHOLDER.sub("", redact(phrase)).strip(" .,;:()"):
+        return False
+    return redacted in as_redacted(shown)
 
 
 def shown_text(answer: Answer) -> str:
@@ -115,8 +141,10 @@ def evaluate_case(copilot: Copilot, case: Case) -> dict:
         row["gold_first"] = bool(cited) and bool(gold_ids) and cited[0] == gold_ids[0]
         facts = case.key_facts or []
         shown = shown_text(answer)
-        row["evidence_shown"] = bool(case.evidence) and normalise(case.evidence) in shown
-        row["key_facts_found"] = sum(1 for f in facts if normalise(f) in shown)
+        scrubber = copilot.scrubber
+        redact = (lambda text: scrubber.scrub(text).text) if scrubber else None
+        row["evidence_shown"] = bool(case.evidence) and shown_phrase(case.evidence, shown, redact)
+        row["key_facts_found"] = sum(1 for f in facts if shown_phrase(f, shown, redact))
         row["key_facts_total"] = len(facts)
         row["evidence_missing"] = evidence_missing(answer.status, row["evidence_shown"])
     if answer.status not in NO_ANSWER:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from copilot.answer import Answer, Citation, EvidenceLine
-from evals.answers import evaluate_case, evidence_missing, summarise
-from evals.dataset import Case
+from evals.answers import evaluate_case, evidence_missing, shown_phrase, summarise
+from evals.dataset import Case, normalise
 
 EVIDENCE = "Leave the load in the chamber and inform the supervisor."
 
@@ -37,6 +37,8 @@ class Event:
 
 class Scripted:
     """Answers each question with the answer scripted for it."""
+
+    scrubber = None
 
     def __init__(self, answers: dict[str, Answer]) -> None:
         self.answers = answers
@@ -99,3 +101,15 @@ def test_a_shown_evidence_is_no_miss_whatever_the_status():
     assert evidence_missing("quoted", True) is None
     assert evidence_missing("grounded", False) == "card_lacks_evidence"
     assert evidence_missing("declined", False) == "declined"
+
+
+def test_evidence_naming_a_person_is_found_as_the_card_redacts_it():
+    def redact(text: str) -> str:  # what the scrubber does to this name
+        return text.replace("Elena Petrova", "<PERSON_1>")
+
+    shown = normalise("From the documents: QA (<PERSON_2>) rejected HM1-26-0037 on 2026-05-04.")
+    assert shown_phrase("QA (Elena Petrova) rejected HM1-26-0037 on 2026-05-04.", shown, redact)
+    assert not shown_phrase("QA (Elena Petrova) rejected HM1-26-0037 on 2026-05-04.", shown)
+    assert not shown_phrase("QA (Elena Petrova) released HM1-26-0037", shown, redact)
+    # A key fact that is only a name is not "shown" by any placeholder.
+    assert not shown_phrase("Elena Petrova", shown, redact)
