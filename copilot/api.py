@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from importlib import resources
@@ -14,7 +13,6 @@ from guardrails import (
     AuditSink,
     GuardrailError,
     PermissionDeniedError,
-    PresidioScrubber,
     Scrubber,
     ScrubSession,
     ScrubVault,
@@ -24,7 +22,7 @@ from guardrails import (
 )
 from knowledge import FileResult, Hit, IngestReport, KnowledgeBase, SearchFilter
 
-from .accounts import Accounts, login_policy
+from .accounts import Accounts
 from .answer import Answer
 from .answering import (
     MAX_COMMENT_CHARS,
@@ -37,24 +35,16 @@ from .answering import (
     validate_question,
     validate_text,
 )
-from .build import (
-    build_audit_trail,
-    build_chat_backend,
-    build_knowledge_base,
-    build_pipeline,
-    build_question_gate,
-    build_training_database,
-    build_user_store,
-)
 from .conversation import Conversations, standalone
 from .deviations import DeviationMatch, similar_deviations
 from .errors import AccessDeniedError, BadQuestionError, CopilotError
 from .grounding import GroundingVerifier
 from .guarding import QuestionGate
+from .lazy import Lazy, part
 from .llm import ChatBackend
 from .output_filter import OutputFilter
 from .settings import Settings
-from .sources import SourceView, deviation_redactor, needs_redaction, open_source
+from .sources import SourceView, needs_redaction, open_source
 from .text_check import MAX_DOC_ID_CHARS, ClaimChecker, DocumentNotVisibleError, TextCheck
 from .training import TrainingService
 
@@ -65,46 +55,51 @@ def demo_plant_path() -> Path:
 
 
 class Copilot:
-    def __init__(self, settings: Settings, kb: KnowledgeBase,
-                 backend: ChatBackend | None = None, audit: AuditSink | None = None,
-                 scrubber: Scrubber | None = None) -> None:
+    """The copilot's use cases over parts it is given: `copilot.build.build_copilot(settings)`
+    (or `Copilot.from_settings`) picks and builds them. Parts that are slow to load (the chat
+    model, the PII models, the guards) come as `Lazy` parts and load on first use: ingest and
+    search never pay for the chat model."""
+
+    def __init__(self, settings: Settings, kb: KnowledgeBase, *, audit: AuditSink,
+                 scrubber: Scrubber | None | Lazy[Scrubber | None],
+                 backend: ChatBackend | Lazy[ChatBackend],
+                 pipeline: AnswerPipeline | Lazy[AnswerPipeline],
+                 gate: QuestionGate | Lazy[QuestionGate],
+                 accounts: Accounts | Lazy[Accounts],
+                 training: TrainingService | Lazy[TrainingService],
+                 verifier: GroundingVerifier) -> None:
         self.settings = settings
         self.kb = kb
-        self._backend = backend
-        self._pipeline: AnswerPipeline | None = None
-        self._scrubber = scrubber
-        self._accounts: Accounts | None = None
-        self._gate: QuestionGate | None = None
-        self._training: TrainingService | None = None
+        # Every ask, search and ingest leaves a hash-chained record before its result is shown.
+        self.audit = audit
+        self.verifier = verifier  # the answers' grounding verifier, also for check_text
+        self._scrubber = part(scrubber)
+        self._backend = part(backend)
+        self._pipeline = part(pipeline)
+        self._gate = part(gate)
+        self._accounts = part(accounts)
+        self._training = part(training)
         # Placeholders stay stable within one conversation (<PERSON_1> is the same person).
         self.vault = ScrubVault()
         self.conversations = Conversations()
-        # Every ask, search and ingest leaves a hash-chained record before its result is shown.
-        self.audit = audit or build_audit_trail(settings)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> Copilot:
-        settings = settings or Settings()
-        return cls(settings, build_knowledge_base(settings))
+        """Every part as `settings` choose (`copilot.build.build_copilot`)."""
+        from .build import build_copilot  # the composition root imports this module
 
-    # The chat model loads on first use: ingest and search never pay for it.
+        return build_copilot(settings or Settings())
+
     @property
     def pipeline(self) -> AnswerPipeline:
-        if self._pipeline is None:
-            if self._backend is None:
-                self._backend = build_chat_backend(self.settings)
-            self._pipeline = build_pipeline(self.settings, self.kb, self._backend,
-                                            prepare_hits=deviation_redactor(self.scrubber))
-        return self._pipeline
+        """Retrieval, the evidence card and the model's verified summary (the chat model
+        loads on first use)."""
+        return self._pipeline.get()
 
     @property
     def training(self) -> TrainingService:
         """Quiz modules, learner records, spaced repetition and the training matrix."""
-        if self._training is None:
-            self._training = TrainingService(
-                self.kb, self.audit, build_training_database(self.settings),
-                self.settings.training_matrix)
-        return self._training
+        return self._training.get()
 
     def training_users(self) -> list[User]:
         """Whom the training matrix lists: the plant's active accounts, or in a home without
@@ -117,20 +112,11 @@ class Copilot:
     @property
     def gate(self) -> QuestionGate:
         """Injection and policy checks on questions (embedding models load on first use)."""
-        if self._gate is None:
-            self._gate = build_question_gate(self.settings, self.kb.embedder)
-        return self._gate
+        return self._gate.get()
 
     @property
     def accounts(self) -> Accounts:
-        if self._accounts is None:
-            settings = self.settings
-            self._accounts = Accounts(
-                build_user_store(settings), self.audit,
-                policy=login_policy(settings), login_timeout=settings.login_audit_timeout_seconds,
-                # Demo mode has no login: an account made there would be anyone's.
-                read_only="demo mode has no login" if settings.demo_mode else None)
-        return self._accounts
+        return self._accounts.get()
 
     def account_user(self, name: str) -> User:
         """The stored account as a `User`, read afresh (role changes apply at once);
@@ -145,13 +131,14 @@ class Copilot:
 
     def backend_name(self) -> str:
         """The chat model's name, without loading it."""
-        return self._backend.name if self._backend else f"{self.settings.llm} (loads on first use)"
+        if self._backend.loaded:
+            return self._backend.get().name
+        return f"{self.settings.llm} (loads on first use)"
 
     @property
     def scrubber(self) -> Scrubber | None:
-        if self._scrubber is None and self.settings.scrub_pii:
-            self._scrubber = PresidioScrubber()
-        return self._scrubber
+        """The PII scrubber (its models load on first use); None when scrubbing is off."""
+        return self._scrubber.get()
 
     def ask(self, question: str, user: User | None = None,
             conversation_id: str | None = None) -> Answer:
@@ -271,11 +258,6 @@ class Copilot:
                            "revision": s.revision, "chunk_id": s.chunk_id}
                           for s, reason in zip(result.sentences, reasons, strict=False)]})
         return result
-
-    @functools.cached_property
-    def verifier(self) -> GroundingVerifier:
-        """The answers' grounding verifier, without the chat model (it needs the embedder)."""
-        return GroundingVerifier.from_settings(self.settings, self.kb.embedder)
 
     def _redacted_match(self, match: DeviationMatch) -> DeviationMatch:
         scrubber = self._required_scrubber()

@@ -1,4 +1,12 @@
-"""Composition root: the only place that picks concrete parts from settings."""
+"""Composition root: the only place that picks concrete parts from settings.
+
+`build_copilot(settings)` builds every part of a `Copilot` once: the knowledge base, the audit
+trail, the PII scrubber, the chat model, the answer pipeline, the question gate, the accounts
+and the training service. The slow ones (the chat model, the PII models, the guards' exemplars)
+and the ones that open a database of their own (accounts, training) are `Lazy` parts, built on
+first use. The CLIs take their parts from here too (`build_accounts`, `build_training`,
+`build_audit_trail`, `build_guard_scanner` ...), so each part is chosen in one place.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +14,31 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from guardrails import AuditTrail, CachedEmbed, InjectionDetector, PolicyChecker, UserStore
+from guardrails import (
+    AuditSink,
+    AuditTrail,
+    CachedEmbed,
+    InjectionDetector,
+    PolicyChecker,
+    PresidioScrubber,
+    Scrubber,
+    UserStore,
+)
 from knowledge import Embedder, Hit, KnowledgeBase, make_embedder
 from storage import Database, StorageError, open_database
 
+from .accounts import Accounts, login_policy
 from .answering import AnswerPipeline, AnswerPolicy
+from .api import Copilot
 from .errors import CopilotError
 from .grounding import GroundingVerifier
-from .guarding import QuestionGate
+from .guarding import GuardScanner, QuestionGate
+from .lazy import Lazy
 from .llm import ChatBackend, make_chat_model
 from .prompting import PromptTemplate
 from .settings import Settings, disable_telemetry_and_hub, private_folder
+from .sources import deviation_redactor
+from .training import TrainingService
 
 
 @lru_cache(maxsize=4)
@@ -93,11 +115,15 @@ def build_chat_backend(settings: Settings) -> ChatBackend:
                            openai_base_url=settings.openai_base_url, openai_api_key=key)
 
 
+def build_verifier(settings: Settings, embedder: Embedder) -> GroundingVerifier:
+    """The grounding verifier of the answers and of `check_text`, with settings' thresholds."""
+    return GroundingVerifier.from_settings(settings, embedder)
+
+
 def build_pipeline(settings: Settings, kb: KnowledgeBase, backend: ChatBackend,
-                   prepare_hits: Callable[[list[Hit]], list[Hit]] | None = None) -> AnswerPipeline:
-    verifier = GroundingVerifier(kb.embedder, min_similarity=settings.min_support_similarity,
-                                 min_coverage=settings.min_support_coverage,
-                                 min_repair_coverage=settings.min_repair_coverage)
+                   prepare_hits: Callable[[list[Hit]], list[Hit]] | None = None,
+                   prompt: PromptTemplate | None = None,
+                   verifier: GroundingVerifier | None = None) -> AnswerPipeline:
     policy = AnswerPolicy(top_k=settings.top_k,
                           min_retrieval_support=settings.min_retrieval_support,
                           confident_similarity=settings.confident_similarity,
@@ -106,8 +132,8 @@ def build_pipeline(settings: Settings, kb: KnowledgeBase, backend: ChatBackend,
                           prompt_budget=settings.prompt_budget,
                           abandon_after_failures=settings.abandon_after_failures,
                           synthesis=synthesis_enabled(settings))
-    return AnswerPipeline(kb, backend, verifier, PromptTemplate.load(), policy,
-                          prepare_hits=prepare_hits)
+    return AnswerPipeline(kb, backend, verifier or build_verifier(settings, kb.embedder),
+                          prompt or PromptTemplate.load(), policy, prepare_hits=prepare_hits)
 
 
 def synthesis_enabled(settings: Settings) -> bool:
@@ -121,12 +147,67 @@ def synthesis_enabled(settings: Settings) -> bool:
     return settings.llm.startswith(("ollama:", "openai:"))
 
 
-def build_question_gate(settings: Settings, embedder: Embedder) -> QuestionGate:
-    """Injection and policy checks for questions, sharing the ingest screen's cached models."""
+def build_question_gate(settings: Settings, embedder: Embedder | None = None,
+                        prompt: PromptTemplate | None = None) -> QuestionGate:
+    """Injection and policy checks for questions, sharing the ingest screen's cached models
+    (`embedder` is unused: the guards share one cached embedding of `settings.embedder`)."""
     injection = build_injection_detector(settings.embedder) if settings.check_injection else None
     policy = None
     if settings.check_policy:
         policy = (PolicyChecker(settings.policy_file, embed=build_guard_embed(settings.embedder))
                   if settings.policy_file else build_policy_checker(settings.embedder))
     return QuestionGate(injection, policy, model_name=settings.llm,
-                        prompt_version=PromptTemplate.load().version)
+                        prompt_version=(prompt or PromptTemplate.load()).version)
+
+
+def build_guard_scanner(settings: Settings) -> GuardScanner:
+    """`copilot guard scan`'s guards: always the PII scrubber, and the packaged injection rules
+    and site policy on the shared cached embedder."""
+    return GuardScanner(PresidioScrubber(), build_injection_detector(settings.embedder),
+                        build_policy_checker(settings.embedder))
+
+
+def build_scrubber(settings: Settings) -> Scrubber | None:
+    """The PII scrubber (spaCy and Presidio load here), or None with COPILOT_SCRUB_PII off."""
+    return PresidioScrubber() if settings.scrub_pii else None
+
+
+def build_accounts(settings: Settings, audit: AuditSink, read_only: str | None = None) -> Accounts:
+    """User accounts over the home's (or the shared database's) user store; `read_only` says
+    why accounts cannot be changed through this instance, if they cannot."""
+    return Accounts(build_user_store(settings), audit, policy=login_policy(settings),
+                    login_timeout=settings.login_audit_timeout_seconds, read_only=read_only)
+
+
+def build_training(settings: Settings, kb: KnowledgeBase, audit: AuditSink) -> TrainingService:
+    """Quiz modules, learner records and the training matrix (a site's own matrix file when
+    settings name one, else the packaged demo matrix)."""
+    return TrainingService(kb, audit, build_training_database(settings), settings.training_matrix)
+
+
+def build_copilot(settings: Settings | None = None, *, kb: KnowledgeBase | None = None,
+                  backend: ChatBackend | None = None, audit: AuditSink | None = None,
+                  scrubber: Scrubber | None = None) -> Copilot:
+    """A Copilot with every part as `settings` choose; `kb`, `backend`, `audit` and `scrubber`
+    replace the configured part (a test's fakes, a shared index)."""
+    settings = settings or Settings()
+    kb = kb if kb is not None else build_knowledge_base(settings)
+    audit = audit if audit is not None else build_audit_trail(settings)
+    prompt = PromptTemplate.load()
+    verifier = build_verifier(settings, kb.embedder)
+    scrubber_part: Lazy[Scrubber | None] = (Lazy.of(scrubber) if scrubber is not None
+                                            else Lazy(lambda: build_scrubber(settings)))
+    backend_part = (Lazy.of(backend) if backend is not None
+                    else Lazy(lambda: build_chat_backend(settings)))
+    pipeline = Lazy(lambda: build_pipeline(
+        settings, kb, backend_part.get(), prompt=prompt, verifier=verifier,
+        # Names in deviation passages never reach the model or a quote.
+        prepare_hits=deviation_redactor(scrubber_part.get())))
+    # Demo mode has no login: an account made there would be anyone's.
+    read_only = "demo mode has no login" if settings.demo_mode else None
+    return Copilot(settings, kb, audit=audit, scrubber=scrubber_part, backend=backend_part,
+                   pipeline=pipeline,
+                   gate=Lazy(lambda: build_question_gate(settings, prompt=prompt)),
+                   accounts=Lazy(lambda: build_accounts(settings, audit, read_only)),
+                   training=Lazy(lambda: build_training(settings, kb, audit)),
+                   verifier=verifier)

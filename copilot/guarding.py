@@ -4,9 +4,10 @@ ask; the verdicts of both checks go on every Answer (and so into the audit trail
 
 from __future__ import annotations
 
+import json
 from typing import NamedTuple
 
-from guardrails import InjectionDetector, PolicyChecker, refusal_message
+from guardrails import ROLES, InjectionDetector, PolicyChecker, Scrubber, refusal_message
 
 from .answer import Answer, GuardVerdicts
 
@@ -58,4 +59,51 @@ class QuestionGate:
                       guards=guards, model=self.model_name, prompt_version=self.prompt_version)
 
 
-__all__ = ["GateVerdict", "INJECTION_REFUSAL", "QuestionGate"]
+class GuardScanner:
+    """The three guards, loaded once and run on many texts (`copilot guard scan`; built by
+    `copilot.build.build_guard_scanner`): PII spans, the redacted text, and the injection
+    and policy verdicts on the redacted text, as JSON-ready dicts."""
+
+    def __init__(self, scrubber: Scrubber, injection: InjectionDetector,
+                 policy: PolicyChecker) -> None:
+        self.scrubber, self.injection, self.policy = scrubber, injection, policy
+
+    def scan(self, text: str, role: str | None = None) -> dict:
+        scrubbed = self.scrubber.scrub(text)
+        # Injection and policy see the scrubbed text, as in the answer pipeline.
+        injection = self.injection.check(scrubbed.text)
+        policy = self.policy.check(scrubbed.text, role=role)
+        return {
+            "pii": [{"start": s.start, "end": s.end, "type": s.type, "score": round(s.score, 4)}
+                    for s in scrubbed.spans],
+            "redacted": scrubbed.text,
+            "injection": {"flagged": injection.flagged, "score": injection.score},
+            "policy": {"action": policy.action, "rule": policy.rule, "role": policy.role},
+        }
+
+    def scan_line(self, line: str, number: int, role: str | None = None) -> dict:
+        """One JSONL line in, one result out; problems with the line become an error object.
+        The line's own "role" overrides `role`."""
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            return {"id": None, "line": number, "error": f"invalid JSON: {exc.msg}"}
+        if not isinstance(item, dict):
+            return {"id": None, "line": number, "error": "expected a JSON object"}
+        text = item.get("text")
+        if not isinstance(text, str):
+            return {"id": item.get("id"), "line": number,
+                    "error": "missing 'text'" if text is None else "'text' must be a string"}
+        if item.get("role") is not None:  # null or absent: the --role option's
+            role = item["role"]
+        if role is not None and role not in ROLES:
+            return {"id": item.get("id"), "line": number,
+                    "error": f"unknown role {role!r}; roles: {', '.join(ROLES)}"}
+        try:
+            return {"id": item.get("id"), **self.scan(text, role)}
+        except Exception as exc:  # one failing text must not end the batch
+            return {"id": item.get("id"), "line": number,
+                    "error": f"{type(exc).__name__}: {exc}"}
+
+
+__all__ = ["GateVerdict", "GuardScanner", "INJECTION_REFUSAL", "QuestionGate"]

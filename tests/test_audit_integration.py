@@ -10,7 +10,7 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from copilot import Copilot, Settings
+from copilot import Settings
 from copilot.llm import LangChainBackend
 from guardrails import User
 
@@ -33,14 +33,14 @@ def test_search_and_ingest_are_audited(fresh_copilot, demo_copy):
 
 def test_ask_is_audited_before_the_answer_is_handed_out(demo_home, tmp_path):
     settings = Settings(home=demo_home)
-    from copilot.build import build_knowledge_base
+    from copilot.build import build_copilot
     from guardrails import AuditTrail
 
     trail = AuditTrail(tmp_path / "audit.sqlite")
     model = GenericFakeChatModel(messages=iter([AIMessage(content="Open the door [1].")]))
     settings = settings.model_copy(update={"synthesis": "on"})
-    copilot = Copilot(settings, build_knowledge_base(settings),
-                      backend=LangChainBackend(model=model, name="scripted", context=4096), audit=trail)
+    copilot = build_copilot(settings, audit=trail,
+                            backend=LangChainBackend(model=model, name="scripted", context=4096))
     events = copilot.ask_stream("What do I do on AC-02 alarm E-22?", user=User("olga", "operator"))
     for event in events:
         if event.kind == "card":
@@ -88,7 +88,7 @@ def test_cli_audit_verify_and_export(fresh_copilot, demo_copy):
 
 
 def test_personal_data_never_reaches_model_or_audit(demo_home, tmp_path):
-    from copilot.build import build_knowledge_base
+    from copilot.build import build_copilot
     from guardrails import AuditTrail
 
     settings = Settings(home=demo_home)
@@ -102,8 +102,8 @@ def test_personal_data_never_reaches_model_or_audit(demo_home, tmp_path):
 
     model = Recording(messages=iter([AIMessage(content="Ask Maria Kowalski [1].")]))
     settings = settings.model_copy(update={"synthesis": "on"})
-    copilot = Copilot(settings, build_knowledge_base(settings),
-                      backend=LangChainBackend(model=model, name="scripted", context=4096), audit=trail)
+    copilot = build_copilot(settings, audit=trail,
+                            backend=LangChainBackend(model=model, name="scripted", context=4096))
     question = ("Maria Kowalski (badge 44721, maria.kowalski@halden-pharma.example) saw AC-02 "
                 "alarm E-22 on batch HM1-26-0037, what now?")
     answer = copilot.ask(question, user=User("olga", "operator"), conversation_id="c1")

@@ -6,8 +6,8 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from copilot import AccessDeniedError, Copilot, Settings
-from copilot.build import build_knowledge_base
+from copilot import AccessDeniedError, Settings
+from copilot.build import build_copilot
 from copilot.conversation import Conversations, is_follow_up, standalone
 from copilot.deviations import section_text
 from copilot.llm import LangChainBackend
@@ -35,8 +35,8 @@ def test_standalone_carries_codes_and_topic():
 def _scripted(demo_home, tmp_path, replies):
     settings = Settings(home=demo_home)
     model = GenericFakeChatModel(messages=iter([AIMessage(content=r) for r in replies]))
-    return Copilot(settings, build_knowledge_base(settings),
-                   backend=LangChainBackend(model=model, name="scripted", context=4096),
+    return build_copilot(settings,
+                         backend=LangChainBackend(model=model, name="scripted", context=4096),
                    audit=AuditTrail(tmp_path / "audit.sqlite"))
 
 

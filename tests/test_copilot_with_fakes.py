@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from copilot import Copilot, Settings, demo_plant_path
+from copilot import Settings, demo_plant_path
+from copilot.build import build_copilot
 from copilot.llm import ScriptedBackend
 from guardrails import AuditTrail, RegexScrubber, User
 from knowledge import HashEmbedder, KnowledgeBase, MemoryStore
@@ -25,7 +26,8 @@ def parts(tmp_path):
     backend = ScriptedBackend(["Do not open the door on the clean side [1]."])
     trail = AuditTrail(tmp_path / "trail" / "audit.sqlite",
                        key_file=tmp_path / "keys" / "audit.key")
-    copilot = Copilot(settings, kb, backend=backend, audit=trail, scrubber=RegexScrubber())
+    copilot = build_copilot(settings, kb=kb, backend=backend, audit=trail,
+                            scrubber=RegexScrubber())
     return copilot, backend, trail
 
 

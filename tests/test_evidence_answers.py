@@ -49,12 +49,11 @@ class CopyingModel(GenericFakeChatModel):
 
 
 def _copilot(home, model, tmp_path, synthesis: str = "off", in_process: bool = False) -> Copilot:
-    from copilot.build import build_knowledge_base
+    from copilot.build import build_copilot
 
     settings = Settings(home=home, synthesis=synthesis)
     backend = LangChainBackend(model=model, name="scripted", context=4096, in_process=in_process)
-    return Copilot(settings, build_knowledge_base(settings), backend=backend,
-                   audit=AuditTrail(tmp_path / "audit.sqlite"))
+    return build_copilot(settings, backend=backend, audit=AuditTrail(tmp_path / "audit.sqlite"))
 
 
 @pytest.fixture()
@@ -134,7 +133,7 @@ def test_a_verified_summary_comes_after_the_card_each_part_recorded_first(demo_h
 def test_a_busy_model_skips_the_summary_instead_of_queueing(demo_home, tmp_path):
     copilot = _copilot(demo_home, Untouchable(messages=iter([])), tmp_path, synthesis="on",
                        in_process=True)
-    backend = copilot._backend
+    backend = copilot.pipeline.backend
     with backend.exclusive():  # another question is being written
         answer = copilot.ask("What is the exposure time of cycle P1 on AC-02?", user=OLGA)
     assert answer.status == "quoted" and answer.timings.get("summary_skipped") == 1.0

@@ -10,8 +10,8 @@ import urllib.request
 import pytest
 from conftest import free_port, wait_for_http
 
-from copilot import Copilot, ModelUnavailableError, Settings
-from copilot.build import build_chat_backend, build_knowledge_base
+from copilot import ModelUnavailableError, Settings
+from copilot.build import build_chat_backend, build_copilot
 from copilot.llm import bundled_gguf_path, make_chat_model
 
 
@@ -58,7 +58,7 @@ def test_ollama_live(demo_home):
     with urllib.request.urlopen(f"{settings.ollama_host}/api/tags", timeout=2) as response:
         name = json.loads(response.read())["models"][0]["name"]
     settings = Settings(home=demo_home, llm=f"ollama:{name}")
-    copilot = Copilot(settings, build_knowledge_base(settings), build_chat_backend(settings))
+    copilot = build_copilot(settings, backend=build_chat_backend(settings))
     answer = copilot.ask("What should I do when AC-02 shows alarm E-22?")
     assert answer.status in ("grounded", "quoted") and answer.model == f"ollama:{name}"
 
@@ -82,7 +82,7 @@ def llama_server():
 @pytest.mark.slow
 def test_openai_compatible_server_end_to_end(demo_home, llama_server):
     settings = Settings(home=demo_home, llm="openai:smollm2", openai_base_url=llama_server)
-    copilot = Copilot(settings, build_knowledge_base(settings), build_chat_backend(settings))
+    copilot = build_copilot(settings, backend=build_chat_backend(settings))
     events = list(copilot.ask_stream("What should I do when AC-02 shows alarm E-22?"))
     answer = events[-1].answer
     assert answer.model.startswith("openai:smollm2@")

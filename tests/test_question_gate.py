@@ -10,6 +10,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
 from copilot import Copilot, Settings
+from copilot.build import build_copilot
 from copilot.guarding import QuestionGate
 from copilot.llm import LangChainBackend
 from guardrails import AuditTrail, PolicyChecker, demo_user
@@ -26,9 +27,9 @@ def copilot_over(demo_home, tmp_path, reply: str = "NOT FOUND") -> tuple[Copilot
     model = CountingModel(messages=iter([AIMessage(content=reply)] * 5))
     trail = AuditTrail(tmp_path / "audit.sqlite")
     # Synthesis on: these tests watch what reaches the model.
-    copilot = Copilot(Settings(home=demo_home, synthesis="on"),
-                      Copilot.from_settings(Settings(home=demo_home)).kb,
-                      backend=LangChainBackend(model=model, name="scripted", context=4096), audit=trail)
+    copilot = build_copilot(Settings(home=demo_home, synthesis="on"),
+                            kb=Copilot.from_settings(Settings(home=demo_home)).kb, audit=trail,
+                            backend=LangChainBackend(model=model, name="scripted", context=4096))
     return copilot, calls
 
 

@@ -19,6 +19,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk
 
 from copilot import AccessDeniedError, BadQuestionError, Copilot, Settings
+from copilot.build import build_copilot
 from copilot.llm import LangChainBackend
 from guardrails import AuditError, AuditTrail, User
 
@@ -51,12 +52,10 @@ class FailingParts(AuditTrail):
 
 
 def _copilot(home, trail, model=None) -> Copilot:
-    from copilot.build import build_knowledge_base
-
     settings = Settings(home=home, synthesis="on")
     backend = LangChainBackend(model=model or CopyingModel(messages=iter([AIMessage(content="")])),
                           name="scripted", context=4096)
-    return Copilot(settings, build_knowledge_base(settings), backend=backend, audit=trail)
+    return build_copilot(settings, backend=backend, audit=trail)
 
 
 QUESTION = "What must the operator do when AC-02 shows alarm E-22?"
@@ -100,7 +99,7 @@ def test_deviation_search_and_feedback_record_scrubbed_text(demo_copilot, tmp_pa
     """F6: the review's dev_probe.py stored 'Operator John Smith (badge 44721, phone 07700
     900123)' verbatim in the append-only trail."""
     trail = AuditTrail(tmp_path / "audit.sqlite")
-    copilot = Copilot(demo_copilot.settings, demo_copilot.kb, audit=trail)
+    copilot = build_copilot(demo_copilot.settings, kb=demo_copilot.kb, audit=trail)
     text = ("Operator John Smith (badge 44721, phone 07700 900123) reported that HPLC system "
             "suitability failed")
     copilot.similar_deviations(text, user=User("sam", "supervisor"))
@@ -116,7 +115,7 @@ def test_deviation_search_and_feedback_record_scrubbed_text(demo_copilot, tmp_pa
 def test_a_megabyte_of_input_is_refused_at_once(demo_copilot, tmp_path, call):
     """F7: `"a-" * 20000` froze the follow-up rules for 9 s; a 40 KB description 10 s."""
     trail = AuditTrail(tmp_path / "audit.sqlite")
-    copilot = Copilot(demo_copilot.settings, demo_copilot.kb, audit=trail)
+    copilot = build_copilot(demo_copilot.settings, kb=demo_copilot.kb, audit=trail)
     huge = "a-" * 500_000 + "a_"
     run = {"ask": lambda: copilot.ask(huge, user=OLGA),
            "chat": lambda: copilot.chat("s1", huge, user=OLGA),

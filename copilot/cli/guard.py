@@ -19,65 +19,15 @@ from typing import Annotated
 
 import typer
 
-from guardrails import ROLES, InjectionDetector, PolicyChecker, PresidioScrubber, Scrubber
+from guardrails import ROLES
 
-from ..build import build_injection_detector, build_policy_checker
+from ..build import build_guard_scanner
 from ..settings import Settings
 
 ROLE_HELP = (f"the asking role for the policy check ({', '.join(ROLES)}); a JSONL line's "
              f"own \"role\" overrides it; none: the strictest reading")
 guard_app = typer.Typer(help="Run the guardrails on texts and print their verdicts as JSON.",
                         no_args_is_help=True)
-
-
-class GuardScanner:
-    """The three guards, loaded once and run on many texts."""
-
-    def __init__(self, scrubber: Scrubber, injection: InjectionDetector,
-                 policy: PolicyChecker) -> None:
-        self.scrubber, self.injection, self.policy = scrubber, injection, policy
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> GuardScanner:
-        return cls(PresidioScrubber(), build_injection_detector(settings.embedder),
-                   build_policy_checker(settings.embedder))
-
-    def scan(self, text: str, role: str | None = None) -> dict:
-        scrubbed = self.scrubber.scrub(text)
-        # Injection and policy see the scrubbed text, as in the answer pipeline.
-        injection = self.injection.check(scrubbed.text)
-        policy = self.policy.check(scrubbed.text, role=role)
-        return {
-            "pii": [{"start": s.start, "end": s.end, "type": s.type, "score": round(s.score, 4)}
-                    for s in scrubbed.spans],
-            "redacted": scrubbed.text,
-            "injection": {"flagged": injection.flagged, "score": injection.score},
-            "policy": {"action": policy.action, "rule": policy.rule, "role": policy.role},
-        }
-
-    def scan_line(self, line: str, number: int, role: str | None = None) -> dict:
-        """One JSONL line in, one result out; problems with the line become an error object.
-        The line's own "role" overrides `role`."""
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            return {"id": None, "line": number, "error": f"invalid JSON: {exc.msg}"}
-        if not isinstance(item, dict):
-            return {"id": None, "line": number, "error": "expected a JSON object"}
-        text = item.get("text")
-        if not isinstance(text, str):
-            return {"id": item.get("id"), "line": number,
-                    "error": "missing 'text'" if text is None else "'text' must be a string"}
-        if item.get("role") is not None:  # null or absent: the --role option's
-            role = item["role"]
-        if role is not None and role not in ROLES:
-            return {"id": item.get("id"), "line": number,
-                    "error": f"unknown role {role!r}; roles: {', '.join(ROLES)}"}
-        try:
-            return {"id": item.get("id"), **self.scan(text, role)}
-        except Exception as exc:  # one failing text must not end the batch
-            return {"id": item.get("id"), "line": number,
-                    "error": f"{type(exc).__name__}: {exc}"}
 
 
 @guard_app.command("scan")
@@ -96,7 +46,7 @@ def scan(text: Annotated[str | None, typer.Option(
     if jsonl is not None and str(jsonl) != "-" and not jsonl.is_file():
         typer.echo(f"error: {jsonl}: no such file", err=True)
         raise typer.Exit(2)
-    scanner = GuardScanner.from_settings(Settings())
+    scanner = build_guard_scanner(Settings())
     if text is not None:
         print(json.dumps(scanner.scan(text, role), ensure_ascii=False))
         return

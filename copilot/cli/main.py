@@ -18,6 +18,7 @@ from knowledge import discover
 
 from ..answering import AnswerEvent, SentenceEvent
 from ..api import Copilot, demo_plant_path
+from ..build import build_copilot
 from ..errors import CopilotError
 from ..settings import Settings, disable_telemetry_and_hub
 from .audit import audit_app
@@ -44,7 +45,7 @@ def _private_files() -> None:
 
 
 def _copilot() -> Copilot:
-    return Copilot.from_settings(Settings())
+    return build_copilot(Settings())
 
 
 
@@ -214,7 +215,7 @@ def serve(host: Annotated[str | None, typer.Option()] = None,
     demo = settings.demo_mode if demo is None else demo
     try:
         check_schemas(settings)  # never serve from an unmigrated or newer shared schema
-        copilot = Copilot.from_settings(settings)
+        copilot = build_copilot(settings)
         if settings.demo_mode:
             _refuse_plant_home(copilot)
         elif not copilot.accounts.store.list():

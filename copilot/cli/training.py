@@ -19,8 +19,7 @@ from rich.table import Table
 
 from guardrails import User
 
-from ..api import Copilot
-from ..build import build_training_database
+from ..build import build_copilot
 from ..settings import Settings
 from ..training import STATES, QuizItem, TrainingService
 from ..training.csv_safe import csv_row
@@ -39,12 +38,8 @@ _STATE_COLOUR = {"current": "green", "due": "yellow", "overdue": "red",
 
 
 def _service() -> TrainingService:
-    settings = Settings()
-    copilot = Copilot.from_settings(settings)
     # A site's own matrix file, when settings name one (else the packaged demo matrix).
-    return TrainingService(copilot.kb, copilot.audit,
-                           build_training_database(settings),
-                           getattr(settings, "training_matrix", None))
+    return build_copilot(Settings()).training
 
 
 def _user(spec: str, default_role: str = "operator") -> User:

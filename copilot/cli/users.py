@@ -20,8 +20,8 @@ from rich.table import Table
 
 from guardrails import User
 
-from ..accounts import Accounts, login_policy
-from ..build import build_audit_trail, build_user_store
+from ..accounts import Accounts
+from ..build import build_accounts, build_audit_trail
 from ..settings import Settings
 from .output import EXPECTED_ERRORS, fail, out
 
@@ -36,8 +36,7 @@ PasswordStdin = Annotated[bool, typer.Option(
 
 def _accounts() -> Accounts:
     settings = Settings()
-    return Accounts(build_user_store(settings), build_audit_trail(settings),
-                    policy=login_policy(settings))
+    return build_accounts(settings, build_audit_trail(settings))
 
 
 

@@ -17,7 +17,6 @@ from typing import Annotated
 
 import typer
 
-from ..grounding import GroundingVerifier
 from ..text_check import DOC_CITATION, ClaimChecker, TextCheckError
 
 EXIT_OK, EXIT_LINE_ERROR, EXIT_USAGE = 0, 1, 2
@@ -92,16 +91,15 @@ def verify_command(
 
 
 def _checker(role: str, needs_kb: bool) -> ClaimChecker:
-    from ..api import Copilot
+    from ..build import build_embedder, build_knowledge_base, build_verifier
     from ..settings import Settings
     settings = Settings()
     if needs_kb:
-        kb = Copilot.from_settings(settings).kb
+        kb = build_knowledge_base(settings)
         embedder = kb.embedder
     else:  # a claim with its own passage needs no knowledge base, only the embedder
-        from ..build import build_embedder
         kb, embedder = None, build_embedder(settings.embedder)
-    return ClaimChecker(kb, GroundingVerifier.from_settings(settings, embedder), role)
+    return ClaimChecker(kb, build_verifier(settings, embedder), role)
 
 
 def _open(path: Path):
