@@ -13,13 +13,14 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from storage import Database
+from storage import Database, Row
 
 from .catalog import Catalog
 from .chunking import chunk_document
@@ -28,7 +29,10 @@ from .embeddings import Embedder
 from .errors import DocumentError, KnowledgeError
 from .lexical import LexicalIndex, codes_in
 from .loaders import SUPPORTED_SUFFIXES, load_document
-from .vector_store import ChromaStore, VectorStore, chroma_where
+from .vector_store import ChromaStore, Metadata, VectorStore, Where, chroma_where
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 RRF_K = 60
 # The widest unfiltered dense pool filtered against the catalog; past it Chroma's own
@@ -82,7 +86,7 @@ class Hit:
     # answer pipeline never gives it to the model; it stays findable for an admin's review.
     quarantined: bool = False
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -156,12 +160,12 @@ class KnowledgeBase:
         self.fusion = "weighted"  # or "rrf" (see _fuse)
         self.dense_weight = 0.5
         self._lock = threading.Lock()
-        self._lexical_rows: list = []
+        self._lexical_rows: list[Row | None] = []
         self._shares: dict[tuple[str, SearchFilter], float] = {}
         self._align_vectors_to_embedder(on_reembed)
 
     # ---- embedder identity ----------------------------------------------------------------
-    def _align_vectors_to_embedder(self, on_progress) -> None:
+    def _align_vectors_to_embedder(self, on_progress: Callable[[int, int], None] | None) -> None:
         """Vectors of different embedders are not comparable (int8 and fp32 MiniLM differ by
         a cosine of ~0.01, another model entirely): the index records whose vectors it holds,
         and a change of embedder re-embeds every chunk, never mixing the two."""
@@ -314,8 +318,8 @@ class KnowledgeBase:
             if not force and self.lexical.generation == generation and self._lexical_rows:
                 return
             if not force and self.lexical.load() and self.lexical.generation == generation:
-                rows = self.catalog.chunks_by_id(self.lexical.ids)
-                self._lexical_rows = [rows.get(cid) for cid in self.lexical.ids]
+                by_id = self.catalog.chunks_by_id(self.lexical.ids)
+                self._lexical_rows = [by_id.get(cid) for cid in self.lexical.ids]
                 return
             rows = self.catalog.all_chunks()
             self.lexical.build([r["chunk_id"] for r in rows],
@@ -468,20 +472,21 @@ class KnowledgeBase:
         return not self.catalog.sources()
 
 
-def _vector_metadata(doc: Document, section: str) -> dict:
+def _vector_metadata(doc: Document, section: str) -> Metadata:
     return _metadata(doc.doc_id, doc.revision, doc.doc_type, doc.status, section, doc.title,
                      doc.access, doc.equipment)
 
 
-def _row_metadata(row) -> dict:
+def _row_metadata(row: Row) -> Metadata:
     """The same metadata from a catalog row (re-embedding has rows, not documents)."""
     return _metadata(row["doc_id"], row["revision"], row["doc_type"], row["status"],
                      row["section"], row["title"], json.loads(row["access"]),
                      json.loads(row["equipment"]))
 
 
-def _metadata(doc_id, revision, doc_type, status, section, title, access, equipment) -> dict:
-    meta: dict[str, object] = {
+def _metadata(doc_id: str, revision: str, doc_type: str, status: str, section: str, title: str,
+              access: Sequence[str], equipment: Sequence[str]) -> Metadata:
+    meta: Metadata = {
         "doc_id": doc_id, "revision": revision, "doc_type": doc_type,
         "status": status, "section": section[:500], "title": title[:500],
     }
@@ -497,8 +502,8 @@ class _ProgressBar:
 
     def __init__(self, description: str) -> None:
         self.description = description
-        self._progress = None
-        self._task = None
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
 
     def __call__(self, done: int, total: int) -> None:
         if self._progress is None:
@@ -508,12 +513,13 @@ class _ProgressBar:
             self._progress = Progress(console=Console(stderr=True))
             self._progress.start()
             self._task = self._progress.add_task(self.description, total=total)
+        assert self._task is not None  # added with the bar, just above
         self._progress.update(self._task, completed=done)
         if done >= total:
             self._progress.stop()
 
 
-def _dense_where(filters: SearchFilter) -> dict | None:
+def _dense_where(filters: SearchFilter) -> Where | None:
     conditions: dict[str, object] = {}
     if filters.role:
         conditions[f"access_{filters.role}"] = True
@@ -534,7 +540,7 @@ def _dense_where(filters: SearchFilter) -> dict | None:
     return chroma_where(conditions)
 
 
-def _row_passes(row, filters: SearchFilter) -> bool:
+def _row_passes(row: Row, filters: SearchFilter) -> bool:
     """The same filter applied to catalog rows: the catalog, not the vector store, decides."""
     if filters.role and filters.role not in json.loads(row["access"]):
         return False
@@ -549,7 +555,7 @@ def _row_passes(row, filters: SearchFilter) -> bool:
     return not (filters.doc_id and row["doc_id"] != filters.doc_id)
 
 
-def _hit(row, score: float, dense: float | None, lexical: float | None) -> Hit:
+def _hit(row: Row, score: float, dense: float | None, lexical: float | None) -> Hit:
     return Hit(
         chunk_id=row["chunk_id"], doc_id=row["doc_id"], title=row["title"],
         doc_type=row["doc_type"], revision=row["revision"], status=row["status"],

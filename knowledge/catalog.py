@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import cast
 
 from storage import (
     POSTGRESQL,
@@ -24,6 +25,7 @@ from storage import (
     Migration,
     Row,
     Schema,
+    SQLiteDatabase,
     StorageError,
     as_database,
     open_schema,
@@ -131,7 +133,8 @@ class Catalog:
 
     def __init__(self, location: Path | Database) -> None:
         self.db = as_database(location)
-        self.path = Location(self.db) if self.db.dialect == POSTGRESQL else Path(self.db.path)
+        self.path = (Location(self.db) if self.db.dialect == POSTGRESQL
+                     else Path(cast(SQLiteDatabase, self.db).path))
         try:
             open_schema(self.db, SCHEMA)
         except StorageError as exc:
@@ -252,7 +255,7 @@ class Catalog:
 
     def document(self, doc_id: str, revision: str | None = None) -> Document | None:
         query = "SELECT * FROM documents WHERE doc_id=?"
-        args: tuple = (doc_id,)
+        args: tuple[str, ...] = (doc_id,)
         if revision is not None:
             query += " AND revision=?"
             args += (revision,)

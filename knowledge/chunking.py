@@ -116,7 +116,7 @@ def _blocks(text: str, start: int, end: int) -> list[_Block]:
                 blocks.append(current)
             else:
                 current.end = line_end
-        elif _LIST_ITEM.match(line) and len(_LIST_ITEM.match(line).group(1)) < 2:
+        elif (item := _LIST_ITEM.match(line)) and len(item.group(1)) < 2:
             current = _Block(offset + len(line) - len(line.lstrip()), line_end, "item")
             blocks.append(current)
         elif current and (current.kind == "item" and (line[:1] in " \t") or current.kind == "para"):
@@ -166,13 +166,14 @@ def chunk_document(doc: Document, max_tokens: int = 220,
     chunks: list[Chunk] = []
     for section, sec_start, sec_end in section_spans(text):
         blocks: list[_Block] = []
-        for block in _blocks(text, sec_start, sec_end):
-            if count(text[block.start:block.end]) > max_tokens:
-                blocks.extend(_split_long(text, block, max_tokens, count))
+        for found in _blocks(text, sec_start, sec_end):
+            if count(text[found.start:found.end]) > max_tokens:
+                blocks.extend(_split_long(text, found, max_tokens, count))
             else:
-                blocks.append(block)
+                blocks.append(found)
         group: list[_Block] = []
-        for block in blocks + [None]:  # type: ignore[list-item]
+        block: _Block | None
+        for block in [*blocks, None]:
             if block is not None and group:
                 candidate = text[group[0].start:block.end]
                 budget = table_budget if block.kind == "table" else max_tokens

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from .errors import DocumentLimitError
 
@@ -118,7 +119,7 @@ def first_heading(text: str) -> str | None:
     return None
 
 
-def normalise_metadata(meta: dict, path: Path, text: str) -> dict:
+def normalise_metadata(meta: dict[str, Any], path: Path, text: str) -> dict[str, Any]:
     """Fill gaps from the file name and content; coerce YAML values to plain strings."""
     doc_id = str(meta.get("doc_id") or meta.get("id") or infer_doc_id(path))
     title = str(meta.get("title") or first_heading(text) or path.stem)

@@ -16,10 +16,14 @@ import threading
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal, cast
 
 import numpy as np
 
 from .errors import MissingDependencyError, ModelLoadError
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 DEFAULT_EMBEDDER = "minilm-int8"
 FP32_NAMES = ("minilm", "all-MiniLM-L6-v2", "minilm-fp32")
@@ -43,7 +47,8 @@ class Embedder(ABC):
         """Return an array of shape (len(texts), dim), L2-normalised."""
 
     def embed_one(self, text: str) -> np.ndarray:
-        return self.embed([text])[0]
+        vector: np.ndarray = self.embed([text])[0]
+        return vector
 
     def count_tokens(self, text: str) -> int:
         from .chunking import approx_tokens
@@ -111,7 +116,7 @@ class SentenceTransformerEmbedder(CachingEmbedder):
     """sentence-transformers on CPU, from a local folder only."""
 
     def __init__(self, model_path: Path | str | None = None, batch_size: int = 32,
-                 backend: str = "torch") -> None:
+                 backend: Literal["torch", "onnx", "openvino"] = "torch") -> None:
         super().__init__()
         # Never reach for a hub: the weights are on disk or loading fails loudly.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -142,7 +147,7 @@ class SentenceTransformerEmbedder(CachingEmbedder):
         model = self._model  # sentence-transformers 6 renamed the method
         getter = getattr(model, "get_embedding_dimension", None) or \
             model.get_sentence_embedding_dimension
-        return int(getter())
+        return int(cast(int, getter()))  # an int for every model this loads
 
     def count_tokens(self, text: str) -> int:
         if self._counter is None:  # a slow (Python) tokenizer: ask for no padding explicitly
@@ -151,7 +156,7 @@ class SentenceTransformerEmbedder(CachingEmbedder):
         return len(self._counter.encode(text, add_special_tokens=False).ids)
 
     @functools.cached_property
-    def _counter(self):
+    def _counter(self) -> Tokenizer | None:
         """A private copy of the fast tokenizer for counting. The model's own one cannot be
         used: sentence-transformers leaves padding and truncation switched on in it after each
         encode (to 128 here), so every text would count as 128 tokens."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -35,8 +36,8 @@ class _BoundedLoader(yaml.SafeLoader):
 
     _depth = 0
 
-    def compose_node(self, parent, index):  # type: ignore[override]
-        event = self.peek_event()
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
         if isinstance(event, yaml.AliasEvent):
             raise _Refused(f"uses a YAML alias (*{event.anchor}); write the value out instead")
         if getattr(event, "anchor", None):
@@ -50,7 +51,7 @@ class _BoundedLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
-def split_front_matter(path: Path, text: str) -> tuple[dict, str]:
+def split_front_matter(path: Path, text: str) -> tuple[dict[str, Any], str]:
     """(metadata, body) of a text file; ({}, text) when it has no front matter. Raises
     `DocumentLimitError` for front matter over the bounds, `DocumentError` for bad YAML."""
     match = _FRONT_MATTER.match(text)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -65,7 +66,7 @@ class LexicalIndex:
         self.folder = folder
         self.ids: list[str] = []
         self.generation = ""
-        self._bm25 = None
+        self._bm25: Any = None  # a bm25s.BM25 (untyped)
 
     def build(self, ids: list[str], texts: list[str], generation: str) -> None:
         bm25s = _bm25s()
@@ -105,7 +106,7 @@ class LexicalIndex:
         return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)
 
 
-def _bm25s():
+def _bm25s() -> Any:
     try:
         import bm25s
     except ImportError as exc:

@@ -10,6 +10,7 @@ import html.parser
 import io
 import re
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from .documents import Document, content_hash, normalise_metadata
@@ -57,7 +58,7 @@ def load_document(path: Path | str, max_bytes: int = MAX_FILE_BYTES) -> Document
     data = path.read_bytes()
     if suffix in (".md", ".markdown", ".txt"):
         meta, text = split_front_matter(path, _decode_text(path, data))
-        pages: tuple = ()
+        pages: Sequence[tuple[int, int]] = ()
     elif suffix == ".pdf":
         meta, (text, pages) = {}, _pdf_text(path, data)
     elif suffix == ".docx":
@@ -106,6 +107,8 @@ def _pdf_text(path: Path, data: bytes) -> tuple[str, list[tuple[int, int]]]:
 def _docx_text(path: Path, data: bytes) -> str:
     try:
         import docx
+        import docx.table
+        import docx.text.paragraph
     except ImportError as exc:  # pragma: no cover
         raise MissingDependencyError("python-docx", "pip install python-docx") from exc
     _check_docx_package(path, data)
@@ -194,7 +197,7 @@ class _HtmlToMarkdown(html.parser.HTMLParser):
         self.cell: list[str] | None = None
         self.rows_in_table = 0
 
-    def handle_starttag(self, tag, attrs):
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in ("script", "style", "head", "nav"):
             self.skip += 1
         elif re.fullmatch(r"h[1-6]", tag):
@@ -211,7 +214,7 @@ class _HtmlToMarkdown(html.parser.HTMLParser):
         elif tag in self._BLOCKS:
             self.out.append("\n\n")
 
-    def handle_endtag(self, tag):
+    def handle_endtag(self, tag: str) -> None:
         if tag in ("script", "style", "head", "nav"):
             self.skip = max(0, self.skip - 1)
         elif tag in ("td", "th") and self.cell is not None and self.row is not None:
@@ -226,7 +229,7 @@ class _HtmlToMarkdown(html.parser.HTMLParser):
         elif re.fullmatch(r"h[1-6]", tag) or tag in self._BLOCKS:
             self.out.append("\n\n")
 
-    def handle_data(self, data):
+    def handle_data(self, data: str) -> None:
         if self.skip:
             return
         if self.cell is not None:

