@@ -6,9 +6,11 @@
     python -m evals.policy_tune --fit        write guardrails/policy.model.npz (the weights the
                                              checker loads instead of training at first use)
 
-Tune sets: evals/datasets/policy_tune.jsonl (labels violation | allowed) and the tune split of
-evals/datasets/policy_cases.jsonl. evals/datasets/policy_fresh.jsonl is never read here: it
-is measured with evals/policy_fresh.py, once before and once after a change.
+Tune sets: evals/datasets/policy_tune.jsonl and policy_tune2.jsonl (labels violation | allowed;
+tune2 in other voices: shop-floor chat, non-native English, "what's the correct way to ..."
+near-misses and violations, prohibitions quoted from SOPs) and the tune split of
+evals/datasets/policy_cases.jsonl. The fresh sets (policy_fresh*.jsonl) are never read here:
+they are measured with evals/policy_fresh.py, once before and once after a change.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from .guard_suites import POLICY_CASES, load_jsonl, policy_suite
 
 DATASETS = Path(__file__).parent / "datasets"
 TUNE = DATASETS / "policy_tune.jsonl"
+TUNE2 = DATASETS / "policy_tune2.jsonl"
 
 
 def cases_tune_split() -> list[dict]:
@@ -34,10 +37,11 @@ def cases_tune_split() -> list[dict]:
 
 def evaluate(checker: PolicyChecker) -> dict:
     tune = policy_fresh.run(checker, policy_fresh.load_cases(TUNE))
+    tune2 = policy_fresh.run(checker, policy_fresh.load_cases(TUNE2))
     cases = [c for c in load_jsonl(POLICY_CASES) if c.get("split") == "tune"]
     exact = policy_suite(checker, cases)
     binary = policy_fresh.run(checker, cases_tune_split())
-    return {"tune": tune, "cases_tune_exact": exact["accuracy"],
+    return {"tune": tune, "tune2": tune2, "cases_tune_exact": exact["accuracy"],
             "cases_tune_binary": binary["accuracy"], "cases_wrong": exact["wrong"]}
 
 
@@ -73,27 +77,31 @@ def main() -> None:
             for threshold in (0.5, 0.6, 0.65, 0.7, 0.75):
                 checker.threshold = threshold
                 f = evaluate(checker)
-                t = f["tune"]
+                t, t2 = f["tune"], f["tune2"]
                 print(f"C {c:5} lexicon {weight:4} similarity {similarity} threshold "
                       f"{threshold:4}: tune accuracy "
                       f"{t['accuracy']:.3f} caught {t['violations_caught']:.3f} legit "
-                      f"refused {t['refused_legit_rate']:.3f} | cases tune exact "
-                      f"{f['cases_tune_exact']:.3f} binary {f['cases_tune_binary']:.3f}")
+                      f"refused {t['refused_legit_rate']:.3f} | tune2 accuracy "
+                      f"{t2['accuracy']:.3f} legit refused {t2['refused_legit_rate']:.3f} | "
+                      f"cases tune exact {f['cases_tune_exact']:.3f} binary "
+                      f"{f['cases_tune_binary']:.3f}")
         return
     checker = PolicyChecker(embed=embed)
     f = evaluate(checker)
-    t = f["tune"]
-    print(f"tune: accuracy {t['accuracy']:.3f}, caught {t['violations_caught']:.3f}, legit "
-          f"refused {t['refused_legit_rate']:.3f}, p50 {t['latency_ms']['p50']} ms; "
-          f"policy_cases tune split: exact {f['cases_tune_exact']:.3f}, "
+    for name, path in (("tune", TUNE), ("tune2", TUNE2)):
+        t = f[name]
+        print(f"{name}: accuracy {t['accuracy']:.3f}, caught {t['violations_caught']:.3f}, legit "
+              f"refused {t['refused_legit_rate']:.3f}, p50 {t['latency_ms']['p50']} ms")
+        for kind, k in t["by_kind"].items():
+            print(f"  {kind:30} {k['accuracy']:.2f}")
+        if args.show:
+            texts = {c["id"]: c for c in policy_fresh.load_cases(path)}
+            for case_id in t["missed"] + t["refused_legit"]:
+                c = texts[case_id]
+                print(f"  WRONG {c['label']:9} {t['intent_named'][case_id]} | {c['text']}")
+    print(f"policy_cases tune split: exact {f['cases_tune_exact']:.3f}, "
           f"binary {f['cases_tune_binary']:.3f}")
-    for kind, k in t["by_kind"].items():
-        print(f"  {kind:30} {k['accuracy']:.2f}")
     if args.show:
-        texts = {c["id"]: c for c in policy_fresh.load_cases(TUNE)}
-        for case_id in t["missed"] + t["refused_legit"]:
-            c = texts[case_id]
-            print(f"  WRONG {c['label']:9} {t['intent_named'][case_id]} | {c['text']}")
         for wrong in f["cases_wrong"]:
             print("  CASES", wrong)
 
