@@ -430,7 +430,13 @@ class PresidioScrubber(Scrubber):
             return "-".join(re.sub(r"^(\w['’])?(\w)(.*)$", lambda p: (p.group(1) or "")
                                    .capitalize() + p.group(2).upper() + p.group(3).lower(), part)
                             for part in word.split("-"))
-        return _CAPITALS.sub(recase, text) if _CAPITALS.search(text) else text
+        if not _CAPITALS.search(text):
+            return text
+        # a first name of three capitals before a surname in capitals: "ÅSA BERGQVIST"
+        text = _SHORT_CAPITAL_FIRST.sub(lambda m: m.group().capitalize()
+                                        if self._names.in_first_names(m.group()) else m.group(),
+                                        text)
+        return _CAPITALS.sub(recase, text)
 
     def _is_person(self, text: str, start: int, end: int, source: str,
                    organisations: list[tuple[int, int]], foreign: bool = False) -> bool:
@@ -561,8 +567,13 @@ _LIST_WORD = r"((?:O['’])?\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)"
 _NAME_LIST = _regex_compile(
     rf"(?<![\p{{L}}\d.-]){_LIST_WORD}((?:\s*,\s*{_LIST_WORD.replace('(', '(?:', 1)}){{0,4}})"
     rf"(?:\s*,)?\s+(?:and|&|und|et|or)\s+{_LIST_WORD}(?![\p{{L}}\d])")
-_LIST_VERB = _regex_compile(r"\s+(?:are|were|will|did|have|had|swapped|covered|cleaned|ran|"
-                            r"signed|worked|run|do|took|take)\b")
+# what people on a list do ("... swapped shifts", "... are on nights", "... will run the media
+# fill"); "Gdańsk and Poznań are the new hubs" is about places
+_LIST_VERB = _regex_compile(
+    r"\s+(?:swapped|covered|cleaned|signed|worked|ran|did|took|checked|verified|trained|"
+    r"(?:are|were)\s+(?:on|off|in\s+charge|responsible|the\s+(?:\w+\s+){0,2}?(?:crew|team|shift|"
+    r"cover|operators|analysts|technicians))|will\s+(?:run|cover|do|take|lead|sign|check|bring|"
+    r"clean|present|be\s+on))\b")
 
 
 def _list_members(match) -> list[tuple[int, int]]:
@@ -591,6 +602,7 @@ _CAPITALS = re.compile(r"(?<![\w-])[^\W\d_a-zß-ÿ]{4,}(?:['’-][^\W\d_a-zß-ÿ
                        r"(?![\w]|-\d)")
 
 
+_SHORT_CAPITAL_FIRST = re.compile(r"(?<![\w-])[^\W\d_a-zß-ÿ]{3}(?= [^\W\d_a-zß-ÿ]{4,}(?![\w]|-\d))")
 _VOWELS = re.compile(r"[AEIOUYÄÖÜÅÆØÁÉÍÓÚÀÈÌÒÙÂÊÎÔÛ]")
 
 

@@ -406,6 +406,8 @@ PLANT_POSITIVES = [
     ("done for tonight, kasper", {("kasper", "PERSON")}),
     ("the filter housing leaks again - bozena", {("bozena", "PERSON")}),
     ("Jan-Willem de Jong heeft de afwijking gemeld.", {("Jan-Willem de Jong", "PERSON")}),
+    ("Can you remind ÅSA BERGQVIST that her gowning requalification is due?",
+     {("ÅSA BERGQVIST", "PERSON")}),
     # Nordic and Iberian addresses, a trunk prefix in brackets
     ("Her address is Kungsgatan 44, 411 19 Göteborg.",
      {("Kungsgatan 44, 411 19 Göteborg", "STREET_ADDRESS")}),
@@ -451,6 +453,8 @@ PLANT_NEGATIVES = [
     "The Anton Paar density meter needs a water check.",
     "Room B-0.17 and room B-0.18 are both Grade C.",
     "The Ishikawa and Pareto charts are in the CAPA file.",
+    "Basel and Lyon were the two sites audited this year.",
+    "Halomycin and Veltrane were both released on Monday.",
 ]
 
 
