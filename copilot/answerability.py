@@ -80,7 +80,8 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
                             r"dwell|wait|waiting|soak|settling|rinse|storage|shelf|retention|"
                             r"equilibration|incubation|response) (?:time|period|duration)\b|"
                             r"\bhow many (?:minutes|hours|days|seconds|weeks|months|years)\b|"
-                            r"\b(?:time limit|duration|expiry|expiration|shelf life)\b",
+                            r"\b(?:time limit|duration|expiry|expiration|shelf life|use-by|"
+                            r"use by|good for)\b",
                             re.IGNORECASE)),
     ("temperature", re.compile(r"\bwhat temperature\b|\bhow hot\b|\bhow cold\b|\btemperature"
                                r" (?:limit|range|setpoint|set point|of|for|at|must|should|is)\b|"
@@ -107,8 +108,10 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
                            r"deep|large)\b|\bwhat (?:[\w-]+ ){0,2}?(?:speed|concentration|dose|"
                            r"flow|rate|weight|volume|size|force|torque|conductivity|humidity|"
                            r"thickness|diameter|length|width|depth|velocity|setpoint|set point|"
-                           r"reading)s?\b|\b(?:setpoint|set point)\b", re.IGNORECASE)),
-    ("criterion", re.compile(r"\bacceptance (?:criteri|limit)|\bspecification\b|\blimits?\b|"
+                           r"reading)s?\b|\b(?:setpoint|set point)\b|\b(?:has|have|should|must|"
+                           r"needs?|is supposed) (?:to )?read\b", re.IGNORECASE)),
+    ("criterion", re.compile(r"\bacceptance (?:criteri|limit)|\bcriteri(?:on|a)\b|"
+                             r"\bspecification\b|\blimits?\b|"
                              r"\bmaximum\b|\bminimum\b|\bmax\b|\bmin\b|"
                              r"\bthreshold\b|\btolerance\b|\bwhat (?:level|value)\b|"
                              r"\bpass(?:es|ing)? criteri|\brange\b|"
@@ -125,7 +128,7 @@ _HOLDS = {
     "pressure": lambda t: bool(_QUANTITY["pressure"].search(t)),
     "percentage": lambda t: bool(_QUANTITY["percentage"].search(t)),
     "frequency": lambda t: bool(_FREQUENCY.search(t)),
-    "count": lambda t: bool(_NUMBER.search(t)),
+    "count": lambda t: bool(_counts(t)),
     "role": lambda t: bool(_ROLE.search(t)),
     # A date, or what a date is taken to be ("the date on which the firm first notified").
     "date": lambda t: bool(_DATE.search(t) or _DATE_RULE.search(t)),
@@ -134,6 +137,23 @@ _HOLDS = {
     "measure": lambda t: bool(re.search(r"\d", t)),
     "yes_no": lambda t: bool(_RULE.search(t)),
 }
+# Units of measure: a number followed by one is an amount, not a count ("used within 7 days"
+# does not say how many times a pack may be re-sterilised).
+_UNIT = (r"(?:%|‰|°|℃|µ|μ|(?:m|c|k|n|µ|μ)?(?:g|l|m)\b|mg|kg|ml|µl|ul|mm|cm|nm|µm|um|m²|m³|"
+         r"cm²|mbar|bar\b|k?pa\b|psi|ppm|ppb|rpm|kn\b|n\b|n·m|nm\b|eu\b|µs|us/cm|lux|db\b|"
+         r"mol|w\b|kw|v\b|a\b|hz|log\b|s\b|sec|secs|seconds?|min|mins|minutes?|h\b|hrs?|"
+         r"hours?|days?|d\b|weeks?|wk|months?|years?|yrs?|per ?cent|percent|degrees?|x\b|"
+         r"mm/|m/s|l/h|ml/min|inch(?:es)?|feet|ft\b|lb|oz|gallons?|liters?|litres?|meters?|"
+         r"metres?|grams?|kilograms?|milligrams?|micro\w+|milli\w+)")
+_AMOUNT = re.compile(rf"{_NUM}\s*(?:(?:-|to|–)\s*{_NUM}\s*)?{_UNIT}", re.IGNORECASE)
+_COUNT_UNIT = re.compile(r"\bhow many\s+(\w+)|\bnumber of\s+(\w+)", re.IGNORECASE)
+
+
+def _counts(text: str) -> bool:
+    """Whether the text has a number that counts (one not followed by a unit of measure)."""
+    return bool(_NUMBER.search(_AMOUNT.sub(" ", text)))
+
+
 # What each kind is called in "the documents do not state ...".
 _KIND_NAMES = {"duration": "a time", "temperature": "a temperature", "pressure": "a pressure",
                "percentage": "a percentage", "frequency": "an interval or frequency",
@@ -152,7 +172,12 @@ _GENERIC = content_words(
     "according document documents sop procedure manual mean meaning stand typical usual "
     "normal current effective latest need needed there any our plant site put stay run take "
     "get use used make have has keep go still someone something way right wrong thing one "
-    "able ok okay now then yesterday today tomorrow morning afternoon evening")
+    "able ok okay now then yesterday today tomorrow morning afternoon evening "
+    # how a request is put ("I'd like the ...", "remind me of ...", "tell me ...")
+    "like need want wonder wondering remind tell give please pls thanks forget forgot sure "
+    "idea whats hows again quick supposed fine apply applies under within times whether "
+    # the unit a time question asks in is its kind, not its subject
+    "second seconds minute minutes hour hours day days week weeks month months year years")
 
 
 # Work done at an interval or within a time: "how often is X *replaced*" is not answered by how
@@ -170,6 +195,25 @@ _PROPERTIES = ("humidit", "temperatur", "pressur", "conductiv", "weight", "mass"
                "friabil", "viscos", "moisture", "density", "dose", "velocit", "airflow",
                "particle", "bioburden", "endotoxin", "potenc", "assay", "yield", "leak", "decay",
                "toc", "humid", "vacuum", "dew", "light", "lux", "noise", "vibrat", "ph")
+_PROPERTY_UNIT = {
+    "temperatur": _QUANTITY["temperature"], "pressur": _QUANTITY["pressure"],
+    "vacuum": _QUANTITY["pressure"], "humidit": re.compile(rf"{_NUM}\s*%\s*(?:rh|r\.h\.)",
+                                                         re.IGNORECASE),
+    "conductiv": re.compile(rf"{_NUM}\s*[µμu]s/cm", re.IGNORECASE),
+    "speed": re.compile(rf"{_NUM}\s*(?:rpm|m/s)\b", re.IGNORECASE),
+    "velocit": re.compile(rf"{_NUM}\s*m/s\b", re.IGNORECASE),
+    "flow": re.compile(rf"{_NUM}\s*(?:m³/h|m3/h|l/h|l/min|ml/min)", re.IGNORECASE),
+    "airflow": re.compile(rf"{_NUM}\s*(?:m³/h|m3/h|m/s)", re.IGNORECASE),
+    "weight": re.compile(rf"{_NUM}\s*(?:mg|g|kg)\b", re.IGNORECASE),
+    "mass": re.compile(rf"{_NUM}\s*(?:mg|g|kg)\b", re.IGNORECASE),
+    "volume": re.compile(rf"{_NUM}\s*(?:ml|l|µl|ul)\b", re.IGNORECASE),
+    "force": re.compile(rf"{_NUM}\s*k?n\b", re.IGNORECASE),
+    "torque": re.compile(rf"{_NUM}\s*n·?m\b", re.IGNORECASE),
+    "toc": re.compile(rf"{_NUM}\s*ppb\b", re.IGNORECASE),
+    "endotoxin": re.compile(rf"{_NUM}\s*eu/ml", re.IGNORECASE),
+    "bioburden": re.compile(rf"{_NUM}\s*cfu", re.IGNORECASE),
+    "thickness": re.compile(rf"{_NUM}\s*(?:mm|µm|um)\b", re.IGNORECASE),
+}
 _VALUE_KINDS = ("criterion", "measure", "count", "percentage", "pressure", "temperature")
 # Kinds answered by a stated value (a number): the card prefers a line that has one.
 VALUE_KINDS = _VALUE_KINDS + ("duration", "frequency")
@@ -184,14 +228,39 @@ class Asked:
     # Stems a line must name: the timed work of a time question, the measured property of a
     # value question.
     required: frozenset[str] = frozenset()
+    # A count asked in a unit ("how many litres"): any stated amount answers it.
+    amount: bool = False
 
 
+# How a request is put before what it asks: "I'd like (to know) the ...", "Could you tell me
+# how long ...", "Remind me what ...", "Please give me ...". The kind is in what follows.
+_REQUEST = re.compile(r"^\s*(?:(?:hi|hello|ok|okay|so|quick question)[,:]?\s+)?(?:please\s+)?"
+                      r"(?:(?:i(?:'d| would) like|i need|i want|i'm looking for|i am looking for)"
+                      r"(?: to (?:know|find out|check|confirm))?|(?:could|can|would) you "
+                      r"(?:please )?(?:tell|give|remind|show) me(?: of)?|(?:tell|give|remind|show)"
+                      r" me(?: of)?|do you know|any idea)\b[,:]?\s*(?:please\s+)?",
+                      re.IGNORECASE)
+_WHETHER = re.compile(r"^\s*(?:whether|if)\b", re.IGNORECASE)
 _AUX_START = re.compile(r"^\s*(?:is|are|am|was|were|may|can|could|must|should|shall|do|does|"
                         r"did|will|would|has|have)\b", re.IGNORECASE)
 _WH_WORD = re.compile(r"\b(?:what|which|who|whom|when|how|where)\b", re.IGNORECASE)
 
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
+
+
+# Numbered items that work like codes: "Cycle 5", "key 2", "program 3", "mode 1".
+_LABEL = re.compile(r"\b(cycle|key|program|programme|mode|setting|position|option|menu|channel|"
+                    r"zone|station|port|error|fault|code|alarm|step|phase|level|stage)\s*#?\s*"
+                    r"(\d{1,3}[a-z]?)\b(?![.,]\d)", re.IGNORECASE)
+_WHAT_DOES = re.compile(r"\bwhat (?:does|do|is|'s)\b.{0,60}\b(?:do|does|mean|means|for|stand|"
+                        r"indicate|used)\b|\bmeaning\b|\bwhat(?:'s| is) \w+ \d", re.IGNORECASE)
+
+
+def labels_in(text: str) -> set[str]:
+    """Numbered items named in a text, as "CYCLE 5" (markdown emphasis ignored)."""
+    return {f"{m.group(1).upper()} {m.group(2).upper()}"
+            for m in _LABEL.finditer(text.replace("*", ""))}
 
 
 def question_sentence(question: str) -> str:
@@ -203,19 +272,28 @@ def question_sentence(question: str) -> str:
 
 
 def asked_for(question: str) -> Asked:
-    codes = frozenset(codes_in(question))
-    asking = question_sentence(question)
-    if _AUX_START.match(asking) and not _WH_WORD.search(asking):
+    labels = frozenset(labels_in(question))
+    codes = frozenset(codes_in(question)) | labels
+    asking = _REQUEST.sub("", question_sentence(question), count=1)
+    if (_AUX_START.match(asking) and not _WH_WORD.search(asking)) or _WHETHER.match(asking):
         kind = "yes_no"  # "Was an entry back-dated?" asks for a fact or rule, not a date
     else:
         kind = next((name for name, pattern in _KINDS if pattern.search(asking)), "any")
+    if kind != "code_meaning" and labels and _WHAT_DOES.search(asking):
+        kind = "code_meaning"  # "What does Cycle 5 do?": the numbered item is the code
     if kind == "code_meaning" and not codes:
         kind = "any"
-    focus = frozenset(_focus_words(question) - _GENERIC - {c.lower() for c in codes})
+    # A code's parts ("bal" of BAL-12) name the equipment, which every retrieved line is
+    # about: they are no subject words.
+    code_parts = _focus_words(" ".join(c.replace("-", " ") for c in codes))
+    focus = frozenset(_focus_words(question) - _GENERIC - code_parts
+                      - {c.lower() for c in codes})
     stems = _ACTIONS if kind in _TIMED_KINDS else _PROPERTIES if kind in _VALUE_KINDS else ()
     required = frozenset(a for a in stems if any(
         w == a if len(a) <= 3 else w.startswith(a) for w in focus))
-    return Asked(kind, focus, codes, _label(asking, kind), required)
+    unit = _COUNT_UNIT.search(asking) if kind == "count" else None
+    amount = bool(unit and re.fullmatch(_UNIT, unit.group(1) or unit.group(2), re.IGNORECASE))
+    return Asked(kind, focus, codes, _label(asking, kind), required, amount)
 
 
 # A line must name at least this share of the question's subject words (and at least one):
@@ -228,17 +306,30 @@ def holds(asked: Asked, text: str) -> bool:
     """Whether `text` (a unit as read, with its column names and section) holds a value of the
     asked kind about the question's focus."""
     if asked.kind == "code_meaning":
-        return bool(asked.codes & codes_in(text))
-    check = _HOLDS.get(asked.kind)
+        return bool(asked.codes & (codes_in(text) | labels_in(text)))
+    check = _HOLDS["measure"] if asked.kind == "count" and asked.amount \
+        else _HOLDS.get(asked.kind)
     if check is None:
         return True  # nothing specific asked: the best line is the answer
     # The value must be there, about the question's subject, and for the work asked about.
-    if not check(_values_for(asked.kind, text)):
+    values = _values_for(asked.kind, text)
+    if not check(values):
         return False
     words = _focus_words(text)
+    # A property is named by its word or by the unit of a stated value ("50-60°C" is a
+    # temperature even where the line does not say "temperature").
     if not all(any(w == a if len(a) <= 3 else w.startswith(a) for w in words)
+               or (a in _PROPERTY_UNIT and _PROPERTY_UNIT[a].search(values))
                for a in asked.required):
         return False
+    if asked.kind == "frequency" and len(asked.required) == 1:
+        # The work must be done to the thing asked about: "how often are the levelling feet
+        # serviced" is not answered by when the balance goes back to its service provider.
+        # (Two kinds of work named, "close the investigation", are work and thing at once.)
+        things = [f for f in asked.focus if not any(
+            f == a if len(a) <= 3 else f.startswith(a) for a in asked.required)]
+        if things and not any(_same_word(f, w) for f in things for w in words):
+            return False
     if asked.focus and focus_matches(asked, text) < max(1, round(
             MIN_FOCUS_SHARE * len(asked.focus))):
         return False

@@ -1,0 +1,69 @@
+"""Answerability rules: what kind of value a question asks for, and whether a line holds it
+about the asked subject. Written from the tuning sets (nearmiss_tune*.jsonl), never from the
+fresh near-miss sets."""
+
+from __future__ import annotations
+
+import pytest
+
+from copilot.answerability import asked_for, holds, labels_in
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("I'd like the repeatability criterion for BAL-12.", "criterion"),
+    ("Could you tell me how long the LT cycle measures the pressure rise.", "duration"),
+    ("Remind me what the check weight has to read on BAL-12.", "measure"),
+    ("Please tell me the use-by for sterilised packs.", "duration"),
+    ("Could you tell me whether a damp cloth is allowed for the dry clean?", "yes_no"),
+    ("I need the maximum number of packs allowed in one load, please.", "count"),
+    ("What does Cycle 5 do on the Robbins autoclave?", "code_meaning"),
+])
+def test_the_kind_is_read_through_the_way_a_request_is_put(question, kind):
+    assert asked_for(question).kind == kind
+
+
+def test_request_words_and_code_parts_are_no_subject_words():
+    focus = asked_for("I'd like to know how often the BAL-12 levelling feet get serviced.").focus
+    assert "bal" not in focus and "like" not in focus
+    assert {"feet", "levell"} <= focus
+
+
+def test_a_time_is_no_count():
+    asked = asked_for("I'd like the limit on how many times a pack may be re-sterilised.")
+    assert not holds(asked, "Sterilised packs must be used within 7 days.")
+    assert holds(asked, "A pack may be re-sterilised at most two times.")
+
+
+def test_a_count_asked_in_a_unit_is_answered_by_an_amount():
+    asked = asked_for("how many litres does the storage tank hold?")
+    assert asked.amount
+    assert holds(asked, "Storage tank: 10,000 L, heated.")
+
+
+def test_a_property_is_named_by_the_unit_of_its_value():
+    asked = asked_for("What temperature should the water bath be for agar media poured the "
+                      "same day?")
+    assert holds(asked, "If autoclaving media with agar for pouring plates same-day, put media "
+                        "in 50-60°C water bath.")
+    assert not holds(asked, "If autoclaving media with agar for pouring plates same-day, put "
+                            "media in the water bath.")
+
+
+def test_an_interval_must_be_for_the_thing_worked_on():
+    asked = asked_for("I'd like to know how often the BAL-12 levelling feet get serviced.")
+    assert not holds(asked, "BAL-12 is returned to use only after repair by the service "
+                            "provider and a passing daily check.")
+    assert holds(asked, "The levelling feet are serviced every 12 months.")
+
+
+def test_two_kinds_of_work_named_are_work_and_thing_at_once():
+    asked = asked_for("How long do we have to close a deviation investigation?")
+    assert holds(asked, "The investigation, including root cause and CAPA plan, is closed "
+                        "within 30 calendar days of discovery unless QA approves an extension.")
+
+
+def test_a_numbered_item_is_a_code_and_must_be_named():
+    assert labels_in("* Autoclave trash = **Cycle 6**") == {"CYCLE 6"}
+    asked = asked_for("What does Cycle 5 do on the Robbins autoclave?")
+    assert not holds(asked, "Autoclave trash = **Cycle 6**")
+    assert holds(asked, "Liquid trash = **Cycle 5**")
