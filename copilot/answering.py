@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -94,6 +94,17 @@ class AnswerEvent:
 Event = CardEvent | SentenceEvent | AnswerEvent
 
 
+def final_answer(events: Iterable[Event]) -> Answer:
+    """The last `AnswerEvent`'s answer, once the stream has run to its end."""
+    final = None
+    for event in events:
+        if isinstance(event, AnswerEvent):
+            final = event.answer
+    if final is None:
+        raise RuntimeError("the answer stream ended without an answer")
+    return final
+
+
 @dataclass
 class AnswerPolicy:
     top_k: int = 4
@@ -126,12 +137,7 @@ class AnswerPipeline:
 
     # ---- public -------------------------------------------------------------------------
     def answer(self, question: str, role: str | None = None) -> Answer:
-        final = None
-        for event in self.stream(question, role):
-            if isinstance(event, AnswerEvent):
-                final = event.answer
-        assert final is not None
-        return final
+        return final_answer(self.stream(question, role))
 
     def stream(self, question: str, role: str | None = None) -> Iterator[Event]:
         """The card, any verified summary sentences, then the final answer (a decline is the
@@ -379,4 +385,4 @@ _citation = Citation.from_hit
 
 
 __all__ = ["AnswerEvent", "AnswerPipeline", "AnswerPolicy", "CardEvent", "Event",
-           "SentenceEvent", "validate_question", "CITATION", "strip_citations"]
+           "SentenceEvent", "final_answer", "validate_question", "CITATION", "strip_citations"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from importlib import resources
@@ -32,6 +31,7 @@ from .answering import (
     AnswerPipeline,
     Event,
     SentenceEvent,
+    final_answer,
     validate_question,
     validate_text,
 )
@@ -44,7 +44,7 @@ from .lazy import Lazy, part
 from .llm import ChatBackend
 from .output_filter import OutputFilter
 from .settings import Settings
-from .sources import SourceView, needs_redaction, open_source
+from .sources import SourceView, needs_redaction, open_source, redacted_hits
 from .text_check import MAX_DOC_ID_CHARS, ClaimChecker, DocumentNotVisibleError, TextCheck
 from .training import TrainingService
 
@@ -143,7 +143,7 @@ class Copilot:
     def ask(self, question: str, user: User | None = None,
             conversation_id: str | None = None) -> Answer:
         """Answer from the effective documents the user may see, or decline."""
-        return self._final(self.ask_stream(question, user, conversation_id))
+        return final_answer(self.ask_stream(question, user, conversation_id))
 
     def ask_stream(self, question: str, user: User | None = None,
                    conversation_id: str | None = None) -> Iterator[Event]:
@@ -179,7 +179,7 @@ class Copilot:
     def chat(self, session_id: str, message: str, user: User | None = None) -> Answer:
         """One turn of a conversation; follow-ups ("and if it happens again?") are made
         standalone from the conversation's previous question before retrieval."""
-        return self._final(self.chat_stream(session_id, message, user))
+        return final_answer(self.chat_stream(session_id, message, user))
 
     def chat_stream(self, session_id: str, message: str,
                     user: User | None = None) -> Iterator[Event]:
@@ -304,15 +304,6 @@ class Copilot:
         and cannot be erased later)."""
         return self.scrubber.scrub(text).text if self.scrubber and text.strip() else text
 
-    @staticmethod
-    def _final(events: Iterator[Event]) -> Answer:
-        final = None
-        for event in events:
-            if isinstance(event, AnswerEvent):
-                final = event.answer
-        assert final is not None
-        return final
-
     def search(self, query: str, k: int = 5, user: User | None = None,
                doc_types: Iterable[str] = (), mode: str = "hybrid") -> list[Hit]:
         user = user or demo_user()
@@ -320,10 +311,8 @@ class Copilot:
         hits = self.kb.search(query, k=k, mode=mode,
                               filters=SearchFilter(role=user.role, doc_types=tuple(doc_types)))
         if any(needs_redaction(h.doc_type, user.role) for h in hits):
-            scrubber = self._required_scrubber()
-            session = ScrubSession()
-            hits = [dataclasses.replace(h, text=scrubber.scrub(h.text, session=session).text)
-                    if needs_redaction(h.doc_type, user.role) else h for h in hits]
+            hits = redacted_hits(hits, self._required_scrubber(),
+                                 lambda h: needs_redaction(h.doc_type, user.role))
         self.audit.append(user.name, user.role, "search", {
             "query": self._scrubbed(query), "mode": mode, "hits": [_hit_ref(h) for h in hits]})
         return hits

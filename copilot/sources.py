@@ -74,15 +74,24 @@ def open_source(kb: KnowledgeBase, chunk_id: str, role: str,
                       passage=parts[1], after=parts[2], redacted=redact)
 
 
+def redacted_hits(hits: list[Hit], scrubber: Scrubber,
+                  which: Callable[[Hit], bool]) -> list[Hit]:
+    """`hits` with personal data scrubbed from the text of those `which` selects; one scrub
+    session for all, so placeholders are consistent within one result list."""
+    if not any(which(h) for h in hits):
+        return hits
+    session = ScrubSession()
+    return [dataclasses.replace(h, text=scrubber.scrub(h.text, session=session).text)
+            if which(h) else h for h in hits]
+
+
 def deviation_redactor(scrubber: Scrubber | None) -> Callable[[list[Hit]], list[Hit]]:
     """For the answer pipeline: names in deviation passages never reach the model or a quote.
     Placeholders are consistent within one question's passages."""
 
     def redact(hits: list[Hit]) -> list[Hit]:
-        if scrubber is None or not any(h.doc_type == "deviation" for h in hits):
+        if scrubber is None:
             return hits
-        session = ScrubSession()
-        return [dataclasses.replace(h, text=scrubber.scrub(h.text, session=session).text)
-                if h.doc_type == "deviation" else h for h in hits]
+        return redacted_hits(hits, scrubber, lambda h: h.doc_type == "deviation")
 
     return redact
