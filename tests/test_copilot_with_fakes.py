@@ -56,3 +56,57 @@ def test_a_question_is_scrubbed_answered_from_the_documents_and_recorded(parts):
     asks = trail.records(action="ask")
     assert len(asks) == 1 and "Kowalski" not in str(asks[0].details)
     assert trail.verify().ok
+
+
+@pytest.mark.light
+def test_the_composition_root_builds_slow_parts_on_first_use_only_and_once(tmp_path,
+                                                                            monkeypatch):
+    import copilot.build as build
+
+    loads: list[str] = []
+
+    def chat_backend(settings):
+        loads.append("chat")
+        return ScriptedBackend(["Close the door [1]."], name="scripted")
+
+    monkeypatch.setattr(build, "build_chat_backend", chat_backend)
+    settings = Settings(home=tmp_path / "home", check_injection=False, check_policy=False,
+                        scrub_pii=False, audit_key_file=tmp_path / "keys" / "audit.key")
+    kb = KnowledgeBase(settings.home_dir, HashEmbedder(), vectors=MemoryStore())
+    kb.ingest([demo_plant_path() / "manuals" / "MAN-AC-02.md"])
+    trail = AuditTrail(tmp_path / "trail" / "audit.sqlite",
+                       key_file=tmp_path / "keys" / "audit.key")
+    copilot = build.build_copilot(settings, kb=kb, audit=trail)
+    assert copilot.search("alarm E-22", user=User("olga", "operator"))
+    assert loads == [] and copilot.backend_name().endswith("(loads on first use)")
+    assert copilot.pipeline is copilot.pipeline and copilot.gate is copilot.gate
+    assert loads == ["chat"] and copilot.backend_name() == "scripted"
+    assert copilot.scrubber is None  # COPILOT_SCRUB_PII off
+    assert copilot.accounts.audit is trail and copilot.training.audit is trail
+    assert copilot.pipeline.verifier is copilot.verifier
+
+
+@pytest.mark.light
+def test_a_lazy_part_is_built_once_across_threads():
+    import threading
+    import time
+
+    from copilot.lazy import Lazy, part
+
+    calls: list[int] = []
+
+    def slow() -> object:
+        calls.append(1)
+        time.sleep(0.05)
+        return object()
+
+    lazy = Lazy(slow)
+    got: list[object] = []
+    threads = [threading.Thread(target=lambda: got.append(lazy.get())) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len({id(g) for g in got}) == 1 and lazy.loaded
+    built = object()
+    assert part(built).get() is built and part(lazy) is lazy and Lazy.of(None).loaded
