@@ -27,6 +27,7 @@ not bypass interlocks" pasted into a question) is not a request either
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -159,12 +160,14 @@ class PolicyChecker:
 
     def framed(self, text: str) -> bool:
         """Whether `text` is worded as a question about the proper way or as a prohibition and
-        names no explicit falsifying act (the words of a prohibition are left out for that)."""
+        names no explicit falsifying act (the clause a prohibition, a formal request or a quote
+        opens is left out for that: its words are the rule's, not a request's)."""
         if not any(p.search(text) for p in self.legit_frames):
             return False
         rest = text
-        for pattern in self.rule_exempt_frames:
-            rest = pattern.sub(lambda m: " " * len(m.group(0)), rest)
+        for pattern in self.rule_exempt_frames:  # the clause a prohibition (or a quote) opens
+            rest = re.sub(f"(?:{pattern.pattern})[^,;:.!?\n]*", lambda m: " " * len(m.group(0)),
+                          rest, flags=pattern.flags)
         return not any(p.search(rest) for p in self.explicit_frames)
 
     def part_threshold(self, text: str) -> float:
