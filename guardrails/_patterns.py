@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from .errors import GuardrailError, RuleFileError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _MACRO = re.compile(r"\{(\w+)\}")
 # Sentence ends: . ! ? before a capital, or a line break. Numbers ("121.0 °C") never split;
@@ -22,7 +27,7 @@ _ABBREVIATION = re.compile(r"(?:\b(?:rev|no|nr|dr|mr|mrs|ms|prof|fig|sect|approx
                            r"etc|st|incl)\.)$", re.IGNORECASE)
 
 
-def load_yaml(path: Path) -> dict:
+def load_yaml(path: Path) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text("utf-8"))
     except (OSError, yaml.YAMLError) as exc:
@@ -32,11 +37,12 @@ def load_yaml(path: Path) -> dict:
     return data
 
 
-def compile_patterns(patterns: dict[str, str], macros: dict[str, str]) -> dict[str, re.Pattern]:
+def compile_patterns(patterns: dict[str, str],
+                     macros: dict[str, str]) -> dict[str, re.Pattern[str]]:
     """Compile named patterns case-insensitively after expanding `{macro}` references.
 
     Only names defined in `macros` are replaced, so regex quantifiers like `{0,40}` stay."""
-    compiled = {}
+    compiled: dict[str, re.Pattern[str]] = {}
     for name, pattern in patterns.items():
         expanded = _MACRO.sub(lambda m: macros.get(m.group(1), m.group(0)), pattern)
         try:
@@ -59,7 +65,7 @@ def sentences(text: str) -> list[str]:
     return out
 
 
-def string_list(path: Path, data: dict, key: str) -> list[str]:
+def string_list(path: Path, data: dict[str, Any], key: str) -> list[str]:
     """A list of strings from a rule file. YAML reads an unquoted "Note to the AI: ..." as a
     mapping, so anything that is not a string is refused with its position."""
     items = data.get(key) or []
@@ -75,13 +81,13 @@ class CachedEmbed:
     embedded again by a second detector built on the same function. Thread-safe: the UI
     serves several questions at once."""
 
-    def __init__(self, embed, maxsize: int = 2048) -> None:
+    def __init__(self, embed: Callable[[list[str]], np.ndarray], maxsize: int = 2048) -> None:
         self.embed = embed
         self.maxsize = maxsize
-        self._cache: dict[str, object] = {}
+        self._cache: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
-    def __call__(self, texts: list[str]):
+    def __call__(self, texts: list[str]) -> np.ndarray:
         import numpy as np
 
         with self._lock:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from storage import (
     POSTGRESQL,
@@ -28,6 +28,7 @@ from storage import (
     Location,
     Migration,
     Schema,
+    SQLiteDatabase,
     StorageBusyError,
     StorageError,
     as_database,
@@ -102,7 +103,7 @@ class Account:
     updated: str
     locked: bool = False  # by repeated failed logins, until an admin unlocks it
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -136,11 +137,12 @@ class UserStore:
 
     def __init__(self, location: Path | Database, *, timeout: float = 30.0) -> None:
         self.db = as_database(location)
-        self.path = Location(self.db) if self.db.dialect == POSTGRESQL else Path(self.db.path)
+        self.path = (Location(self.db) if self.db.dialect == POSTGRESQL
+                     else Path(cast(SQLiteDatabase, self.db).path))
         self.timeout = timeout
         if self.db.dialect != POSTGRESQL:
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
+                cast(Path, self.path).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise AccountStoreError(self.path, f"cannot create its folder: {exc}") from exc
         self._name_key: bytes | None = None
@@ -182,7 +184,7 @@ class UserStore:
         """Allow logins again; returns whether the account was disabled before."""
         return self._update(name, "disabled = 0", ())[1]
 
-    def _update(self, name: str, assignment: str, params: tuple) -> tuple[str, bool]:
+    def _update(self, name: str, assignment: str, params: tuple[Any, ...]) -> tuple[str, bool]:
         def update(conn: Connection) -> tuple[str, bool]:
             row = conn.execute("SELECT role, disabled FROM users WHERE name = ?",
                                (name,)).fetchone()
@@ -353,7 +355,7 @@ class UserStore:
                 raise AccountStoreError(self.path, exc.reason) from exc
 
 
-def _account(row: tuple) -> Account:
+def _account(row: tuple[Any, ...]) -> Account:
     name, role, disabled, created, updated, locked = row
     return Account(name=name, role=role, disabled=bool(disabled), created=created,
                    updated=updated, locked=bool(locked))

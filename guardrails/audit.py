@@ -51,7 +51,7 @@ import random
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
@@ -59,7 +59,7 @@ from datetime import UTC, datetime
 # The C string encoder that json.dumps(ensure_ascii=False) itself uses.
 from json.encoder import encode_basestring
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
 from storage import (
     POSTGRESQL,
@@ -68,6 +68,7 @@ from storage import (
     Location,
     Migration,
     Schema,
+    SQLiteDatabase,
     StorageBusyError,
     StorageError,
     StorageUnavailableError,
@@ -234,11 +235,11 @@ class AuditTrail(AuditSink):
         self.key_file = Path(key_file).expanduser() if key_file else default_key_file()
         if self.shared:
             self.path: Any = Location(self.db)  # the URL without its password, for messages
-            self.public_key_path = None
-            self.legacy_head_path = None  # a PostgreSQL trail was never unsigned
+            self.public_key_path: Path | None = None
+            self.legacy_head_path: Path | None = None  # a PostgreSQL trail was never unsigned
             self._pub_name = "the audit_public_key table"
         else:
-            self.path = Path(self.db.path)
+            self.path = Path(cast(SQLiteDatabase, self.db).path)
             self.public_key_path = self.path.with_name(self.path.name + ".pub")
             # The unsigned {"seq", "hash"} head of trails from before signed heads; see
             # adopt_legacy.
@@ -307,7 +308,8 @@ class AuditTrail(AuditSink):
                                         f"JSON-serialisable: {exc}") from exc
         return user, role, action, details_json, stored
 
-    def _insert(self, conn: Connection, prepared: list[tuple[str, str, str, str, dict]],
+    def _insert(self, conn: Connection,
+                prepared: list[tuple[str, str, str, str, dict[str, Any]]],
                 signer: AuditSigner) -> tuple[list[AuditRecord], bool]:
         # The write lock is taken first (IMMEDIATE, or the advisory lock), so reading the head
         # and inserting the next record cannot interleave with another writer on any host.
@@ -328,7 +330,7 @@ class AuditTrail(AuditSink):
         return records, head_ok
 
     @staticmethod
-    def _add(conn: Connection, prepared: list[tuple[str, str, str, str, dict]],
+    def _add(conn: Connection, prepared: list[tuple[str, str, str, str, dict[str, Any]]],
              seq: int, prev: str, signer: AuditSigner | None) -> tuple[list[AuditRecord], str]:
         """Insert records after (seq, prev) and, given a signer, the signed head naming the last
         (inside the caller's transaction); the records and the head's JSON ("" if unsigned)."""
@@ -402,6 +404,7 @@ class AuditTrail(AuditSink):
     def _read_pinned(self, conn: Connection | None = None) -> bytes | None:
         """The pinned public key's PEM; None if there is none; OSError if unreadable."""
         if not self.shared:
+            assert self.public_key_path is not None  # set for every SQLite trail
             try:
                 return self.public_key_path.read_bytes()
             except FileNotFoundError:
@@ -418,6 +421,7 @@ class AuditTrail(AuditSink):
             conn.execute("INSERT INTO audit_public_key (id, pem) VALUES (1, ?) "
                          "ON CONFLICT (id) DO NOTHING", (pem.decode("ascii"),))
             return
+        assert self.public_key_path is not None  # set for every SQLite trail
         tmp = self.public_key_path.with_name(f"{self.public_key_path.name}.{os.getpid()}.tmp")
         tmp.write_bytes(pem)
         os.replace(tmp, self.public_key_path)
@@ -517,6 +521,7 @@ class AuditTrail(AuditSink):
             seq, digest = self._head(conn)
             if seq == 0:
                 raise refuse("the trail is empty; a new trail signs its head by itself")
+            assert self.legacy_head_path is not None  # adopt_legacy checked
             name = self.legacy_head_path.name
             try:
                 legacy = _read_legacy_head(self.legacy_head_path)
@@ -707,7 +712,7 @@ class AuditTrail(AuditSink):
         return self._retrying_plain(lambda: self.db.connect(self.timeout))
 
     @contextmanager
-    def _reader(self):
+    def _reader(self) -> Iterator[Connection]:
         conn = self._connect()
         try:
             yield conn
@@ -828,7 +833,7 @@ def _csv_cell(text: str) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _walk(rows: Iterable[tuple], head: SignedHead | None) -> VerifyResult:
+def _walk(rows: Iterable[tuple[Any, ...]], head: SignedHead | None) -> VerifyResult:
     """The chain itself, record by record; ok with the number of records, or the first bad one."""
     def bad(seq: int, reason: str) -> VerifyResult:
         return VerifyResult(False, seq - 1, seq, reason)

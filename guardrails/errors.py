@@ -82,7 +82,7 @@ class AuthenticationError(AccountError):
 
 
 class AccountStoreError(AccountError):
-    def __init__(self, path: Path, reason: str) -> None:
+    def __init__(self, path: Path | str, reason: str) -> None:
         self.path = path
         self.reason = reason
         super().__init__(f"user store {path}: {reason}")

@@ -18,6 +18,7 @@ which is how the SQLite stores were already written (isolation_level=None).
 from __future__ import annotations
 
 import functools
+import os
 import re
 import sqlite3
 from abc import ABC, abstractmethod
@@ -304,7 +305,7 @@ class SQLiteDatabase(Database):
     dialect = SQLITE
     auto_migrate = True
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.where = str(self.path)
 
@@ -407,7 +408,7 @@ class Location(str):
         return self
 
 
-def as_database(location: str | Path | Database) -> Database:
+def as_database(location: str | os.PathLike[str] | Database) -> Database:
     """A store's argument: a Database or Location as it is, a path as an SQLite file."""
     if isinstance(location, Database):
         return location
