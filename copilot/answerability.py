@@ -54,9 +54,14 @@ _FULL_DATE = re.compile(r"\b(?:\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}|(
                         r"may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2},? \d{4}|\d{1,2} (?:jan|"
                         r"feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* \d{4})\b", re.IGNORECASE)
 _DATE_RULE = re.compile(r"\b(?:date|day)\s+(?:on which|of|when|that)\b", re.IGNORECASE)
+# The classes things are sorted into: deviation and alarm classes, grades, levels.
+_CLASS_WORD = (r"(?:critical|major|minor|abort|trip|stop|warning|alert|action|information|"
+               r"quality) ?(?:alarm|limit|level|deviation|warning)?s?")
 _CLASS = re.compile(r"\b(?:grade [a-d]|class (?:[ivx]+|\d+|[a-d])|iso (?:class )?\d|category "
                     r"\w+|critical|major|minor|type [a-z0-9]+|level \d|classified as \w+|"
-                    r"class i{1,3})\b", re.IGNORECASE)
+                    r"class i{1,3}|(?:abort|trip|stop|quality|information|critical) alarms?|"
+                    r"warnings?|alert (?:limit|level)|action (?:limit|level)|class higher|"
+                    r"higher class)\b", re.IGNORECASE)
 _RULE = re.compile(r"\b(?:must|shall|should|may|might|can(?:not)?|never|not|no|only|required|"
                    r"requires?|allowed|permitted|prohibited|forbidden|mandatory|need(?:s)?|"
                    r"always)\b", re.IGNORECASE)
@@ -69,7 +74,9 @@ _CRITERION = re.compile(rf"{_NUM}|\b(?:at least|at most|not more than|not less t
 _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("code_meaning", re.compile(r"\b(?:what does|what is|what's|meaning of|means?)\b.{0,120}?\b"
                                 r"(?:alarm|code|error|message|fault)\b|\bwhat does \S+ "
-                                r"(?:mean|stand for|indicate)", re.IGNORECASE)),
+                                r"(?:mean|stand for|indicate)|\b(?:meaning|means?|stand for)\s*\??"
+                                r"\s*$|\bwhat(?:'s| is| does)\s+(?:an? )?[A-Z][A-Z0-9]{0,5}-\d",
+                                re.IGNORECASE)),
     ("frequency", re.compile(r"\bhow often\b|\bfrequency\b|\binterval\b|\bhow frequently\b|"
                              r"\bwhen\b.{0,80}\b(?:be|get|gets|is|are) (?:replaced|changed|"
                              r"calibrated|tested|requalified|re-?qualified|revalidated|"
@@ -101,7 +108,9 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
                         r"\bwhat year\b|\bdeadline\b", re.IGNORECASE)),
     ("classification", re.compile(r"\bclassif|\bwhat (?:class|grade|category|type of "
                                   r"(?:area|room|zone|deviation|change|risk))\b|\bwhich (?:class|"
-                                  r"grade|category)\b|\bcritical or\b|\bmajor or minor\b",
+                                  r"grade|category)\b|\bcritical or\b|\bmajor or minor\b|"
+                                  rf"\b{_CLASS_WORD}\b[\w\s-]{{0,25}}\bor\b[\w\s-]{{0,20}}\b"
+                                  rf"{_CLASS_WORD}\b",
                                   re.IGNORECASE)),
     # A measured quantity: only a number answers "what hole size", "how fast", "what setpoint".
     ("measure", re.compile(r"\bhow (?:high|low|fast|slow|big|small|far|close|heavy|thick|wide|"
@@ -147,6 +156,38 @@ _UNIT = (r"(?:%|‰|°|℃|µ|μ|(?:m|c|k|n|µ|μ)?(?:g|l|m)\b|mg|kg|ml|µl|ul|m
          r"metres?|grams?|kilograms?|milligrams?|micro\w+|milli\w+)")
 _AMOUNT = re.compile(rf"{_NUM}\s*(?:(?:-|to|–)\s*{_NUM}\s*)?{_UNIT}", re.IGNORECASE)
 _COUNT_UNIT = re.compile(r"\bhow many\s+(\w+)|\bnumber of\s+(\w+)", re.IGNORECASE)
+
+
+_COUNT_STOP = frozenset(
+    "of in on at per for before after during from to by with is are was were do does did can "
+    "could may might must should shall will would have has had get go we i you they it there "
+    "allowed needed required max maximum min minimum a an the this that these those".split())
+
+
+def _counted(words_after: str) -> frozenset[str]:
+    """The noun phrase a count question counts: "wet packs in one load" -> {wet, pack}."""
+    phrase = []
+    for word in re.findall(r"[a-z][\w-]*", words_after.lower())[:4]:
+        if word in _COUNT_STOP:
+            break
+        phrase.append(word)
+    return frozenset(_focus_words(" ".join(phrase)))
+
+
+def _counts_the(counted: frozenset[str], text: str) -> bool:
+    """Whether a number in the text counts one of the counted words: it is followed within
+    three words by one of them ("4 load probes", "more than 10 queries", "three times")."""
+    if not counted:
+        return True
+    plain = _AMOUNT.sub(" ", text)
+    for number in _NUMBER.finditer(plain):
+        if number.group(0).lower() in ("once", "twice") and any(
+                w.startswith("tim") for w in counted):
+            return True
+        after = _focus_words(" ".join(re.findall(r"[\w-]+", plain[number.end():])[:3]))
+        if any(_same_word(c, w) for c in counted for w in after):
+            return True
+    return False
 
 
 def _counts(text: str) -> bool:
@@ -230,6 +271,10 @@ class Asked:
     required: frozenset[str] = frozenset()
     # A count asked in a unit ("how many litres"): any stated amount answers it.
     amount: bool = False
+    # What a count counts ("how many wet packs": wet, pack): the number must count it.
+    counted: frozenset[str] = frozenset()
+    # The classes a question offers ("minor or major?"): the line must name one of them.
+    options: frozenset[str] = frozenset()
 
 
 # How a request is put before what it asks: "I'd like (to know) the ...", "Could you tell me
@@ -240,7 +285,15 @@ _REQUEST = re.compile(r"^\s*(?:(?:hi|hello|ok|okay|so|quick question)[,:]?\s+)?(
                       r"(?:please )?(?:tell|give|remind|show) me(?: of)?|(?:tell|give|remind|show)"
                       r" me(?: of)?|do you know|any idea)\b[,:]?\s*(?:please\s+)?",
                       re.IGNORECASE)
-_WHETHER = re.compile(r"^\s*(?:whether|if)\b", re.IGNORECASE)
+_WHETHER = re.compile(r"^\s*(?:whether|if|(?:is it |are we |am i )?(?:ok|okay|fine|allowed|alright|"
+                      r"safe) to)\b|\b(?:y/n|yes or no)\b", re.IGNORECASE)
+_ALTERNATIVES = re.compile(rf"\b({_CLASS_WORD})\b[\w\s-]{{0,25}}?\bor\b[\w\s-]{{0,20}}?\b"
+                           rf"({_CLASS_WORD})\b", re.IGNORECASE)
+# Common spellings without the apostrophe: "whats the limit", "hows it done".
+_TYPOS = ((re.compile(r"\bwhats\b", re.IGNORECASE), "what's"),
+          (re.compile(r"\bhows\b", re.IGNORECASE), "how's"),
+          (re.compile(r"\bwhos\b", re.IGNORECASE), "who's"),
+          (re.compile(r"\bwheres\b", re.IGNORECASE), "where's"))
 _AUX_START = re.compile(r"^\s*(?:is|are|am|was|were|may|can|could|must|should|shall|do|does|"
                         r"did|will|would|has|have)\b", re.IGNORECASE)
 _WH_WORD = re.compile(r"\b(?:what|which|who|whom|when|how|where)\b", re.IGNORECASE)
@@ -272,10 +325,17 @@ def question_sentence(question: str) -> str:
 
 
 def asked_for(question: str) -> Asked:
+    for typo, spelling in _TYPOS:
+        question = typo.sub(spelling, question)
     labels = frozenset(labels_in(question))
     codes = frozenset(codes_in(question)) | labels
     asking = _REQUEST.sub("", question_sentence(question), count=1)
-    if (_AUX_START.match(asking) and not _WH_WORD.search(asking)) or _WHETHER.match(asking):
+    offered = _ALTERNATIVES.search(asking)
+    options = frozenset(offered.group(i).split()[0].lower() for i in (1, 2)) if offered \
+        else frozenset()
+    if options:
+        kind = "classification"  # "is it a minor or a major deviation?" asks which class
+    elif (_AUX_START.match(asking) and not _WH_WORD.search(asking)) or _WHETHER.match(asking):
         kind = "yes_no"  # "Was an entry back-dated?" asks for a fact or rule, not a date
     else:
         kind = next((name for name, pattern in _KINDS if pattern.search(asking)), "any")
@@ -287,13 +347,15 @@ def asked_for(question: str) -> Asked:
     # about: they are no subject words.
     code_parts = _focus_words(" ".join(c.replace("-", " ") for c in codes))
     focus = frozenset(_focus_words(question) - _GENERIC - code_parts
-                      - {c.lower() for c in codes})
+                      - {c.lower() for c in codes} - _focus_words(" ".join(options)))
     stems = _ACTIONS if kind in _TIMED_KINDS else _PROPERTIES if kind in _VALUE_KINDS else ()
     required = frozenset(a for a in stems if any(
         w == a if len(a) <= 3 else w.startswith(a) for w in focus))
     unit = _COUNT_UNIT.search(asking) if kind == "count" else None
     amount = bool(unit and re.fullmatch(_UNIT, unit.group(1) or unit.group(2), re.IGNORECASE))
-    return Asked(kind, focus, codes, _label(asking, kind), required, amount)
+    counted = _counted(asking[unit.start(1) if unit.group(1) else unit.start(2):]) \
+        if kind == "count" and unit and not amount else frozenset()
+    return Asked(kind, focus, codes, _label(asking, kind), required, amount, counted, options)
 
 
 # A line must name at least this share of the question's subject words (and at least one):
@@ -309,6 +371,9 @@ def holds(asked: Asked, text: str) -> bool:
         return bool(asked.codes & (codes_in(text) | labels_in(text)))
     check = _HOLDS["measure"] if asked.kind == "count" and asked.amount \
         else _HOLDS.get(asked.kind)
+    if asked.options:
+        def check(t: str) -> bool:
+            return any(re.search(rf"\b{re.escape(o)}", t, re.IGNORECASE) for o in asked.options)
     if check is None:
         return True  # nothing specific asked: the best line is the answer
     # The value must be there, about the question's subject, and for the work asked about.
@@ -321,6 +386,8 @@ def holds(asked: Asked, text: str) -> bool:
     if not all(any(w == a if len(a) <= 3 else w.startswith(a) for w in words)
                or (a in _PROPERTY_UNIT and _PROPERTY_UNIT[a].search(values))
                for a in asked.required):
+        return False
+    if asked.counted and not _counts_the(asked.counted, values):
         return False
     if asked.kind == "frequency" and len(asked.required) == 1:
         # The work must be done to the thing asked about: "how often are the levelling feet

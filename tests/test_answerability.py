@@ -67,3 +67,30 @@ def test_a_numbered_item_is_a_code_and_must_be_named():
     asked = asked_for("What does Cycle 5 do on the Robbins autoclave?")
     assert not holds(asked, "Autoclave trash = **Cycle 6**")
     assert holds(asked, "Liquid trash = **Cycle 5**")
+
+
+def test_a_count_must_count_the_thing_asked_about():
+    asked = asked_for("How many re-injections of a sample are allowed after a failed SST?")
+    assert not holds(asked, "Wrap all items in two layers of wrap; samples may be re-injected "
+                            "only after the new SST has passed.")
+    probes = asked_for("how many load probes does the sterilizer take?")
+    assert holds(probes, "Temperature probes: 1 drain PT100, 1 recorder PT100, 4 load probes")
+
+
+def test_offered_classes_make_a_classification_question():
+    asked = asked_for("Could you tell me whether a late balance check is a minor or a major "
+                      "deviation.")
+    assert asked.kind == "classification" and asked.options == {"minor", "major"}
+    assert "minor" not in asked.focus
+    assert not holds(asked, "In Grade A there is no alert level: any growth in a late check "
+                            "sample reaches the action limit.")
+    assert holds(asked, "Minor: daily balance check done 1 h late with no weighing in between.")
+
+
+@pytest.mark.parametrize("question, kind", [
+    ("whats W-16 meaning?", "code_meaning"),
+    ("ok to run the press with the doors open?", "yes_no"),
+    ("E-24, is that one an abort alarm or just a yellow warning?", "classification"),
+])
+def test_terse_shapes(question, kind):
+    assert asked_for(question).kind == kind
