@@ -23,7 +23,7 @@ import numpy as np
 
 from knowledge import Hit
 
-from .answerability import question_sentence
+from .answerability import VALUE_KINDS, asked_for, holds, question_sentence, values_of
 from .grounding import codes_in, content_words, split_sentences
 
 _TABLE_RULE = re.compile(r"^[\s|:-]+$")  # linear: one class, no overlapping quantifiers
@@ -57,9 +57,32 @@ _ASKING_WORDS = content_words("can could may might still now yet ever already ok
                               "should must need have get know tell please")
 # How many units of a question's passages are embedded (the rest rank by words alone).
 EMBEDDED_UNITS = 16
+VALUE_BONUS = 0.1  # a line stating the kind of value a value question asks for
+FATE_BONUS = 0.15  # a line saying what became of the batch asked about
+PART_SHARE = 0.5  # a part's line joins when at least this share of the headline's score
+SUPPORT_SIMILARITY = 0.7  # a supporting line's similarity, at least this share of the headline's
+PART_MARGIN = 0.05  # ... and closer to the part than the headline by this much
 _STEPS_QUESTION = re.compile(r"\b(what (?:should|do|must|shall) (?:i|we|the \w+)|what now|"
                              r"how (?:do|should|must|to|can)|steps?|procedure|actions?|"
                              r"respond|response|what to do|stopped|alarm)\b", re.IGNORECASE)
+# "..., how many weighings were assessed and was any result affected?" asks two things: the
+# card needs a line for each. A part starts at "and" before a question word or auxiliary.
+_PART_BREAK = re.compile(r",?\s+and\s+(?=(?:what|which|who|whom|when|where|why|how|was|were|is|"
+                         r"are|did|does|do|has|have|had|can|could|should|must|will)\b)",
+                         re.IGNORECASE)
+# "What happened to batch X?" asks for the batch's fate: the line saying it was rejected,
+# released or destroyed answers it, more than the lines telling the event.
+_FATE_QUESTION = re.compile(r"\bwhat happened to (?:the |this |that )?(?:batch|lot|load|"
+                            r"product|material|tablets|vials)|\b(?:fate|disposition|"
+                            r"disposal) of\b|\bwhat was done with\b", re.IGNORECASE)
+_FATE = re.compile(r"\b(?:rejected|released|destroyed|quarantined|reworked|reprocessed|"
+                   r"re-?sterili[sz]ed|recalled|scrapped|discarded|placed on (?:QA )?hold|"
+                   r"approved for (?:release|use)|disposition)\b", re.IGNORECASE)
+_SECTION_NUMBER = re.compile(r"(?:^|(?<=>))\s*\d+(?:\.\d+)*\.?\s+")
+# A line needs two words to say anything ("QA rejected HM1-26-0037." does): the sentence
+# splitter leaves "L." and "Pub." of "Pub. L. 112-144" as sentences of their own.
+_MIN_WORDS = 2
+_WORD = re.compile(r"[^\W\d_]{2,}")
 
 
 @dataclass(frozen=True)
@@ -87,6 +110,8 @@ class ScoredUnit:
     score: float
     similarity: float
     names_code: bool = False  # holds an alarm, cycle or form code the question names
+    holds_value: bool = False  # states the kind of value a value question asks for
+    parts: tuple[float, ...] = ()  # similarity to each part of a question asking several things
 
 
 @dataclass
@@ -198,13 +223,13 @@ class CardComposer:
         number and section signals; only the best `EMBEDDED_UNITS` of them are embedded (on
         long regulatory passages embedding every sentence took ~0.5 s of a 0.7 s answer)."""
         units = [u for n, hit in enumerate(hits, start=1)
-                 for u in split_units(hit, n, self.header_before)]
+                 for u in split_units(hit, n, self.header_before) if _says_something(u)]
         if not units:
             return []
         context = {n: f"{hit.title} {hit.section}" for n, hit in enumerate(hits, start=1)}
-        words = content_words(question)
         codes = codes_in(question)
-        numbers = set(_NUMBER.findall(question))
+        # The question's numbers, not the digits of its codes (the 03 of ISO-03).
+        numbers = set(_NUMBER.findall(values_of(question)))
         meta_asked = bool(_META_QUESTION.search(question))
         cued = [section for cue, section in _SECTION_CUES if cue.search(question)]
         unit_codes = [codes_in(u.reading()) for u in units]
@@ -216,11 +241,20 @@ class CardComposer:
         code_weight = {c: 0.0 if c in topic else
                        1.0 - sum(c in found for found in unit_codes) / len(units)
                        for c in codes}
+        # Nor is the topic's code a word that points to a line ("the ISO-03 glove test":
+        # every line of the isolator's documents is about ISO-03, the one naming it is not
+        # the better answer).
+        words = content_words(question) - {c.lower() for c in topic}
         # "The SST failed on HPLC-05. Can I still report the results?": the asking sentence's
         # words say what the answering line is about; the situation before it says less.
         asking = question_sentence(question)
         ask_words = content_words(asking) - _ASKING_WORDS if asking != question else set()
-        cheap = []
+        # A value question ("how long", "what limit") is answered by a line stating that kind
+        # of value about its subject: such lines rank up, the headline's and the others'.
+        asked = asked_for(question)
+        value_asked = asked.kind in VALUE_KINDS
+        fate_asked = bool(_FATE_QUESTION.search(question))
+        cheap, valued = [], []
         pointing = [bool({c for c in codes & found if code_weight[c] > 0}) for found in unit_codes]
         for unit, found in zip(units, unit_codes, strict=True):
             unit_words = content_words(f"{unit.reading()} {context[unit.n]}")
@@ -237,16 +271,28 @@ class CardComposer:
                 score += 0.15
             if numbers:
                 # "the 200 g check weight": a line holding the question's own numbers.
-                score += 0.15 * min(2, len(numbers & set(_NUMBER.findall(unit.reading()))))
+                score += 0.15 * min(2, len(numbers & set(_NUMBER.findall(values_of(unit.reading())))))
+            value = value_asked and holds(
+                asked, f"{_SECTION_NUMBER.sub(' ', section)} {unit.reading()}")
+            if value:
+                score += VALUE_BONUS
+            if fate_asked and _FATE.search(unit.reading()):
+                score += FATE_BONUS
             score -= 0.01 * (unit.n - 1)  # retrieval order breaks ties
             cheap.append(score)
+            valued.append(value)
         # Units that share nothing with the question and come late are not embedded.
         keep = sorted(range(len(units)), key=lambda i: (-cheap[i], i))[:EMBEDDED_UNITS]
-        vectors = self.embed([question] + [f"{hits[units[i].n - 1].section}: "
-                                           f"{units[i].reading()}" for i in keep])
-        sims = vectors[1:] @ vectors[0]
-        scored = [ScoredUnit(units[i], float(sim) + cheap[i], float(sim), pointing[i])
-                  for i, sim in zip(keep, sims, strict=True)]
+        parts = question_parts(question)
+        vectors = self.embed([question] + parts + [f"{hits[units[i].n - 1].section}: "
+                                                   f"{units[i].reading()}" for i in keep])
+        unit_vectors = vectors[1 + len(parts):]
+        sims = unit_vectors @ vectors[0]
+        part_sims = (unit_vectors @ vectors[1:1 + len(parts)].T if parts
+                     else np.zeros((len(keep), 0)))
+        scored = [ScoredUnit(units[i], float(sim) + cheap[i], float(sim), pointing[i],
+                             valued[i], tuple(float(x) for x in part_sim))
+                  for i, sim, part_sim in zip(keep, sims, part_sims, strict=True)]
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
 
@@ -274,17 +320,26 @@ class CardComposer:
         # nearly as relevant as the headline: measured on the demo set, 6 lines at 0.7 of the
         # headline's score showed the case's evidence in 0.72 of answers (4 at 0.8: 0.60) and
         # key facts 0.81 (0.69), for citation precision 0.85 (0.87).
-        used_docs = {headline.unit.n}
+        used_docs = {c.unit.n for c in chosen}
         for candidate in scored:
             if len(support) >= self.max_support:
                 break
             if candidate in chosen or candidate.score < 0.7 * headline.score:
                 continue
+            if (not candidate.names_code
+                    and candidate.similarity < SUPPORT_SIMILARITY * headline.similarity):
+                # Words of the section title alone do not make a line relevant: every line of
+                # a statute's editorial notes ("Effective Date", "Transfer of Functions")
+                # shares them.
+                continue
             if (candidate.unit.doc != headline.unit.doc and not candidate.names_code
+                    and not (candidate.holds_value and _same_value(candidate, headline))
                     and candidate.score < self.other_document_share * headline.score):
                 # Another document's line must be nearly as good as the headline, or name the
-                # alarm asked about (the manual's alarm row next to the SOP's step): measured
-                # on the demo set, 0.85 raised citation precision from 0.86 to 0.92.
+                # alarm asked about (the manual's alarm row next to the SOP's step), or state
+                # the value asked for as the headline does (the manual's limit next to the
+                # SOP's): measured on the demo set, 0.85 raised citation precision from 0.86
+                # to 0.92.
                 continue
             if _near_duplicate(candidate.unit, [c.unit for c in chosen]):
                 continue
@@ -293,9 +348,54 @@ class CardComposer:
             support.append(candidate)
             chosen.append(candidate)
             used_docs.add(candidate.unit.n)
+        # A question asking several things gets a line for each part the card answers less
+        # well: of the lines closer to that part than any line chosen, the best overall (a
+        # line must still be about the whole question, not only echo the part's words).
+        for part in range(len(headline.parts)):
+            covered = max(c.parts[part] for c in chosen)
+            candidates = [s for s in scored if s not in chosen
+                          and s.score >= PART_SHARE * headline.score
+                          and s.parts[part] > covered + PART_MARGIN
+                          and not _near_duplicate(s.unit, [c.unit for c in chosen])]
+            if candidates:
+                best = max(candidates, key=lambda s: s.score + s.parts[part])
+                support.append(best)
+                chosen.append(best)
         if wants_steps:
             support.sort(key=lambda s: (s.unit.n != headline.unit.n, s.unit.n, s.unit.order))
+        else:
+            # Lines of one passage together and in the document's order (a sentence and the
+            # one after it read as the document has them), passages in the order of their
+            # best line.
+            rank = {}
+            for s in support:
+                rank.setdefault(s.unit.n, len(rank))
+            support.sort(key=lambda s: (s.unit.n != headline.unit.n, rank[s.unit.n],
+                                        s.unit.order))
         return Card(headline, support)
+
+
+def question_parts(question: str) -> list[str]:
+    """The parts of a question asking several things ("..., how many were assessed and was
+    any result affected?", or two questions); empty for a question asking one thing."""
+    sentences = [p for p in re.split(r"(?<=[.!?])\s+", question.strip()) if p.strip()]
+    sentences = [p for p in sentences if p.endswith("?")] or sentences[-1:]
+    parts = [part.strip(" ,?") for sentence in sentences for part in _PART_BREAK.split(sentence)]
+    parts = [part for part in parts if len(content_words(part)) >= 2]
+    return parts if len(parts) > 1 else []
+
+
+def _same_value(one: ScoredUnit, other: ScoredUnit) -> bool:
+    """Both state a value the question asks for, with a number in common ("50 Pa or less in
+    5 min" in the SOP and in the manual)."""
+    return one.holds_value and other.holds_value and bool(
+        set(_NUMBER.findall(values_of(one.unit.reading())))
+        & set(_NUMBER.findall(values_of(other.unit.reading()))))
+
+
+def _says_something(unit: Unit) -> bool:
+    """A table row says what its cells say; another unit needs a few words."""
+    return unit.kind == "row" or len(_WORD.findall(unit.text)) >= _MIN_WORDS
 
 
 def _near_duplicate(unit: Unit, others: list[Unit]) -> bool:

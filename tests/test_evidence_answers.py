@@ -235,8 +235,9 @@ def test_a_line_of_another_document_joins_the_card_only_when_nearly_as_good():
              scored("MAN", "Alarm I-07 means the decay test failed.", 0.75, names_code=True),
              scored("SOP", "Record both results.", 0.75, order=1)]
     card: Card = composer.compose("What is the pass limit?", units)
-    assert [u.unit.text for u in card.support] == ["Alarm I-07 means the decay test failed.",
-                                                    "Record both results."]
+    # The headline's passage first, then the other document's line.
+    assert [u.unit.text for u in card.support] == ["Record both results.",
+                                                    "Alarm I-07 means the decay test failed."]
 
 
 def test_the_synthesis_benchmark_refuses_a_gguf_that_is_not_the_pinned_file(tmp_path):
