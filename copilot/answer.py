@@ -38,11 +38,14 @@ class Citation(BaseModel):
                    page=hit.page, source=hit.source, score=hit.score)
 
 
+LineKind = Literal["step", "row", "sentence"]
+
+
 class EvidenceLine(BaseModel):
     """One line of the evidence card, verbatim from its passage."""
 
     n: int = Field(description="the [n] citation of its passage")
-    kind: Literal["step", "row", "sentence"]
+    kind: LineKind
     text: str = Field(description="the line as the document has it (a row with its pipes)")
     reading: str = Field(description="the line as shown in plain text (a row with its "
                                      "column names)")

@@ -19,12 +19,12 @@ import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, cast
 
 from guardrails import InvalidInputError, bounded_text
 from knowledge import Hit, KnowledgeBase, SearchFilter
 
-from .answer import Answer, Citation, EvidenceLine
+from .answer import Answer, Citation, EvidenceLine, LineKind
 from .answerability import VALUE_KINDS, Asked, asked_for, holds, kind_name, states_value
 from .errors import BadQuestionError
 from .evidence import Card, CardComposer, ScoredUnit, table_header_before
@@ -328,7 +328,8 @@ def _unnumbered(section: str) -> str:
 
 def _evidence_line(scored: ScoredUnit, n: int, headline: bool) -> EvidenceLine:
     unit = scored.unit
-    return EvidenceLine(n=n, kind=unit.kind, text=unit.text, reading=unit.reading(),
+    return EvidenceLine(n=n, kind=cast(LineKind, unit.kind), text=unit.text,
+                        reading=unit.reading(),
                         header=list(unit.header), cells=list(unit.cells), headline=headline)
 
 

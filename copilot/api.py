@@ -202,8 +202,7 @@ class Copilot:
                           conversation_id: str | None = None) -> AsyncIterator[Event]:
         """The async face of `ask_stream`: the work runs in a thread, events arrive in order."""
         iterator = self.ask_stream(question, user, conversation_id)
-        done = object()
-        while (event := await asyncio.to_thread(next, iterator, done)) is not done:
+        while (event := await asyncio.to_thread(next, iterator, None)) is not None:
             yield event
 
     def similar_deviations(self, description: str, user: User | None = None,

@@ -47,7 +47,7 @@ _ANTONYMS = [("before", "after"), ("open", "close"), ("open", "closed"), ("upper
              ("approved", "rejected"), ("internal", "external"), ("manual", "automatic"),
              ("manually", "automatically"), ("positive", "negative"), ("left", "right"),
              ("earliest", "latest"), ("empty", "full")]
-_OPPOSITE = {}
+_OPPOSITE: dict[str, set[str]] = {}
 for _a, _b in _ANTONYMS:
     _OPPOSITE.setdefault(_a, set()).add(_b)
     _OPPOSITE.setdefault(_b, set()).add(_a)
@@ -306,7 +306,7 @@ def _substituted(clause: Clause, source: Clause, unit: set[str]) -> list[str]:
     side match, the two words differ, and the claim's word is not in that part of the passage."""
     a = [stem(t) for t in clause.raw if _comparable(t)]
     b = [stem(t) for t in source.raw if _comparable(t)]
-    out = []
+    out: list[str] = []
     matcher = SequenceMatcher(a=a, b=b, autojunk=False)
     if matcher.ratio() < 0.5:
         return out

@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel
 
-from knowledge import Document, KnowledgeBase, SearchFilter
+from knowledge import Document, Hit, KnowledgeBase, SearchFilter
 
 from .answering import MAX_DESCRIPTION_CHARS
 from .errors import AccessDeniedError, CopilotError
@@ -162,7 +163,7 @@ class ClaimChecker:
     def _against_documents(self, text: str, docs: list[DocumentPassages]) -> dict:
         """Supported when one chunk of a cited document supports the sentence; otherwise the
         verdict of the closest chunk says why not."""
-        best = None
+        best: tuple[tuple, SentenceVerdict, DocumentPassages, Any] | None = None
         for doc in docs:
             for n in _candidates(text, doc.chunks):
                 [verdict] = self.verifier.verify(f"{text} [{n}]", doc.prepared)
@@ -173,6 +174,7 @@ class ClaimChecker:
                     break
             if best and best[1].supported:
                 break
+        assert best is not None, "no chunk to check against"
         _, verdict, doc, chunk = best
         return {**_sentence(text, verdict), "doc": doc.doc_id, "revision": doc.revision,
                 "section": chunk["section"], "chunk_id": chunk["chunk_id"],
@@ -184,13 +186,14 @@ class ClaimChecker:
         must not bring in a draft, so only effective hits are kept)."""
         if len(content_words(text)) == 0:
             return {"text": text, "supported": False, "reason": NO_MATCH}
+        assert self.kb is not None  # a checker that may search has a knowledge base
         found = self.kb.search(text, k=SEARCH_HITS, filters=SearchFilter(role=self.role))
         hits = [h for h in found
                 if h.status == "effective" and self.role in h.access and not h.quarantined]
         if not hits:
             return {"text": text, "supported": False, "reason": NO_MATCH}
         prepared = self.verifier.prepare([h.text for h in hits])
-        best = None
+        best: tuple[tuple, SentenceVerdict, Hit] | None = None
         for n, hit in enumerate(hits, start=1):
             [verdict] = self.verifier.verify(f"{text} [{n}]", prepared)
             key = (verdict.supported, -len(verdict.missing_terms), verdict.similarity)
@@ -198,6 +201,7 @@ class ClaimChecker:
                 best = (key, verdict, hit)
             if verdict.supported:
                 break
+        assert best is not None  # hits is not empty
         _, verdict, hit = best
         return {**_sentence(text, verdict), "doc": hit.doc_id, "revision": hit.revision,
                 "section": hit.section, "chunk_id": hit.chunk_id, "passage": hit.text}

@@ -183,9 +183,10 @@ def migrate_from_home(home: Path, db: Database, key_file: Path | None = None,
                             target.execute(f"DELETE FROM {table}")
                         copied[table] = _copy_table(source, target, table)
                         progress(f"{component}.{table}: {copied[table]} rows")
-            if source_trail is not None and source_trail.public_key_path.exists():
+            public_key = source_trail.public_key_path if source_trail is not None else None
+            if public_key is not None and public_key.exists():
                 target.execute("INSERT INTO audit_public_key (id, pem) VALUES (1, ?)",
-                               (source_trail.public_key_path.read_text("ascii"),))
+                               (public_key.read_text("ascii"),))
             _reset_identities(target)
             target.commit()
         except BaseException:

@@ -7,7 +7,7 @@ import os
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -16,6 +16,7 @@ from rich.table import Table
 from guardrails import demo_user
 from knowledge import discover
 
+from ..answer import Answer
 from ..answering import AnswerEvent, SentenceEvent
 from ..api import Copilot, demo_plant_path
 from ..build import build_copilot
@@ -89,10 +90,9 @@ def ask(question: Annotated[str, typer.Argument(help="the question")],
         copilot = _copilot()
         user = demo_user(role)
         if as_json:
-            answer = copilot.ask(question, user=user)
-            print(answer.model_dump_json(indent=2, exclude={"draft"}))
+            print(copilot.ask(question, user=user).model_dump_json(indent=2, exclude={"draft"}))
             return
-        answer = None
+        answer: Answer | None = None
         for event in copilot.ask_stream(question, user=user):
             if isinstance(event, SentenceEvent):
                 err.print(f"[dim]{event.text}[/]")
@@ -179,9 +179,10 @@ def docs(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
         rows = _copilot().kb.documents()
     except EXPECTED_ERRORS as exc:
         fail(exc)
-    items = [{"doc_id": d.doc_id, "title": d.title, "type": d.doc_type, "revision": d.revision,
-              "status": d.status, "effective_date": d.effective_date, "chunks": n,
-              "access": list(d.access), "source": d.source} for d, n in rows]
+    items: list[dict[str, Any]] = [
+        {"doc_id": d.doc_id, "title": d.title, "type": d.doc_type, "revision": d.revision,
+         "status": d.status, "effective_date": d.effective_date, "chunks": n,
+         "access": list(d.access), "source": d.source} for d, n in rows]
     if as_json:
         print(json.dumps(items, indent=2, ensure_ascii=False))
         return

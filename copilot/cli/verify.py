@@ -79,6 +79,7 @@ def verify_command(
             errors += "error" in result
             typer.echo(json.dumps(result, ensure_ascii=False))
         raise typer.Exit(EXIT_LINE_ERROR if errors else EXIT_OK)
+    assert text is not None  # given exactly one of TEXT and --jsonl
     try:
         result = {"id": None, **checker.check(text, doc_id=doc)}
     except LineError as exc:
