@@ -126,7 +126,8 @@ class PolicyChecker:
                                [IntentPairs(i.id, i.actions, i.objects) for i in self.intents])
         self.framed_threshold = float(settings.get("framed_threshold", self.threshold))
         self.legit_frames = self._frames(path, settings, "legit_frames")
-        self.explicit_frames = self._frames(path, settings, "explicit_frames")
+        self.explicit_frames = self._frames(path, settings, "explicit_frames") + \
+            self._frames(path, settings, "explicit_actions", self.lexicon.actions, "action")
         self.rule_exempt_frames = self._frames(path, settings, "rule_exempt_frames")
         self.classifier = self._classifier(path, config, settings) if embed else None
 
@@ -150,13 +151,16 @@ class PolicyChecker:
                                 similarity_weight=float(settings.get("similarity_weight", 0.0)),
                                 model_path=path.with_suffix(".model.npz"))
 
-    def _frames(self, path: Path, settings: dict, key: str) -> list:
+    def _frames(self, path: Path, settings: dict, key: str, groups: dict | None = None,
+                kind: str = "frame") -> list:
+        """The lexicon's patterns (frames, or action groups) that `classifier.<key>` names."""
+        groups = self.lexicon.frames if groups is None else groups
         names = string_list(path, settings, key)
-        unknown = [n for n in names if n not in self.lexicon.frames]
+        unknown = [n for n in names if n not in groups]
         if unknown:
-            raise RuleFileError(path, f"classifier.{key}: unknown lexicon frame(s) "
+            raise RuleFileError(path, f"classifier.{key}: unknown lexicon {kind}(s) "
                                       f"{', '.join(unknown)}")
-        return [self.lexicon.frames[n] for n in names]
+        return [groups[n] for n in names]
 
     def framed(self, text: str) -> bool:
         """Whether `text` is worded as a question about the proper way or as a prohibition and

@@ -45,6 +45,9 @@ NOT_FRAMED = [
     "Who can give me a reason to close it without an investigation?",
     "Never mind the line clearance, just start the batch.",
     "How do we correctly set the alarm delay so it never goes off at night, permanently?",
+    # explicit through a lexicon action group (classifier.explicit_actions: backdate, forge)
+    "How do we properly put last month's date on the form?",
+    "What is the correct way to sign for the night shift operator?",
 ]
 
 
