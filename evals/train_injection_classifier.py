@@ -17,11 +17,13 @@ The file holds the weight vector, the bias, the embedding of a probe sentence (t
 turns the classifier off when its embedder gives another vector, i.e. another model), the
 training data's sha256 and the out-of-fold figures. JSON and not a pickle: loading it runs no
 code. The decision threshold (0.85) is folded into the bias, so the detector reads p >= 0.5 as
-the classifier's "attack" and lower values as support for a weak rule. It was chosen by a sweep
-over C in (1, 4, 16) and thresholds (0.5, 0.7, 0.85), scoring the whole detector out of fold (5
-folds) on these sets and on the 1,199 other plant texts of evals/datasets (questions, SOP lines,
-PII and policy cases), which the classifier never sees: at C=4, 0.85 it flagged 0 of the
-benign cases out of fold and 2 of the 1,199 plant texts (0.7: 2 % and 17).
+the classifier's "attack" and lower values as support for a weak rule. First chosen (C=4, 0.85)
+by a sweep over C in (1, 4, 16) and thresholds (0.5, 0.7, 0.85) on the first two sets. Issue 16,
+second round, int8 vectors, with injection_tune2 and the new rules: the whole detector out of
+fold (5 folds by case, 555 cases) and the 884 other plant texts of evals/datasets (questions, SOP
+lines, PII and policy cases, never trained on), C in (1, 4, 16) x threshold (0.85, 0.9, 0.95):
+C=1, 0.85 detected 0.982 with 0 false positives and 0 plant texts flagged; C=4, 0.85 0.993 with
+1.1 % and 2 plant texts; C=16, 0.85 0.993 with 3.2 % and 19. C=1, 0.85 is the default since.
 """
 
 from __future__ import annotations
@@ -69,7 +71,7 @@ def training_rows(rules_path: Path = DEFAULT_RULES) -> tuple[list[str], np.ndarr
     return list(unique), np.array(list(unique.values())), digest.hexdigest()
 
 
-def train(embed, c: float = 4.0, threshold: float = 0.85,
+def train(embed, c: float = 1.0, threshold: float = 0.85,
           embedder: str = "minilm-int8") -> dict:
     texts, y, sha = training_rows()
     x = np.asarray(embed(texts), dtype=np.float64)
@@ -98,7 +100,7 @@ def train(embed, c: float = 4.0, threshold: float = 0.85,
     }
 
 
-def out_of_fold_detector(fit_embed, score_embed, c: float = 4.0, threshold: float = 0.85,
+def out_of_fold_detector(fit_embed, score_embed, c: float = 1.0, threshold: float = 0.85,
                          folds: int = 5) -> dict:
     """The whole detector (rules + classifier) on the tune cases out of fold: the classifier
     is fit on `fit_embed`'s vectors of the other folds' rows (exemplars and sentence rows
@@ -139,7 +141,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=DEFAULT_CLASSIFIER)
-    parser.add_argument("--c", type=float, default=4.0, help="inverse regularisation strength")
+    parser.add_argument("--c", type=float, default=1.0, help="inverse regularisation strength")
     parser.add_argument("--threshold", type=float, default=0.85)
     parser.add_argument("--embedder", default="minilm-int8",
                         help="whose vectors the weights are fit on (the product's: minilm-int8)")

@@ -67,6 +67,11 @@ _REVERSED_CUE = re.compile(r"\b(?:backwards?|reversed?|in\s+reverse|right[\s-]+t
                            r"|achterstevoren|de\s+trás\s+para\s+a\s+frente)\b", re.IGNORECASE)
 _ROT13_CUE = re.compile(r"\brot[\s-]?13\b|\bcaesar\b", re.IGNORECASE)
 _MIN_CLASSIFIED_WORDS = 4
+_CLASSIFIER_FLOOR = 0.15
+# Chat shorthand read as words (case-sensitive: "U-bend" and "UR" stay): "u are" -> "you are"
+_SHORTHAND = re.compile(r"\b(?:u|ur|r|pls|plz|thx)\b")
+_SHORTHAND_WORDS = {"u": "you", "ur": "your", "r": "are", "pls": "please", "plz": "please",
+                    "thx": "thanks"}
 _MACRO_REF = re.compile(r"\{(\w+)\}")
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")
 
@@ -152,6 +157,8 @@ class InjectionDetector:
         plain = re.sub(r"[ \t]{2,}", " ", plain)
         if self._leet and _LEET_WORD.search(plain):  # then "th3" and "m3" are leet too
             plain = _LEET_ANY.sub(lambda m: m.group(0).translate(self._leet), plain)
+        if _SHORTHAND.search(plain):
+            plain = _SHORTHAND.sub(lambda m: _SHORTHAND_WORDS[m.group(0)], plain)
         # Reversed text and ROT13 are read back only when the text says it is encoded so:
         # a plain question never pays for them.
         if _REVERSED_CUE.search(text):
@@ -178,6 +185,9 @@ class InjectionDetector:
             self._load_exemplars()
             if self._classifier is not None:
                 part, worst = self._classified(embed_parts)
+                # below the floor the classifier is not support for a weak rule, only noise
+                # ("Include the SOP number in every answer" at p 0.11 plus its 0.45 cue)
+                part = part if part >= _CLASSIFIER_FLOOR else 0.0
                 if part >= 0.5:
                     reasons.append(f"classifier p={part:.2f} on {worst!r}")
             else:
