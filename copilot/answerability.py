@@ -88,7 +88,7 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
                             r"equilibration|incubation|response) (?:time|period|duration)\b|"
                             r"\bhow many (?:minutes|hours|days|seconds|weeks|months|years)\b|"
                             r"\b(?:time limit|duration|expiry|expiration|shelf life|use-by|"
-                            r"use by|good for)\b",
+                            r"use by|good for|longest|shortest)\b",
                             re.IGNORECASE)),
     ("temperature", re.compile(r"\bwhat temperature\b|\bhow hot\b|\bhow cold\b|\btemperature"
                                r" (?:limit|range|setpoint|set point|of|for|at|must|should|is)\b|"
@@ -105,7 +105,9 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
                         re.IGNORECASE)),
     ("date", re.compile(r"\bwhat date\b|\bwhich date\b|\bwhen (?:was|did|were|will)\b|"
                         r"\beffective date\b|\bsince when\b|(?<!-)\bdated\b|\bdue date\b|"
-                        r"\bwhat year\b|\bdeadline\b", re.IGNORECASE)),
+                        r"\bwhat year\b|\bdeadline\b|\bwhen\b.{0,60}\b(?:due|came|come|"
+                        r"introduced|added|issued|started)\b|\bwhen(?:'s| is| was)? (?:the )?"
+                        r"(?:next|last)\b", re.IGNORECASE)),
     ("classification", re.compile(r"\bclassif|\bwhat (?:class|grade|category|type of "
                                   r"(?:area|room|zone|deviation|change|risk))\b|\bwhich (?:class|"
                                   r"grade|category)\b|\bcritical or\b|\bmajor or minor\b|"
@@ -275,6 +277,8 @@ class Asked:
     counted: frozenset[str] = frozenset()
     # The classes a question offers ("minor or major?"): the line must name one of them.
     options: frozenset[str] = frozenset()
+    # "upper" or "lower" when the question asks for one bound ("the maximum ...").
+    bound: str = ""
 
 
 # How a request is put before what it asks: "I'd like (to know) the ...", "Could you tell me
@@ -289,6 +293,28 @@ _WHETHER = re.compile(r"^\s*(?:whether|if|(?:is it |are we |am i )?(?:ok|okay|fi
                       r"safe) to)\b|\b(?:y/n|yes or no)\b", re.IGNORECASE)
 _ALTERNATIVES = re.compile(rf"\b({_CLASS_WORD})\b[\w\s-]{{0,25}}?\bor\b[\w\s-]{{0,20}}?\b"
                            rf"({_CLASS_WORD})\b", re.IGNORECASE)
+# One bound asked: "the maximum pressure" is not answered by "6.0 bar(g) minimum".
+_ASKS_UPPER = re.compile(r"\b(?:max(?:imum)?|upper|highest|longest|at most|ceiling|too (?:hot|high|"
+                         r"much|many|long|warm|fast|big))\b", re.IGNORECASE)
+_ASKS_LOWER = re.compile(r"\b(?:min(?:imum)?|lower|lowest|shortest|at least|too (?:cold|low|"
+                         r"little|few|short|slow|small))\b", re.IGNORECASE)
+# Words that state one bound only, and those that state the other or both (a range, a
+# tolerance, "above"/"below", which serve either).
+_LOWER_ONLY = re.compile(r"\b(?:at least|minimum|min|not less than|no less than|or more|or "
+                         r"higher|or above|or greater)\b|≥", re.IGNORECASE)
+_UPPER_ONLY = re.compile(r"\b(?:maximum|max|at most|up to|not more than|no more than|or less|"
+                         r"or lower|or below|not (?:to )?exceed|within)\b|≤", re.IGNORECASE)
+_EITHER = re.compile(rf"\b(?:above|below|over|under|more than|less than|between|range|higher "
+                     rf"than|lower than)\b|±|[<>]\s*{_NUM}|{_NUM}\s*(?:-|–|to)\s*{_NUM}",
+                     re.IGNORECASE)
+
+
+def _only_other_bound(bound: str, text: str) -> bool:
+    """Whether the text states only the bound not asked for (a minimum for a maximum)."""
+    other, same = (_LOWER_ONLY, _UPPER_ONLY) if bound == "upper" else (_UPPER_ONLY, _LOWER_ONLY)
+    return bool(other.search(text)) and not (same.search(text) or _EITHER.search(text))
+
+
 # Common spellings without the apostrophe: "whats the limit", "hows it done".
 _TYPOS = ((re.compile(r"\bwhats\b", re.IGNORECASE), "what's"),
           (re.compile(r"\bhows\b", re.IGNORECASE), "how's"),
@@ -355,7 +381,10 @@ def asked_for(question: str) -> Asked:
     amount = bool(unit and re.fullmatch(_UNIT, unit.group(1) or unit.group(2), re.IGNORECASE))
     counted = _counted(asking[unit.start(1) if unit.group(1) else unit.start(2):]) \
         if kind == "count" and unit and not amount else frozenset()
-    return Asked(kind, focus, codes, _label(asking, kind), required, amount, counted, options)
+    upper, lower = bool(_ASKS_UPPER.search(asking)), bool(_ASKS_LOWER.search(asking))
+    bound = "upper" if upper and not lower else "lower" if lower and not upper else ""
+    return Asked(kind, focus, codes, _label(asking, kind), required, amount, counted, options,
+                 bound)
 
 
 # A line must name at least this share of the question's subject words (and at least one):
@@ -403,9 +432,14 @@ def holds(asked: Asked, text: str) -> bool:
     # The value must be said of the subject: "the analyst poured acid ... reported it on
     # November 22" dates the report, not the pouring. One sentence must hold a value of the
     # kind and a word of the subject.
-    return not asked.focus or any(
-        check(_values_for(asked.kind, sentence)) and focus_matches(asked, sentence) >= 1
-        for sentence in split_sentences(text))
+    # One bound asked: that sentence must not state only the other ("at least 30 min" is no
+    # longest time).
+    bounded = asked.bound and asked.kind in VALUE_KINDS
+    return any(
+        check(_values_for(asked.kind, sentence))
+        and (not asked.focus or focus_matches(asked, sentence) >= 1)
+        and not (bounded and _only_other_bound(asked.bound, _values_for(asked.kind, sentence)))
+        for sentence in split_sentences(text)) if asked.focus or bounded else True
 
 
 # FDA's redaction marks hide a value: "(b)(4) batches" states no number.

@@ -94,3 +94,22 @@ def test_offered_classes_make_a_classification_question():
 ])
 def test_terse_shapes(question, kind):
     assert asked_for(question).kind == kind
+
+
+def test_one_bound_asked_is_not_answered_by_the_other():
+    asked = asked_for("I'd like the longest the balance may be left switched on before the "
+                      "daily check.")
+    assert asked.kind == "duration" and asked.bound == "upper"
+    assert not holds(asked, "Before the check: the room is between 20 °C and 25 °C. The balance "
+                            "must be switched on for at least 30 min before the check.")
+    assert holds(asked, "The balance may be left switched on for up to 8 h before the check.")
+    low = asked_for("Please tell me the minimum compressed air pressure before a cycle.")
+    assert holds(low, "Pre-use checks - compressed air: at least 6.0 bar.")
+    assert not holds(low, "Compressed air: 8.0 bar maximum before a cycle.")
+
+
+def test_when_something_is_due_asks_for_a_date():
+    asked = asked_for("Could you tell me when the next annual calibration of BAL-12 is due.")
+    assert asked.kind == "date"
+    assert not holds(asked, "The external provider calibrates BAL-12 every 12 months.")
+    assert holds(asked, "The next calibration of BAL-12 is due on 2026-11-30.")
