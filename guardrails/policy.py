@@ -129,6 +129,9 @@ class PolicyChecker:
         self.explicit_frames = self._frames(path, settings, "explicit_frames") + \
             self._frames(path, settings, "explicit_actions", self.lexicon.actions, "action")
         self.rule_exempt_frames = self._frames(path, settings, "rule_exempt_frames")
+        # the clause such a frame opens, up to the next punctuation
+        self._exempt_clauses = [re.compile(f"(?:{p.pattern})[^,;:.!?\n]*", p.flags)
+                                for p in self.rule_exempt_frames]
         self.classifier = self._classifier(path, config, settings) if embed else None
 
     def _classifier(self, path: Path, config: dict, settings: dict) -> IntentClassifier | None:
@@ -169,9 +172,8 @@ class PolicyChecker:
         if not any(p.search(text) for p in self.legit_frames):
             return False
         rest = text
-        for pattern in self.rule_exempt_frames:  # the clause a prohibition (or a quote) opens
-            rest = re.sub(f"(?:{pattern.pattern})[^,;:.!?\n]*", lambda m: " " * len(m.group(0)),
-                          rest, flags=pattern.flags)
+        for clause in self._exempt_clauses:  # the clause a prohibition (or a quote) opens
+            rest = clause.sub(lambda m: " " * len(m.group(0)), rest)
         return not any(p.search(rest) for p in self.explicit_frames)
 
     def part_threshold(self, text: str) -> float:
