@@ -570,3 +570,16 @@ def test_fresh_reports_cover_every_kind_of_the_fresh_set():
     for report in reports.values():
         assert set(report["by_kind"]) == kinds
         assert 0.0 <= report["detection_rate"] <= 1.0
+
+
+def test_second_fresh_set_was_measured_before_and_after_on_every_kind():
+    import json
+
+    from evals.guard_suites import DATASETS, load_jsonl
+
+    cases = load_jsonl(DATASETS / "injection_fresh2.jsonl")
+    reports = DATASETS.parent / "reports" / "guards"
+    for when in ("before", "after"):
+        report = json.loads((reports / f"injection_fresh2_{when}.json").read_text("utf-8"))
+        assert report["cases"] == len(cases) and report["embedder"] == "minilm-int8"
+        assert set(report["by_kind"]) == {c["kind"] for c in cases}

@@ -491,3 +491,19 @@ def test_a_bad_site_config_names_the_file_and_the_reason(tmp_path, edit, message
     with pytest.raises(pii.PiiConfigError, match=message) as error:
         PresidioScrubber(config=path)
     assert str(path) in str(error.value)
+
+
+def test_second_fresh_set_was_measured_before_and_after():
+    import json
+    from pathlib import Path
+
+    from evals.bench_pii import load_cases
+
+    root = Path(__file__).parent.parent / "evals"
+    cases = load_cases(root / "datasets" / "pii_fresh2.jsonl")
+    assert all(c["id"].startswith("fresh-") for c in cases)  # reported as the fresh split
+    for when in ("before", "after"):
+        report = json.loads((root / "reports" / "guards" / f"pii_fresh2_{when}.json")
+                            .read_text("utf-8"))
+        assert report["cases"] == len(cases)
+        assert report["hard_negatives"] == sum(not c["spans"] for c in cases)
