@@ -1,4 +1,10 @@
-"""The public Python API: `Copilot.from_settings().ask(question, user=...)`."""
+"""The public Python API: `Copilot.from_settings().ask(question, user=...)`.
+
+`Copilot` holds the use cases (ask, chat, search, ingest, check a text, similar deviations,
+feedback); its parts are chosen and built by the composition root, `copilot.build`. One
+question runs as stages: validate -> scrub (`OutputFilter.question`) -> gate
+(`QuestionGate.screen`) -> pipeline (`AnswerPipeline.stream`: card, sentences, answer) ->
+output filter (`OutputFilter.event`) -> audit record (`_AnswerRecord`) -> shown."""
 
 from __future__ import annotations
 

@@ -60,8 +60,9 @@ class DocumentNotVisibleError(TextCheckError, AccessDeniedError):
         super().__init__(f"document {doc_id} is not among the documents role {role!r} may see")
 
 
-class SentenceCheck(BaseModel):
-    """One sentence's verdict, and the passage it was judged against (when one was)."""
+class CheckedSentence(BaseModel):
+    """One sentence of a checked text: the verifier's verdict in short, and the passage it was
+    judged against (when one was). An answer's sentences are `copilot.SentenceCheck`."""
     text: str
     supported: bool
     reason: str
@@ -75,10 +76,14 @@ class SentenceCheck(BaseModel):
     passage: str | None = None  # the passage's verbatim text
 
 
+# The name this type had before (it is not the answer's `copilot.SentenceCheck`).
+SentenceCheck = CheckedSentence
+
+
 class TextCheck(BaseModel):
     supported: bool
     reasons: list[str]
-    sentences: list[SentenceCheck]
+    sentences: list[CheckedSentence]
     doc: str | None = None  # the document named for the whole text, if one was
 
 
@@ -237,4 +242,5 @@ def _sentence(text: str, verdict: SentenceVerdict) -> dict:
 
 __all__ = ["CANDIDATE_CHUNKS", "ClaimChecker", "DOC_CITATION", "DocumentNotVisibleError",
            "MAX_DOC_ID_CHARS",
-           "SentenceCheck", "TextCheck", "TextCheckError", "checkable_documents"]
+           "CheckedSentence", "SentenceCheck", "TextCheck", "TextCheckError",
+           "checkable_documents"]

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 from copilot import AccessDeniedError, Copilot, CopilotError, Settings
-from copilot.text_check import SentenceCheck, TextCheck, checkable_documents
+from copilot.text_check import CheckedSentence, TextCheck, checkable_documents
 from guardrails import AuditTrail, User
 from ui.render import text_check_html
 
@@ -124,13 +124,13 @@ def test_bad_input_names_the_problem(copilot):
 def test_the_panel_escapes_the_text_and_the_passage():
     result = TextCheck(supported=False, reasons=["not in the cited passage: 9 min"], doc=None,
                        sentences=[
-                           SentenceCheck(text="<img src=x onerror=alert(1)> wait 9 min",
+                           CheckedSentence(text="<img src=x onerror=alert(1)> wait 9 min",
                                          supported=False,
                                          reason="not in the cited passage: 9 min",
                                          doc="SOP-X-1", revision="3", section="2 <b>Steps</b>",
                                          chunk_id="c1",
                                          passage="| Step | Time |\n|---|---|\n| <script> | 5 min |"),
-                           SentenceCheck(text="Fine.", supported=True, reason="supported")])
+                           CheckedSentence(text="Fine.", supported=True, reason="supported")])
     shown = text_check_html(result)
     assert "<img" not in shown and "&lt;img" in shown
     assert "<script>" not in shown and "<b>Steps" not in shown
