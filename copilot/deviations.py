@@ -6,7 +6,7 @@ import re
 
 from pydantic import BaseModel
 
-from knowledge import KnowledgeBase, SearchFilter
+from knowledge import Hit, KnowledgeBase, SearchFilter
 
 from .answer import Citation
 from .answering import _citation
@@ -37,7 +37,7 @@ def section_text(text: str, heading: str) -> str:
 def similar_deviations(kb: KnowledgeBase, description: str, role: str | None,
                        k: int = 5) -> list[DeviationMatch]:
     hits = kb.search(description, k=40, filters=SearchFilter(role=role, doc_types=("deviation",)))
-    best: dict[str, tuple[float, object]] = {}
+    best: dict[str, tuple[float, Hit]] = {}
     for hit in hits:
         if hit.doc_id not in best or hit.score > best[hit.doc_id][0]:
             best[hit.doc_id] = (hit.score, hit)

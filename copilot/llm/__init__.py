@@ -45,7 +45,8 @@ def make_chat_model(spec: str, *, context: int, max_tokens: int, threads: int,
                                                   threads=threads))
 
     def count(text: str) -> int:
-        llama = local.loaded().client  # the llama_cpp.Llama under LangChain's ChatLlamaCpp
+        # The llama_cpp.Llama under LangChain's ChatLlamaCpp (load_llamacpp's model).
+        llama = local.loaded().client  # type: ignore[attr-defined]
         return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     return LangChainBackend(local, name=f"llama.cpp:{path.name}",  # type: ignore[arg-type]

@@ -30,7 +30,10 @@ def openai_compatible_model(name: str, *, base_url: str, api_key: str | None,
     _require("langchain_openai", "langchain-openai==1.7.4", spec)
     from langchain_openai import ChatOpenAI
 
-    # Local servers ignore the key, but the client insists on one.
-    return ChatOpenAI(model=name, base_url=base_url, api_key=api_key or "not-needed",
-                      temperature=0.0, max_tokens=max_tokens, streaming=True, max_retries=1,
-                      timeout=120)
+    # Local servers ignore the key, but the client insists on one. The checker sees pydantic
+    # fields by their aliases (max_tokens is max_completion_tokens) and api_key as the
+    # SecretStr that pydantic makes of the str.
+    return ChatOpenAI(model=name, base_url=base_url,
+                      api_key=api_key or "not-needed",  # type: ignore[arg-type]
+                      temperature=0.0, max_tokens=max_tokens,  # type: ignore[call-arg]
+                      streaming=True, max_retries=1, timeout=120)

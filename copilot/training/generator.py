@@ -16,6 +16,7 @@ import hashlib
 import math
 import random
 import re
+from collections.abc import Sequence
 from typing import Protocol
 
 from knowledge import Document
@@ -82,7 +83,7 @@ class DeterministicGenerator:
         return QuizItem(doc_id=doc.doc_id, revision=doc.revision, **fields)
 
     def _pick(self, key: str, candidates: list[str], quote: str, seed: str,
-              stated: list[str] = ()) -> list[str]:
+              stated: Sequence[str] = ()) -> list[str]:
         """Up to options-1 distractors: distinct, not in the quote, not near the key, and not
         on a line that states the asked-about thing (`stated`), where it could be right too."""
         chosen: list[str] = []

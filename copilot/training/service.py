@@ -14,17 +14,16 @@ approval, retirement and quiz submission also goes to the audit trail.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, cast
 
 from pydantic import BaseModel, Field
 
 from guardrails import AuditSink, User, can, demo_user, roles_with
 from knowledge import Document, KnowledgeBase, section_spans
-from storage import Database
+from storage import Database, Row
 
 from .access import DocumentAccess, admits
 from .errors import (
@@ -50,6 +49,7 @@ from .items import (
     ModuleInfo,
     ModuleResult,
     QuizItem,
+    TrainingType,
     item_id_for,
 )
 from .matrix import MatrixConfig, MatrixRow, load_matrix, matrix_rows
@@ -223,7 +223,7 @@ class TrainingService:
     def module(self, module_id: str, user: User) -> ModuleInfo:
         return self._module_info(self._require_module(module_id, user, "open"))
 
-    def _module_info(self, row: sqlite3.Row) -> ModuleInfo:
+    def _module_info(self, row: Row) -> ModuleInfo:
         module_id = row["module_id"]
         items = self.store.items(module_id=module_id)
         counts = {s: sum(1 for i in items if i.status == s) for s in ("draft", "approved",
@@ -282,8 +282,9 @@ class TrainingService:
         result = self.store.add_result(ModuleResult(
             user=user.name, role=user.role, module_id=module_id,
             doc_id=approved[graded[0].item_id].doc_id, revision=revision,
-            training_type=training_type, score=score, pass_mark=pass_mark,
-            passed=score >= pass_mark, n_items=len(graded), n_correct=n_correct, at=now_iso(),
+            training_type=cast(TrainingType, training_type),  # one of the two, checked above
+            score=score, pass_mark=pass_mark, passed=score >= pass_mark, n_items=len(graded),
+            n_correct=n_correct, at=now_iso(),
             answers=graded))
         for g in graded:
             self.scheduler.review(user.name, g.item_id, approved[g.item_id].type, g.correct,
@@ -416,7 +417,7 @@ class TrainingService:
             raise UnknownSectionError(doc.doc_id, wanted, names)
         return found
 
-    def _require_module(self, module_id: str, user: User, verb: str) -> sqlite3.Row:
+    def _require_module(self, module_id: str, user: User, verb: str) -> Row:
         """The module's row, when the user's role may see its document."""
         row = self.store.module(module_id)
         if row is None:

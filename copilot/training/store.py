@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 from storage import (
     POSTGRESQL,
@@ -27,6 +28,7 @@ from storage import (
     Migration,
     Row,
     Schema,
+    SQLiteDatabase,
     as_database,
     open_schema,
 )
@@ -147,7 +149,8 @@ class TrainingStore:
 
     def __init__(self, location: Path | Database) -> None:
         self.db = as_database(location)
-        self.path = Location(self.db) if self.db.dialect == POSTGRESQL else Path(self.db.path)
+        self.path = (Location(self.db) if self.db.dialect == POSTGRESQL
+                     else Path(cast(SQLiteDatabase, self.db).path))
         # Insertion order of items (SQLite's rowid; a PostgreSQL table has none).
         self._item_order = "i.ord" if self.db.dialect == POSTGRESQL else "i.rowid"
         open_schema(self.db, SCHEMA)

@@ -136,9 +136,9 @@ def _parse_section(text: str, section: str, start: int, end: int, out: Structure
                 body_start = offset + indent + numbered.start(2)
                 run.append(Step(section, number, numbered.group(2).strip(), body_start, line_end))
                 _add_sentences(text, section, body_start, line_end, out)
-            elif _LIST.match(bare):
+            elif item := _LIST.match(bare):
                 flush_paragraph()
-                body = _LIST.match(bare).end()
+                body = item.end()
                 _add_sentences(text, section, offset + body, line_end, out)
             elif not stripped:
                 flush_paragraph()
