@@ -43,6 +43,7 @@ def build_app(copilot: Copilot, demo_mode: bool | None = None):
         with gr.Row():
             gr.Markdown(f"## {TITLE}")
             who = gr.Markdown(elem_id="who")
+            role: gr.Dropdown | gr.State
             if demo_mode:
                 role = gr.Dropdown(list(TAB_ROLES["ask"]), value="operator", elem_id="demo-role",
                                    label="Role (DEMO MODE: no login)", scale=0, min_width=220)

@@ -11,6 +11,7 @@ import logging
 import sys
 from contextvars import ContextVar
 from pathlib import Path
+from types import FrameType
 
 import anyio
 from starlette.middleware import Middleware
@@ -126,7 +127,8 @@ def _handler() -> str:
     Gradio tells a handler nothing about the event that called it, and the handlers belong
     to the tabs; their names are what identifies the endpoint in the audit record."""
     here = Path(__file__).resolve().parent
-    frame, names = sys._getframe(2), []
+    frame: FrameType | None = sys._getframe(2)
+    names: list[str] = []
     while frame is not None and len(names) < 2:
         if Path(frame.f_code.co_filename).resolve().parent == here:
             names.append(frame.f_code.co_name)

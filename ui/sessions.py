@@ -16,6 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from copilot import AccessDeniedError
 
@@ -64,7 +65,7 @@ class Sessions:
         return ((self.idle > 0 and now - last > self.idle)
                 or (self.lifetime > 0 and now - first > self.lifetime))
 
-    def _sweep(self, tokens: dict, now: float) -> None:
+    def _sweep(self, tokens: dict[str, Any], now: float) -> None:
         # Times tokens no event has shown yet, ends expired ones, forgets logged-out ones.
         self._last_sweep = now
         for token in list(tokens):
@@ -75,9 +76,9 @@ class Sessions:
             del self._seen[token]
 
 
-def _app_and_token(request) -> tuple[object | None, str | None]:
+def _app_and_token(request: Any) -> tuple[Any, str | None]:
     """Gradio's app and the login token of the event's HTTP request (its login cookie)."""
-    raw = getattr(request, "request", None)  # gr.Request wraps the Starlette request
+    raw: Any = getattr(request, "request", None)  # gr.Request wraps the Starlette request
     app = getattr(raw, "app", None) if raw is not None else None
     cookie_id = getattr(app, "cookie_id", None)
     if cookie_id is None or not isinstance(getattr(app, "tokens", None), dict):

@@ -156,7 +156,7 @@ def build_learner(copilot: Copilot, identity: Identity, role) -> list[tuple]:
                 gr.Markdown("_Choose a module and start the quiz._")
                 return
             parsed = [QuizItem.model_validate(i) for i in items]
-            fields = []
+            fields: list[gr.Textbox | gr.Radio] = []
             for n, item in enumerate(parsed, start=1):
                 if item.type in ("numeric", "ordering"):
                     if item.type == "ordering":
