@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import chromadb
 from chromadb.config import Settings as ChromaSettings
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from knowledge import DocumentError, Embedder, discover, load_document
+
+if TYPE_CHECKING:
+    from chromadb.base_types import Metadata
 
 
 class NaiveRag:
@@ -22,7 +26,8 @@ class NaiveRag:
         self.collection = client.create_collection(f"naive-{uuid.uuid4().hex[:8]}",
                                                    embedding_function=None,
                                                    metadata={"hnsw:space": "cosine"})
-        texts, metas = [], []
+        texts: list[str] = []
+        metas: list[Metadata] = []
         for path in discover([corpus]):
             try:
                 doc = load_document(path)
@@ -41,5 +46,6 @@ class NaiveRag:
         """(doc_id, source, text) of the k most similar chunks."""
         result = self.collection.query(query_embeddings=[self.embedder.embed_one(query).tolist()],
                                        n_results=k, include=["documents", "metadatas"])
-        return [(m["doc_id"], m["source"], d) for m, d in
+        assert result["metadatas"] is not None and result["documents"] is not None  # included
+        return [(str(m["doc_id"]), str(m["source"]), d) for m, d in
                 zip(result["metadatas"][0], result["documents"][0], strict=True)]

@@ -164,13 +164,13 @@ def measure_ingest(home: Path, corpus: Path) -> dict:
         finally:
             spent[0] += time.perf_counter() - started
 
-    embedder.embed = timed_embed
+    embedder.embed = timed_embed  # type: ignore[method-assign]
     try:
         started = time.perf_counter()
         report = copilot.ingest([corpus])
         seconds = time.perf_counter() - started
     finally:
-        embedder.embed = original  # the embedder is shared by every copilot in the process
+        embedder.embed = original  # type: ignore[method-assign]  # the embedder is shared by every copilot in the process
     chunks = sum(f.chunks for f in report.files)
     return {"corpus": str(corpus), "files": len(report.files), "failed": len(report.failed),
             "chunks": chunks,
@@ -196,7 +196,7 @@ def measure_embedders(home: Path, plan: BenchPlan) -> dict:
         embedder.embed(texts[:32])
     for _ in range(max(1, plan.embed_rounds)):
         for name, embedder in (("int8", int8), ("fp32", fp32)):
-            embedder.clear_cache()
+            embedder.clear_cache()  # type: ignore[attr-defined]  # both are CachingEmbedders
             started = time.perf_counter()
             vectors[name] = embedder.embed(texts)
             rounds[name].append(len(texts) / (time.perf_counter() - started))

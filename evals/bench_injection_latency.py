@@ -17,6 +17,7 @@ import os
 import statistics
 import time
 from pathlib import Path
+from typing import Any
 
 from guardrails import InjectionDetector
 
@@ -50,7 +51,7 @@ def main() -> None:
     from copilot.build import build_embedder
 
     texts = questions()
-    result = {"load_average_at_start": os.getloadavg(), "cpus": os.cpu_count(),
+    result: dict[str, Any] = {"load_average_at_start": os.getloadavg(), "cpus": os.cpu_count(),
               "rules_only": timed(InjectionDetector(), texts)}
     for name in ("minilm", "minilm-int8"):
         detector = InjectionDetector(embed=build_embedder(name).embed)

@@ -120,13 +120,14 @@ def bench_llm(copilot: Copilot, cases: list[Case], wanted: int) -> dict:
     started = time.perf_counter()
     llm = llama_cpp.Llama(model_path=str(path), **llama_options(settings))
     bare_load_s = time.perf_counter() - started
-    sampling = sampling_of(copilot.pipeline.backend.model)
+    sampling = sampling_of(copilot.pipeline.backend.model)  # type: ignore[attr-defined]  # LangChain's
     max_tokens = settings.llm_max_tokens
     # One untimed pair first: first-call allocations, the scrubber's models, caches.
     warm = pipeline_answer(copilot, cases[0], llm)
     bare_generate(llm, rendered_prompt(copilot, warm["question"], cases[0].role), sampling,
                   max_tokens)
-    rows, declined = [], []
+    rows: list[dict] = []
+    declined: list[str] = []
     for case in cases[1:] or cases:
         if len(rows) >= wanted:
             break

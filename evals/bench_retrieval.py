@@ -50,11 +50,11 @@ def bench_ingest(home: Path) -> dict:
         finally:
             spent["embed"] += time.perf_counter() - started
 
-    embedder.embed = timed  # measure, do not change behaviour
+    embedder.embed = timed  # type: ignore[method-assign]  # measure, do not change behaviour
     started = time.perf_counter()
     report = copilot.ingest([demo_plant_path()])
     total = time.perf_counter() - started
-    embedder.embed = original
+    embedder.embed = original  # type: ignore[method-assign]
     chunks = sum(f.chunks for f in report.files)
     return {"files": len(report.files), "chunks": chunks, "seconds": total,
             "chunks_per_second": chunks / total, "embedding_share": spent["embed"] / total}
@@ -96,7 +96,7 @@ def grow_index(copilot: Copilot, target: int, seed: int = 7) -> None:
                                     section=r["section"], text=piece, start=offset,
                                     end=offset + len(piece), context=r["context"], ordinal=n))
                 offset += len(piece) + 1
-            vectors = base_vectors[[i for i, _ in items]]
+            vectors: np.ndarray = base_vectors[[i for i, _ in items]]
             vectors = vectors + rng.normal(0, 0.02, vectors.shape).astype(np.float32)
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             pending.append(([c.chunk_id for c in chunks], vectors,
@@ -163,11 +163,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         results["ingest"] = bench_ingest(Path(tmp) / "ingest")
         print(json.dumps(results["ingest"]), flush=True)
-        targets = [] if args.skip_embedded else [("embedded", None)]
+        targets: list[tuple[str, str | None]] = [] if args.skip_embedded else [("embedded", None)]
         server = None
         if args.server:
-            server, url = _start_server(Path(tmp) / "server")
-            targets.append(("server", url))
+            server, server_url = _start_server(Path(tmp) / "server")
+            targets.append(("server", server_url))
         try:
             for name, url in targets:
                 home = Path(tmp) / f"home-{name}"

@@ -32,7 +32,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from copilot import Copilot, Settings, demo_plant_path
+from copilot import AnswerEvent, Copilot, Settings, demo_plant_path
 from copilot.claim_checks import check_claim
 from copilot.grounding import CITATION, split_sentences, strip_citations
 from copilot.quantities import unsupported as unsupported_quantities
@@ -86,7 +86,7 @@ def run_case(copilot: Copilot, case: Case) -> dict:
     started = time.perf_counter()
     answer = None
     for event in copilot.ask_stream(case.question, user=demo_user(case.role)):
-        if event.kind == "answer":
+        if isinstance(event, AnswerEvent):  # kind "answer"
             answer = event.answer
     assert answer is not None
     seconds = time.perf_counter() - started

@@ -126,7 +126,8 @@ def policy_figures(cases: list[dict], predicted: dict[str, tuple[str, str | None
 
 
 def policy_suite(checker: PolicyChecker, cases: list[dict]) -> dict:
-    predicted, times = {}, []
+    predicted: dict[str, tuple[str, str | None]] = {}
+    times: list[float] = []
     for case in cases:
         started = time.perf_counter()
         verdict = checker.check(case["text"], role=case.get("role"))
@@ -197,7 +198,7 @@ def tune(embed: Embed) -> dict:
     tune_inj = [c for c in load_jsonl(INJECTION_CASES) if c["split"] == "tune"]
     tune_pol = [c for c in load_jsonl(POLICY_CASES) if c["split"] == "tune"]
     embed = CachedEmbed(embed, maxsize=100_000)  # the sweep embeds the same texts many times
-    rows = {"injection": [], "policy": []}
+    rows: dict[str, list[tuple[float, ...]]] = {"injection": [], "policy": []}
     for min_attack in (0.45, 0.5, 0.55, 0.6, 0.65):
         for min_margin in (0.0, 0.03, 0.06, 0.1):
             detector = InjectionDetector(embed=embed)

@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     cases = load_cases(args.dataset)
     cases = [c for c in cases if not c.expect_restricted][: args.limit or None]
     rag = NaiveRag(args.corpus or demo_plant_path(), build_embedder(settings.embedder))
-    model = build_chat_backend(settings).model
+    model = build_chat_backend(settings).model  # type: ignore[attr-defined]  # LangChain's
     load_before = os.getloadavg()
     rows = [answer_case(rag, model, case) for case in cases]
     # Its latency depends on what else the machine runs: the load average goes with it.

@@ -155,8 +155,8 @@ def write_reports(results: dict, out: Path) -> None:
     body = []
     for line in text.splitlines():
         if line.startswith("![") and (name := line[line.index("(") + 1:-1]) in images:
-            data = base64.b64encode(images[name]).decode()
-            body.append(f'<img alt="{html.escape(name)}" src="data:image/png;base64,{data}">')
+            encoded = base64.b64encode(images[name]).decode()
+            body.append(f'<img alt="{html.escape(name)}" src="data:image/png;base64,{encoded}">')
         else:
             body.append(f"<pre>{html.escape(line)}</pre>" if line.startswith("|")
                         else f"<p>{html.escape(line)}</p>")

@@ -25,6 +25,7 @@ import json
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -117,7 +118,7 @@ def main() -> int:
             if not isinstance(case, dict):
                 errors.append(f"{where}: not an object")
                 continue
-            cid = case.get("id")
+            cid: Any = case.get("id")
             where = f"{name}:{no} [{cid}]"
             for key in ("id", "question", "asks_for"):
                 if not isinstance(case.get(key), str) or not case[key].strip():
@@ -129,7 +130,7 @@ def main() -> int:
             if q in seen_q:
                 errors.append(f"{where}: question repeated (also in {seen_q[q]})")
             seen_q[q] = name
-            kind = case.get("asks_for")
+            kind: Any = case.get("asks_for")
             if kind not in KINDS:
                 errors.append(f"{where}: asks_for {kind!r} not one of {sorted(KINDS)}")
             role = case.get("role", "operator")
@@ -161,7 +162,7 @@ def main() -> int:
                 for key in ("answer", "doc", "evidence"):
                     if not isinstance(case.get(key), str) or not case[key].strip():
                         errors.append(f"{where}: '{key}' missing or empty")
-                facts = case.get("key_facts")
+                facts: Any = case.get("key_facts")
                 if not isinstance(facts, list) or not facts \
                         or not all(isinstance(f, str) and f for f in facts):
                     errors.append(f"{where}: 'key_facts' must be a non-empty list of strings")
