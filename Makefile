@@ -15,7 +15,7 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF
 endif
 WHEELHOUSE := $(HOME)/.cache/operator-copilot/wheels/llama-cpp-python-$(LLAMA_VERSION)-portable
 
-.PHONY: install embedder-export run test test-fast lint eval bench clean-data browser-deps
+.PHONY: install embedder-export run test test-fast lint mypy eval bench clean-data browser-deps
 
 install: $(STAMP) embedder-export
 
@@ -52,9 +52,17 @@ test: install browser-deps
 test-fast: $(STAMP)
 	COPILOT_TEST_TIER=fast $(BIN)/python -m pytest -q -m light $(PYTEST_ARGS)
 
-# ruff (pyflakes, pycodestyle, imports, bugbear, pyupgrade), configured in pyproject.toml.
+# ruff (pyflakes, pycodestyle, imports, bugbear, pyupgrade), then mypy; both configured in
+# pyproject.toml.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(MAKE) mypy
+
+# Types: strict on knowledge, guardrails and storage, mypy's defaults (plus the bodies of
+# unannotated functions) on copilot, ui and evals. The first run takes a few minutes; later
+# ones reuse .mypy_cache.
+mypy: $(STAMP)
+	$(BIN)/mypy
 
 # Debian's Chromium for the browser tests (a test tool's own browser download does not work
 # offline). Best effort: the browser tests skip, loudly, only when it truly cannot be installed.
