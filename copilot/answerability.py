@@ -119,7 +119,8 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
                            r"deep|large)\b|\bwhat (?:[\w-]+ ){0,2}?(?:speed|concentration|dose|"
                            r"flow|rate|weight|volume|size|force|torque|conductivity|humidity|"
                            r"thickness|diameter|length|width|depth|velocity|setpoint|set point|"
-                           r"reading)s?\b|\b(?:setpoint|set point)\b|\b(?:has|have|should|must|"
+                           r"reading|rating|capacity|wavelength|voltage|gap|distance|height|"
+                           r"pore size|dimension)s?\b|\b(?:setpoint|set point)\b|\b(?:has|have|should|must|"
                            r"needs?|is supposed) (?:to )?read\b", re.IGNORECASE)),
     ("criterion", re.compile(r"\bacceptance (?:criteri|limit)|\bcriteri(?:on|a)\b|"
                              r"\bspecification\b|\blimits?\b|"
@@ -383,8 +384,9 @@ def asked_for(question: str) -> Asked:
         if kind == "count" and unit and not amount else frozenset()
     upper, lower = bool(_ASKS_UPPER.search(asking)), bool(_ASKS_LOWER.search(asking))
     bound = "upper" if upper and not lower else "lower" if lower and not upper else ""
-    return Asked(kind, focus, codes, _label(asking, kind), required, amount, counted, options,
-                 bound)
+    label = f"what {' or '.join(sorted(codes))} means" if kind == "code_meaning" \
+        else _label(asking, kind)
+    return Asked(kind, focus, codes, label, required, amount, counted, options, bound)
 
 
 # A line must name at least this share of the question's subject words (and at least one):

@@ -113,3 +113,9 @@ def test_when_something_is_due_asks_for_a_date():
     assert asked.kind == "date"
     assert not holds(asked, "The external provider calibrates BAL-12 every 12 months.")
     assert holds(asked, "The next calibration of BAL-12 is due on 2026-11-30.")
+
+
+def test_a_code_decline_names_the_code():
+    assert asked_for("What does Cycle 5 do on the Robbins autoclave?").label == \
+        "what CYCLE 5 means"
+    assert asked_for("what micron rating goes in the feed filter?").kind == "measure"
