@@ -99,10 +99,10 @@ _MD_HEADING = re.compile(r"^#{1,6}\s+(.+)$")
 def heading_name(rest: str, blanks: str | None = None) -> str:
     """A heading's name from the text after its `#`s and blanks: without trailing blanks and
     closing #s ("Scope ##  " -> "Scope"), never empty ("##" -> "#"), exactly what the regex
-    `(.+?)\s*#*\s*$` captured. Written out because that regex could split a long run of
-    blanks between its two `\s*` in many ways, cubic: a 1,000-character heading line took 3 s,
+    `(.+?)\\s*#*\\s*$` captured. Written out because that regex could split a long run of
+    blanks between its two `\\s*` in many ways, cubic: a 1,000-character heading line took 3 s,
     5,000 characters over 200 s (found while fixing review F7). `blanks` are the characters
-    stripped (None: any whitespace, as `\s`; the chunker passes " \t")."""
+    stripped (None: any whitespace, as `\\s`; the chunker passes " \t")."""
     name = rest.rstrip(blanks).rstrip("#").rstrip(blanks)
     return name or rest[:1]
 
