@@ -29,13 +29,11 @@ from .answerability import VALUE_KINDS, Asked, asked_for, holds, kind_name, stat
 from .errors import BadQuestionError
 from .evidence import Card, CardComposer, ScoredUnit, table_header_before
 from .grounding import (
-    CITATION,
     GroundingVerifier,
     PreparedPassages,
     codes_in,
     content_words,
     split_sentences,
-    strip_citations,
 )
 from .llm import ChatBackend
 from .prompting import PromptTemplate
@@ -381,9 +379,5 @@ def validate_question(question: str) -> str:
     return question
 
 
-# The old private name, for modules that still import it (copilot.deviations).
-_citation = Citation.from_hit
-
-
 __all__ = ["AnswerEvent", "AnswerPipeline", "AnswerPolicy", "CardEvent", "Event",
-           "SentenceEvent", "final_answer", "validate_question", "CITATION", "strip_citations"]
+           "SentenceEvent", "final_answer", "validate_question"]

@@ -9,7 +9,6 @@ from pydantic import BaseModel
 from knowledge import Hit, KnowledgeBase, SearchFilter
 
 from .answer import Citation
-from .answering import _citation
 
 
 class DeviationMatch(BaseModel):
@@ -49,5 +48,5 @@ def similar_deviations(kb: KnowledgeBase, description: str, role: str | None,
         matches.append(DeviationMatch(
             doc_id=hit.doc_id, title=hit.title, revision=hit.revision, score=score,
             root_cause=section_text(text, "Root Cause"), capa=section_text(text, "CAPA"),
-            citation=_citation(n, hit)))
+            citation=Citation.from_hit(n, hit)))
     return matches

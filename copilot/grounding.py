@@ -135,11 +135,6 @@ def _stem(word: str) -> str:
     return word
 
 
-# One verdict type for the verifier and the answer (the verifier's verdicts are the answer's
-# `sentences`); the old name stays for callers that import it from here.
-SentenceVerdict = SentenceCheck
-
-
 class PreparedPassages:
     """One answer's passages; each one's sentence vectors are made the first time a sentence
     cites it. A sentence without a citation needs no vector at all, and small models leave
@@ -242,5 +237,5 @@ class GroundingVerifier:
         return best
 
 
-__all__ = ["GroundingVerifier", "SentenceCheck", "SentenceVerdict", "codes_in", "content_words",
+__all__ = ["GroundingVerifier", "SentenceCheck", "codes_in", "content_words",
            "critical_terms", "split_sentences", "strip_citations", "unsupported_terms"]

@@ -31,7 +31,7 @@ from .errors import AccessDeniedError, CopilotError
 from .grounding import (
     GroundingVerifier,
     PreparedPassages,
-    SentenceVerdict,
+    SentenceCheck,
     content_words,
     split_sentences,
     strip_citations,
@@ -74,10 +74,6 @@ class CheckedSentence(BaseModel):
     section: str | None = None
     chunk_id: str | None = None
     passage: str | None = None  # the passage's verbatim text
-
-
-# The name this type had before (it is not the answer's `copilot.SentenceCheck`).
-SentenceCheck = CheckedSentence
 
 
 class TextCheck(BaseModel):
@@ -168,7 +164,7 @@ class ClaimChecker:
     def _against_documents(self, text: str, docs: list[DocumentPassages]) -> dict:
         """Supported when one chunk of a cited document supports the sentence; otherwise the
         verdict of the closest chunk says why not."""
-        best: tuple[tuple, SentenceVerdict, DocumentPassages, Any] | None = None
+        best: tuple[tuple, SentenceCheck, DocumentPassages, Any] | None = None
         for doc in docs:
             for n in _candidates(text, doc.chunks):
                 [verdict] = self.verifier.verify(f"{text} [{n}]", doc.prepared)
@@ -198,7 +194,7 @@ class ClaimChecker:
         if not hits:
             return {"text": text, "supported": False, "reason": NO_MATCH}
         prepared = self.verifier.prepare([h.text for h in hits])
-        best: tuple[tuple, SentenceVerdict, Hit] | None = None
+        best: tuple[tuple, SentenceCheck, Hit] | None = None
         for n, hit in enumerate(hits, start=1):
             [verdict] = self.verifier.verify(f"{text} [{n}]", prepared)
             key = (verdict.supported, -len(verdict.missing_terms), verdict.similarity)
@@ -234,7 +230,7 @@ def _candidates(text: str, chunks: list) -> list[int]:
     return [i + 1 for i in ranked[:CANDIDATE_CHUNKS]]
 
 
-def _sentence(text: str, verdict: SentenceVerdict) -> dict:
+def _sentence(text: str, verdict: SentenceCheck) -> dict:
     return {"text": text, "supported": verdict.supported, "reason": verdict.reason,
             "missing_terms": verdict.missing_terms, "similarity": round(verdict.similarity, 3),
             "coverage": round(verdict.coverage, 3)}
@@ -242,5 +238,5 @@ def _sentence(text: str, verdict: SentenceVerdict) -> dict:
 
 __all__ = ["CANDIDATE_CHUNKS", "ClaimChecker", "DOC_CITATION", "DocumentNotVisibleError",
            "MAX_DOC_ID_CHARS",
-           "CheckedSentence", "SentenceCheck", "TextCheck", "TextCheckError",
+           "CheckedSentence", "TextCheck", "TextCheckError",
            "checkable_documents"]

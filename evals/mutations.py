@@ -20,7 +20,8 @@ import traceback
 from collections import defaultdict
 from pathlib import Path
 
-from copilot.grounding import GroundingVerifier, SentenceVerdict, split_sentences
+from copilot.answer import SentenceCheck
+from copilot.grounding import GroundingVerifier, split_sentences
 
 DATASETS = Path(__file__).parent / "datasets"
 SETS = ("demo", "corpus", "fresh")
@@ -35,7 +36,7 @@ def load_rows(name: str) -> list[dict]:
             if line.strip()]
 
 
-def check(verifier: GroundingVerifier, claim: str, passage: str) -> list[SentenceVerdict]:
+def check(verifier: GroundingVerifier, claim: str, passage: str) -> list[SentenceCheck]:
     """The claim's sentences, each citing the passage as [1], judged like a model answer."""
     text = " ".join(f"{s.rstrip('.')} [1]." for s in split_sentences(claim))
     return verifier.verify(text, [passage])

@@ -17,7 +17,7 @@ from copilot import (
     SentenceCheck,
     SentenceEvent,
 )
-from copilot.grounding import GroundingVerifier, SentenceVerdict
+from copilot.grounding import GroundingVerifier
 from copilot.guarding import GateVerdict, QuestionGate
 from copilot.output_filter import OutputFilter
 from guardrails import InjectionVerdict, PolicyChecker, PolicyVerdict, RegexScrubber, ScrubSession
@@ -106,7 +106,6 @@ def test_the_policy_note_is_added_to_a_decline_only():
 
 @pytest.mark.light
 def test_the_verifier_returns_the_answer_verdict_type():
-    assert SentenceVerdict is SentenceCheck
     verifier = GroundingVerifier(HashEmbedder())
     verdicts = verifier.verify("Close the valve [1]. Open it again.", ["Close the valve."])
     assert all(isinstance(v, SentenceCheck) for v in verdicts)
