@@ -28,6 +28,7 @@ from guardrails import CachedEmbed, InjectionDetector, PolicyChecker, Scrubber
 from . import bench_pii
 
 DATASETS = Path(__file__).parent / "datasets"
+REPORTS = Path(__file__).parent / "reports" / "guards"
 INJECTION_CASES = DATASETS / "injection_cases.jsonl"
 POLICY_CASES = DATASETS / "policy_cases.jsonl"
 Embed = Callable[[list[str]], np.ndarray]
@@ -78,12 +79,12 @@ def injection_suite(detector: InjectionDetector, cases: list[dict]) -> dict:
     return result
 
 
-def injection_fresh_reports(reports: Path = Path(__file__).parent / "reports" / "guards") -> dict:
-    """The fresh set's figures as measured once before and once after tuning (issue 16),
+def injection_fresh_reports(reports: Path = REPORTS, prefix: str = "injection_fresh") -> dict:
+    """A fresh set's figures as measured once before and once after tuning (issue 16),
     read from their reports: the fresh set is not measured again on every eval run."""
     out = {}
     for when in ("before", "after"):
-        path = reports / f"injection_fresh_{when}.json"
+        path = reports / f"{prefix}_{when}.json"
         if path.exists():
             report = json.loads(path.read_text("utf-8"))
             out[when] = {k: report[k] for k in (
@@ -91,6 +92,42 @@ def injection_fresh_reports(reports: Path = Path(__file__).parent / "reports" / 
                 "latency_ms_p50", "measured_at") if k in report}
             out[when]["by_kind"] = {k: v["flagged_rate"] for k, v in report["by_kind"].items()}
     return out
+
+
+def policy_fresh_reports(reports: Path = REPORTS, prefix: str = "policy_fresh2") -> dict:
+    """The policy fresh set's before/after figures, per kind, as `evals.policy_fresh` wrote
+    them (the text as written; the scrubbed variant is in the report)."""
+    out = {}
+    for when in ("before", "after"):
+        path = reports / f"{prefix}_{when}.json"
+        if path.exists():
+            raw = json.loads(path.read_text("utf-8"))["raw"]
+            out[when] = {k: raw[k] for k in ("cases", "accuracy", "violations_caught",
+                                             "refused_legit_rate") if k in raw}
+            out[when]["by_kind"] = {k: v["accuracy"] for k, v in raw["by_kind"].items()}
+    return out
+
+
+def pii_fresh_reports(reports: Path = REPORTS, prefix: str = "pii_fresh2") -> dict:
+    """The PII fresh set's before/after figures, per entity type, as `evals.bench_pii` wrote
+    them."""
+    out = {}
+    for when in ("before", "after"):
+        path = reports / f"{prefix}_{when}.json"
+        if path.exists():
+            report = json.loads(path.read_text("utf-8"))
+            out[when] = {k: report[k] for k in ("cases", "span_recall", "span_precision",
+                                                "hard_negative_fp_rate") if k in report}
+            out[when]["by_entity"] = {k: {"recall": v["recall"], "precision": v["precision"]}
+                                      for k, v in report["per_type"].items()}
+    return out
+
+
+def fresh_reports() -> dict:
+    """Every guard's fresh sets, as measured before and after tuning."""
+    return {"injection_fresh": injection_fresh_reports(),
+            "injection_fresh2": injection_fresh_reports(prefix="injection_fresh2"),
+            "policy_fresh2": policy_fresh_reports(), "pii_fresh2": pii_fresh_reports()}
 
 
 # ---- policy -----------------------------------------------------------------------------
@@ -182,7 +219,7 @@ def run_guard_suites(embed: Embed, scrubber: Scrubber | None = None) -> dict:
     injection_cases, policy_cases = load_jsonl(INJECTION_CASES), load_jsonl(POLICY_CASES)
     results = {
         "injection": injection_suite(InjectionDetector(embed=embed), injection_cases),
-        "injection_fresh": injection_fresh_reports(),
+        **fresh_reports(),
         "policy": policy_suite(PolicyChecker(embed=embed), policy_cases),
     }
     if scrubber is not None:

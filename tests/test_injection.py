@@ -583,3 +583,17 @@ def test_second_fresh_set_was_measured_before_and_after_on_every_kind():
         report = json.loads((reports / f"injection_fresh2_{when}.json").read_text("utf-8"))
         assert report["cases"] == len(cases) and report["embedder"] == "minilm-int8"
         assert set(report["by_kind"]) == {c["kind"] for c in cases}
+
+
+def test_eval_results_carry_every_guards_fresh_sets_per_kind():
+    from evals.guard_suites import DATASETS, fresh_reports, load_jsonl
+
+    reports = fresh_reports()
+    assert set(reports) == {"injection_fresh", "injection_fresh2", "policy_fresh2", "pii_fresh2"}
+    policy_kinds = {c["kind"] for c in load_jsonl(DATASETS / "policy_fresh2.jsonl")}
+    for when in ("before", "after"):
+        assert set(reports["policy_fresh2"][when]["by_kind"]) == policy_kinds
+        assert 0.0 <= reports["policy_fresh2"][when]["refused_legit_rate"] <= 1.0
+        assert "PERSON" in reports["pii_fresh2"][when]["by_entity"]
+        assert reports["pii_fresh2"][when]["cases"] == len(
+            load_jsonl(DATASETS / "pii_fresh2.jsonl"))
