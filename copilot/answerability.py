@@ -36,7 +36,8 @@ _FREQUENCY = re.compile(
     rf"\b(?:every|each|daily|weekly|monthly|quarterly|annual(?:ly)?|yearly|hourly|per (?:shift|"
     rf"batch|day|week|month|year|cycle|run|lot)|once|twice|biannual(?:ly)?|semi-?annual(?:ly)?|"
     rf"at least \w+ (?:a|per) \w+|interval|before (?:the )?(?:first|each|every|use|start)|after "
-    rf"(?:each|every))\b|{_NUM}\s*{_TIME_UNIT}\b", re.IGNORECASE)
+    rf"(?:each|every))\b|(?:every|each|per|once|twice|times)\b[^.;]{{0,20}}?{_NUM}\s*{_TIME_UNIT}\b|"
+    rf"{_NUM}\s*{_TIME_UNIT}\s+(?:intervals?|cycles?)\b", re.IGNORECASE)
 _NUMBER = re.compile(rf"{_NUM}|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
                      rf"twelve|twenty|thirty|hundred|single|double|twice|once|both)\b",
                      re.IGNORECASE)

@@ -119,3 +119,10 @@ def test_a_code_decline_names_the_code():
     assert asked_for("What does Cycle 5 do on the Robbins autoclave?").label == \
         "what CYCLE 5 means"
     assert asked_for("what micron rating goes in the feed filter?").kind == "measure"
+
+
+def test_a_duration_is_no_frequency():
+    asked = asked_for("How often do we have to run a media fill on the filling line?")
+    assert not holds(asked, "I-18: extend aeration by 30 min before filling starts.")
+    assert holds(asked, "Media fill on the filling line: every 6 months.")
+    assert holds(asked, "The filling line media fill is repeated at 6 month intervals.")
