@@ -205,8 +205,11 @@ class AnswerPipeline:
             if first_token is None:
                 first_token = time.perf_counter() - started
             draft += piece
-            sentences = split_sentences(draft)
-            complete, tail = sentences[:-1], (sentences[-1] if sentences else "")
+            said = said_before_not_found(draft)
+            finished = len(said) < len(draft)  # the model said it has nothing more
+            sentences = split_sentences(said)
+            complete, tail = (sentences, "") if finished else \
+                (sentences[:-1], sentences[-1] if sentences else "")
             for sentence in complete[shown:]:
                 verdict = self.verifier.verify(sentence, prepared)
                 if verdict and verdict[0].supported:
@@ -215,6 +218,8 @@ class AnswerPipeline:
                 elif verdict:  # echoes of the prompt count too: invented source lists
                     failed += 1
             shown = max(shown, len(complete))
+            if finished:
+                break
             # A "sentence" running on past any step's length is a model stuck in a loop.
             runaway = len(tail) // RUNAWAY_SENTENCE_CHARS
             if passed == 0 and 0 < self.policy.abandon_after_failures <= failed + runaway:
@@ -278,7 +283,10 @@ class AnswerPipeline:
                       prepared: PreparedPassages) -> Answer:
         """The card with the summary sentences the verifier accepted; the card alone when
         none survives (nothing is said about the ones that did not)."""
-        verdicts = [] if NOT_FOUND in draft.upper() else self.verifier.verify(draft, prepared)
+        # The same text the stream verified: a sentence shown while streaming is never
+        # withdrawn because the model added NOT FOUND after it.
+        said = said_before_not_found(draft)
+        verdicts = self.verifier.verify(said, prepared) if said.strip() else []
         kept = [v for v in verdicts if v.supported]
         update: dict = {"draft": draft, "sentences": verdicts, "model": self.backend.name}
         if kept:
@@ -313,6 +321,12 @@ class AnswerPipeline:
                       closest=[Citation.from_hit(n, h) for n, h in enumerate(hits[:3], start=1)],
                       decline_reason=reason, prompt_version=self.prompt.version,
                       timings=timings)
+
+
+def said_before_not_found(draft: str) -> str:
+    """What the model said before its NOT FOUND marker (all of it when there is none)."""
+    cut = draft.find(NOT_FOUND)
+    return draft if cut < 0 else draft[:cut]
 
 
 _SECTION_NUMBER = re.compile(r"(?:^|(?<=>))\s*\d+(?:\.\d+)*\.?\s+")

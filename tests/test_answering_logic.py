@@ -140,3 +140,23 @@ def test_restricted_documents_never_cited_for_operator(demo_copilot):
     answer = pipeline_saying(demo_copilot.kb, "NOT FOUND").answer(
         "Who back-dated the HPLC-05 logbook entry?", role=demo_user("operator").role)
     assert not {c.doc_id for c in answer.citations + answer.closest} & restricted
+
+
+def test_a_sentence_streamed_before_not_found_is_kept_in_the_final_answer(demo_copilot):
+    # The model may verify one point and then say it found nothing more: what the stream
+    # showed must stay in the answer, and nothing after the marker is shown.
+    from copilot.answering import AnswerEvent, SentenceEvent
+
+    kb = demo_copilot.kb
+    hits = kb.search(QUESTION, k=4)
+    n = next(i for i, h in enumerate(hits, start=1) if "do not open the door" in h.text.lower())
+    text = (f"On E-22, do not open the door to the clean side and leave the load in the chamber "
+            f"[{n}]. NOT FOUND. Restart the cycle at 134 °C [{n}].")
+    events = list(pipeline_saying(kb, text).stream(QUESTION, role="operator"))
+    streamed = [e.text for e in events if isinstance(e, SentenceEvent)]
+    answer = next(e.answer for e in events if isinstance(e, AnswerEvent))
+    assert streamed and answer.status == "grounded"
+    assert answer.summary == streamed
+    assert "134" not in " ".join(streamed) and "134" not in answer.text
+    # Generation stops at the marker; the audit keeps what the model wrote up to there.
+    assert "NOT FOUND" in answer.draft and "134" not in answer.draft
