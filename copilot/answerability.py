@@ -311,10 +311,24 @@ _EITHER = re.compile(rf"\b(?:above|below|over|under|more than|less than|between|
                      re.IGNORECASE)
 
 
-def _only_other_bound(bound: str, text: str) -> bool:
-    """Whether the text states only the bound not asked for (a minimum for a maximum)."""
-    other, same = (_LOWER_ONLY, _UPPER_ONLY) if bound == "upper" else (_UPPER_ONLY, _LOWER_ONLY)
-    return bool(other.search(text)) and not (same.search(text) or _EITHER.search(text))
+_BELOW = re.compile(r"\b(?:below|under|less than|lower than)\b", re.IGNORECASE)
+_ABOVE = re.compile(r"\b(?:above|over|more than|higher than)\b", re.IGNORECASE)
+_LOW = re.compile(r"\b(?:low|too low)\b", re.IGNORECASE)
+_HIGH = re.compile(r"\b(?:high|too high)\b", re.IGNORECASE)
+
+
+def _only_other_bound(bound: str, text: str, line: str = "") -> bool:
+    """Whether the text states only the bound not asked for (a minimum for a maximum). An
+    alarm "X low: below 5.0 bar" states a minimum, "X high: above 124 °C" a maximum (the
+    alarm's name may be in another sentence of the line)."""
+    below, above = bool(_BELOW.search(text)), bool(_ABOVE.search(text))
+    low, high = bool(_LOW.search(line or text)), bool(_HIGH.search(line or text))
+    lower = bool(_LOWER_ONLY.search(text)) or (below and low and not high)
+    upper = bool(_UPPER_ONLY.search(text)) or (above and high and not low)
+    unclear = (below and not lower) or (above and not upper) or bool(_EITHER.search(
+        _BELOW.sub(" ", _ABOVE.sub(" ", text))))
+    states_other, states_same = (lower, upper) if bound == "upper" else (upper, lower)
+    return states_other and not states_same and not unclear
 
 
 # Common spellings without the apostrophe: "whats the limit", "hows it done".
@@ -421,6 +435,12 @@ def holds(asked: Asked, text: str) -> bool:
         return False
     if asked.counted and not _counts_the(asked.counted, values):
         return False
+    if asked.kind in _VALUE_KINDS and asked.required:
+        # The property is checked above; the subject is the rest: "the compressed air pressure"
+        # is not answered by the plant steam pressure.
+        subject = [f for f in asked.focus if not any(f.startswith(a) for a in asked.required)]
+        if subject and not any(_same_word(f, w) for f in subject for w in words):
+            return False
     if asked.kind == "frequency" and len(asked.required) == 1:
         # The work must be done to the thing asked about: "how often are the levelling feet
         # serviced" is not answered by when the balance goes back to its service provider.
@@ -441,7 +461,8 @@ def holds(asked: Asked, text: str) -> bool:
     return any(
         check(_values_for(asked.kind, sentence))
         and (not asked.focus or focus_matches(asked, sentence) >= 1)
-        and not (bounded and _only_other_bound(asked.bound, _values_for(asked.kind, sentence)))
+        and not (bounded and _only_other_bound(asked.bound, _values_for(asked.kind, sentence),
+                                               text))
         for sentence in split_sentences(text)) if asked.focus or bounded else True
 
 

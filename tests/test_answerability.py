@@ -126,3 +126,18 @@ def test_a_duration_is_no_frequency():
     assert not holds(asked, "I-18: extend aeration by 30 min before filling starts.")
     assert holds(asked, "Media fill on the filling line: every 6 months.")
     assert holds(asked, "The filling line media fill is repeated at 6 month intervals.")
+
+
+def test_a_low_alarm_states_a_minimum():
+    asked = asked_for("Tell me the maximum compressed air pressure allowed for the sterilizer.")
+    assert not holds(asked, "Code: E-40; Message: Compressed air pressure low; Possible cause: "
+                            "instrument air below 5.0 bar(g)")
+    assert holds(asked, "Code: E-41; Message: Compressed air pressure high; Possible cause: "
+                        "instrument air above 8.0 bar(g)")
+
+
+def test_a_value_must_be_of_the_subject_not_only_of_the_property():
+    asked = asked_for("Tell me the maximum compressed air pressure allowed for the sterilizer.")
+    assert not holds(asked, "Pre-use checks - plant steam pressure at the jacket: 3.0 bar to "
+                            "3.5 bar;")
+    assert holds(asked, "Pre-use checks - compressed air pressure: 6.0 bar to 7.0 bar;")
