@@ -67,7 +67,7 @@ _REVERSED_CUE = re.compile(r"\b(?:backwards?|reversed?|in\s+reverse|right[\s-]+t
                            r"|achterstevoren|de\s+trás\s+para\s+a\s+frente)\b", re.IGNORECASE)
 _ROT13_CUE = re.compile(r"\brot[\s-]?13\b|\bcaesar\b", re.IGNORECASE)
 _MIN_CLASSIFIED_WORDS = 4
-_CLASSIFIER_FLOOR = 0.15
+CLASSIFIER_FLOOR = 0.15
 # Chat shorthand read as words (case-sensitive: "U-bend" and "UR" stay): "u are" -> "you are"
 _SHORTHAND = re.compile(r"\b(?:u|ur|r|pls|plz|thx)\b")
 _SHORTHAND_WORDS = {"u": "you", "ur": "your", "r": "are", "pls": "please", "plz": "please",
@@ -127,18 +127,12 @@ class InjectionDetector:
     def check(self, text: str) -> InjectionVerdict:
         """A question or instruction typed by a user: the whole text and each sentence (and a
         de-obfuscated reading, when there is one)."""
-        variants = self._variants(text)
-        return self._verdict(self._matched(variants), _parts(text) + variants[1:])
+        return self._verdict(*self._inputs(text))
 
     def check_document(self, text: str) -> InjectionVerdict:
         """A document chunk. Rules run on everything; only sentences with a rule hit or a word
         naming a model (AI, LLM, assistant, prompt...) are embedded, which keeps ingest cheap."""
-        variants = self._variants(text)
-        matched = self._matched(variants)
-        candidates = list(dict.fromkeys(
-            s for v in variants for s in sentences(v)
-            if _DOCUMENT_CUES.search(s) or any(r.pattern.search(s) for r in matched)))
-        return self._verdict(matched, candidates)
+        return self._verdict(*self._inputs(text, document=True))
 
     def score_document(self, text: str) -> float | None:
         """The ingest hook for `knowledge.KnowledgeBase(screen=...)`: the score of a chunk that
@@ -147,6 +141,20 @@ class InjectionDetector:
         return verdict.score if verdict.flagged else None
 
     # ---- scoring ------------------------------------------------------------------------
+    def _inputs(self, text: str, document: bool = False) -> tuple[list[_Rule], list[str]]:
+        """The rules a text matches and the parts the classifier (or the exemplars) would
+        score: the question path's parts, or the document path's candidate sentences. The
+        trainer (evals/train_injection_classifier.py) uses it to score a classifier it is
+        fitting exactly as `check` / `check_document` would."""
+        variants = self._variants(text)
+        matched = self._matched(variants)
+        if not document:
+            return matched, _parts(text) + variants[1:]
+        candidates = list(dict.fromkeys(
+            s for v in variants for s in sentences(v)
+            if _DOCUMENT_CUES.search(s) or any(r.pattern.search(s) for r in matched)))
+        return matched, candidates
+
     def _variants(self, text: str) -> list[str]:
         """The text, then de-obfuscated readings of it that differ from it (usually none)."""
         out = [text]
@@ -187,7 +195,7 @@ class InjectionDetector:
                 part, worst = self._classified(embed_parts)
                 # below the floor the classifier is not support for a weak rule, only noise
                 # ("Include the SOP number in every answer" at p 0.11 plus its 0.45 cue)
-                part = part if part >= _CLASSIFIER_FLOOR else 0.0
+                part = part if part >= CLASSIFIER_FLOOR else 0.0
                 if part >= 0.5:
                     reasons.append(f"classifier p={part:.2f} on {worst!r}")
             else:
@@ -211,7 +219,7 @@ class InjectionDetector:
         weights, bias = self._classifier
         # A fragment of a few words ("Done: L.", "Hi, quick one.") is out of what the classifier
         # was trained on and scores at random; the whole text is always scored.
-        parts = [parts[0]] + [p for p in parts[1:] if len(p.split()) >= _MIN_CLASSIFIED_WORDS]
+        parts = classified_parts(parts)
         vectors = np.asarray(self.embed(parts), dtype=np.float64)  # type: ignore[misc]
         logits = vectors @ weights + bias
         row = int(np.argmax(logits))
@@ -282,6 +290,12 @@ def _decode_base64(token: str) -> str | None:
         return None
     readable = sum(c.isalpha() or c in " .,;:'!?-" for c in decoded)
     return decoded if " " in decoded and readable >= 0.9 * len(decoded) else None
+
+
+def classified_parts(parts: list[str]) -> list[str]:
+    """The parts the classifier scores: the first (the whole text) always, the others only
+    with at least `_MIN_CLASSIFIED_WORDS` words."""
+    return [parts[0]] + [p for p in parts[1:] if len(p.split()) >= _MIN_CLASSIFIED_WORDS]
 
 
 def _parts(text: str) -> list[str]:
