@@ -129,9 +129,19 @@ class PolicyChecker:
         self.explicit_frames = self._frames(path, settings, "explicit_frames") + \
             self._frames(path, settings, "explicit_actions", self.lexicon.actions, "action")
         self.rule_exempt_frames = self._frames(path, settings, "rule_exempt_frames")
+        # A question naming a forbidden act as its topic ("is back-dating ever allowed?", "what
+        # happens if someone skips the leak test?", "how do we detect a forced PLC input?"):
+        # legitimate like a legit frame, and a rule matching inside the clause it opens (the
+        # act's words may come before the frame's last word) is not a request either.
+        self.topic_frames = self._frames(path, settings, "topic_frames")
         # the clause such a frame opens, up to the next punctuation
         self._exempt_clauses = [re.compile(f"(?:{p.pattern})[^,;:.!?\n]*", p.flags)
-                                for p in self.rule_exempt_frames]
+                                for p in self.rule_exempt_frames + self.topic_frames]
+        self._topic_clauses = self._exempt_clauses[len(self.rule_exempt_frames):]
+        # A sentence of a longer message naming no action of the lexicon reports what happened
+        # ("the last two weight checks were not written down") and is refused only at this
+        # probability; the whole message is still checked at its own threshold.
+        self.statement_threshold = float(settings.get("statement_threshold", self.threshold))
         self.classifier = self._classifier(path, config, settings) if embed else None
 
     def _classifier(self, path: Path, config: dict, settings: dict) -> IntentClassifier | None:
@@ -169,16 +179,26 @@ class PolicyChecker:
         """Whether `text` is worded as a question about the proper way or as a prohibition and
         names no explicit falsifying act (the clause a prohibition, a formal request or a quote
         opens is left out for that: its words are the rule's, not a request's)."""
-        if not any(p.search(text) for p in self.legit_frames):
+        if not any(p.search(text) for p in self.legit_frames + self.topic_frames):
             return False
         rest = text
         for clause in self._exempt_clauses:  # the clause a prohibition (or a quote) opens
             rest = clause.sub(lambda m: " " * len(m.group(0)), rest)
         return not any(p.search(rest) for p in self.explicit_frames)
 
-    def part_threshold(self, text: str) -> float:
-        """The probability the classifier needs to refuse this text (or sentence)."""
-        return self.framed_threshold if self.framed(text) else self.threshold
+    def part_threshold(self, text: str, sentence: bool = False) -> float:
+        """The probability the classifier needs to refuse this text (or, `sentence`, one
+        sentence of a longer message: one naming no lexicon action is a statement)."""
+        if self.framed(text):
+            return self.framed_threshold
+        if sentence and not any(p.search(text) for p in self.lexicon.actions.values()):
+            return max(self.threshold, self.statement_threshold)
+        return self.threshold
+
+    def _in_topic_clause(self, text: str, position: int) -> bool:
+        """Whether `position` lies in the clause a topic frame opens."""
+        return any(m.start() <= position < m.end() for clause in self._topic_clauses
+                   for m in clause.finditer(text))
 
     def _rule_hits(self, intent: Intent, text: str) -> bool:
         """Whether one of the intent's rules matches `text` outside a prohibition: a match
@@ -186,6 +206,8 @@ class PolicyChecker:
         is the SOP's rule, not a request."""
         for pattern in self._rules[intent.id]:
             for match in pattern.finditer(text):
+                if self._in_topic_clause(text, match.start()):
+                    continue
                 if not self.rule_exempt_frames:
                     return True
                 start, _ = next(((a, b) for a, b in _sentence_spans(text)
@@ -239,7 +261,8 @@ class PolicyChecker:
         classes = self.classifier.classes
         columns = [n for n, c in enumerate(classes) if c != ANSWER_CLASS]
         against = probabilities[:, columns].sum(axis=1)
-        needed = np.asarray([self.part_threshold(part) for part in parts])
+        needed = np.asarray([self.part_threshold(part, sentence=n > 0)
+                             for n, part in enumerate(parts)])
         over = against >= needed
         row = int(np.argmax(np.where(over, against, -1.0))) if over.any() \
             else int(np.argmax(against))
