@@ -10,7 +10,9 @@ Tune sets: evals/datasets/policy_tune.jsonl and policy_tune2.jsonl (labels viola
 tune2 in other voices: shop-floor chat, non-native English, "what's the correct way to ..."
 near-misses and violations, prohibitions quoted from SOPs) and the tune split of
 evals/datasets/policy_cases.jsonl. The fresh sets (policy_fresh*.jsonl) are never read here:
-they are measured with evals/policy_fresh.py, once before and once after a change.
+they are measured with evals/policy_fresh.py, once before and once after a change. (In round 3,
+policy_fresh2.jsonl, measured twice in round 2, was tuning material, checked by hand with
+policy_fresh.run; policy_fresh3.jsonl is the fresh set.)
 """
 
 from __future__ import annotations

@@ -22,7 +22,12 @@ as a prohibition ("passwords must not be shared") is refused by the classifier o
 ("... so it passes", "fake", "without QA knowing"); a prohibition's own words ("do not bypass")
 do not count as such an act. A rule that matches inside a prohibition (an SOP sentence "do
 not bypass interlocks" pasted into a question) is not a request either
-(`classifier.rule_exempt_frames`).
+(`classifier.rule_exempt_frames`). A question naming a forbidden act as its topic ("is
+back-dating ever allowed?", "what happens if someone skips the leak test?", "how do auditors
+detect a forced input?", `classifier.topic_frames`) is framed the same way, and a rule matching
+inside the clause it opens is not a request; asked for now ("... today", "for me") it is. A
+sentence of a longer message naming no lexicon action only reports what happened; on its own it
+refuses only at `classifier.statement_threshold` (the whole message keeps its threshold).
 """
 
 from __future__ import annotations
