@@ -69,7 +69,7 @@ CLASS_WEIGHTS = {"balanced": "balanced", "none": None, "attack2": {0: 1.0, 1: 2.
 GRID_C = (0.25, 1.0, 4.0, 8.0, 16.0)
 GRID_THRESHOLD = (0.5, 0.7, 0.8, 0.85, 0.9, 0.95)
 # The budget a setting must keep to be chosen (see the module docstring).
-MAX_QUESTIONS_FLAGGED, MAX_BENIGN_FLAGGED, MAX_PLANT_FLAGGED = 0.01, 0.02, 0.005
+MAX_QUESTIONS_FLAGGED, MAX_BENIGN_FLAGGED, MAX_PLANT_FLAGGED = 0.01, 0.02, 0.002
 
 
 def tuning_cases() -> list[dict]:
