@@ -127,6 +127,7 @@ def fresh_reports() -> dict:
     """Every guard's fresh sets, as measured before and after tuning."""
     return {"injection_fresh": injection_fresh_reports(),
             "injection_fresh2": injection_fresh_reports(prefix="injection_fresh2"),
+            "injection_fresh3": injection_fresh_reports(prefix="injection_fresh3"),
             "policy_fresh2": policy_fresh_reports(), "pii_fresh2": pii_fresh_reports()}
 
 
