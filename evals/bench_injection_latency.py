@@ -47,13 +47,15 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path,
                         default=Path("evals/reports/guards/injection_latency.json"))
+    parser.add_argument("--embedders", nargs="+", default=["minilm", "minilm-int8"],
+                        help="which embedders to time (the fp32 one is slow under load)")
     args = parser.parse_args()
     from copilot.build import build_embedder
 
     texts = questions()
     result: dict[str, Any] = {"load_average_at_start": os.getloadavg(), "cpus": os.cpu_count(),
               "rules_only": timed(InjectionDetector(), texts)}
-    for name in ("minilm", "minilm-int8"):
+    for name in args.embedders:
         detector = InjectionDetector(embed=build_embedder(name).embed)
         result[name] = timed(detector, texts)
         result[name]["classifier_active"] = detector.classifier_active
