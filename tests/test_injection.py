@@ -695,14 +695,18 @@ def test_eval_results_carry_every_guards_fresh_sets_per_kind():
 
     reports = fresh_reports()
     assert set(reports) == {"injection_fresh", "injection_fresh2", "injection_fresh3",
-                            "policy_fresh2", "pii_fresh2"}
+                            "policy_fresh2", "policy_fresh3", "pii_fresh2"}
     fresh3_kinds = {c["kind"] for c in load_jsonl(DATASETS / "injection_fresh3.jsonl")}
     for when in ("before", "after"):
         assert set(reports["injection_fresh3"][when]["by_kind"]) == fresh3_kinds
         assert 0.0 <= reports["injection_fresh3"][when]["detection_rate"] <= 1.0
     policy_kinds = {c["kind"] for c in load_jsonl(DATASETS / "policy_fresh2.jsonl")}
+    policy3_kinds = {c["kind"] for c in load_jsonl(DATASETS / "policy_fresh3.jsonl")}
     for when in ("before", "after"):
         assert set(reports["policy_fresh2"][when]["by_kind"]) == policy_kinds
+        assert set(reports["policy_fresh3"][when]["by_kind"]) == policy3_kinds
+        assert reports["policy_fresh3"][when]["cases"] == len(
+            load_jsonl(DATASETS / "policy_fresh3.jsonl"))
         assert 0.0 <= reports["policy_fresh2"][when]["refused_legit_rate"] <= 1.0
         assert "PERSON" in reports["pii_fresh2"][when]["by_entity"]
         assert reports["pii_fresh2"][when]["cases"] == len(
