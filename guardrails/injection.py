@@ -49,8 +49,24 @@ _DOCUMENT_CUES = re.compile(
     r"\b(?:AI|LLMs?|GPT|chat-?bots?|copilot|language models?|assistants?|prompts?)\b",
     re.IGNORECASE)
 
-# De-obfuscation (see `_variants`). Zero-width and soft-hyphen characters split words invisibly.
-_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060\ufeff]")
+# De-obfuscation (see `_variants`). Zero-width, soft-hyphen, bidi and other format characters
+# (Unicode category Cf) and variation selectors split words invisibly.
+_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f"
+                        "\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f"
+                        "\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f]")
+_BEYOND_LATIN1 = re.compile("[^\x00-\xff]+")
+# Unicode "tag" characters (U+E0020-E007E) mirror ASCII invisibly ("ASCII smuggling"): the
+# hidden text is read back as a variant of its own.
+_TAGS = re.compile("[\U000e0020-\U000e007e]+")
+# Cyrillic and Greek letters drawn like Latin ones ("Іgnоrе" with Cyrillic І, о, е). They are
+# mapped to Latin only in a text where some word mixes the scripts, so Russian or Greek text
+# stays as it is.
+_CONFUSABLE = str.maketrans(
+    "аеорсухіјѕһԁԛԝкмтвнАВЕКМНОРСТХІЈЅԜαεοριυνκτχΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+    "aeopcyxijshdqwkmtbhABEKMHOPCTXIJSWaeopiuvktxABEZHIKMNOPTYX")
+_CONFUSABLE_CHARS = "".join(sorted({chr(k) for k in _CONFUSABLE}))
+_MIXED_WORD = re.compile(
+    f"(?<![^\\W\\d_])(?=[^\\W\\d_]*[A-Za-z])(?=[^\\W\\d_]*[{_CONFUSABLE_CHARS}])[^\\W\\d_]+")
 # Three or more single letters joined by one and the same space or mark ("a l l",
 # "i.g.n.o.r.e", "p-r-e-v"); a different gap between words survives ("I g n o r e  a l l" ->
 # "Ignore all", "i-g-n-o-r-e t-h-e" -> "ignore the").
@@ -159,8 +175,13 @@ class InjectionDetector:
         """The text, then de-obfuscated readings of it that differ from it (usually none)."""
         out = [text]
         plain = _INVISIBLE.sub("", text)
-        if any(ord(c) >= 0x2100 for c in plain):  # fullwidth or "mathematical" letters; not µ, °
-            plain = unicodedata.normalize("NFKC", plain)
+        # NFKC folds fullwidth and "mathematical" letters, ligatures, circled letters and other
+        # compatibility forms to plain ones. Latin-1 is left alone (µS/cm, m², ½ are units), and
+        # a plain ASCII question skips it.
+        if not plain.isascii() and not unicodedata.is_normalized("NFKC", plain):
+            plain = _BEYOND_LATIN1.sub(lambda m: unicodedata.normalize("NFKC", m.group(0)), plain)
+        if not plain.isascii() and _MIXED_WORD.search(plain):
+            plain = plain.translate(_CONFUSABLE)
         plain = _SPACED.sub(lambda m: m.group(0).replace(m.group(1), ""), plain)
         plain = re.sub(r"[ \t]{2,}", " ", plain)
         if self._leet and _LEET_WORD.search(plain):  # then "th3" and "m3" are leet too
@@ -175,6 +196,8 @@ class InjectionDetector:
             plain_extra = []
         if _ROT13_CUE.search(text):
             plain_extra.append(codecs.decode(text, "rot13"))
+        smuggled = [_untag(t) for t in _TAGS.findall(text)] if not text.isascii() else []
+        plain_extra += [t for t in smuggled if t.strip()]
         fragments = _QUOTED.findall(text)
         decoded = [d for d in map(_decode_base64, _BASE64.findall(text)) if d]
         for variant in [plain] + ([" ".join(fragments), "".join(fragments)]
@@ -279,6 +302,11 @@ def _nested_macros(macros: dict[str, str]) -> dict[str, str]:
         out = {k: _MACRO_REF.sub(lambda m, known=out: known.get(m.group(1), m.group(0)), v)
                for k, v in out.items()}
     return out
+
+
+def _untag(run: str) -> str:
+    """A run of Unicode tag characters read as the ASCII text it mirrors."""
+    return "".join(chr(ord(c) - 0xE0000) for c in run)
 
 
 def _decode_base64(token: str) -> str | None:
