@@ -458,9 +458,11 @@ def test_the_classifier_was_fit_on_the_product_embedder():
     assert data["embedder"].endswith("minilm-int8")
     sets = data["training"]["sets"]
     assert "evals/datasets/injection_tune2.jsonl" in sets
-    # round 3: fresh2 (measured twice in round 2) is tuning material; the measured sets never
+    # round 3: fresh2 (measured twice in round 2) is tuning material; round 4: fresh3 too
+    # (measured twice in round 3); the measured sets never
     assert "evals/datasets/injection_fresh2.jsonl" in sets
-    assert not any("injection_fresh.jsonl" in s or "fresh3" in s for s in sets)
+    assert "evals/datasets/injection_fresh3.jsonl" in sets
+    assert not any("injection_fresh.jsonl" in s or "fresh4" in s for s in sets)
     assert "evals/datasets/injection_cases.jsonl (tune split)" in sets  # not its test split
 
 
