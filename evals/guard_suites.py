@@ -128,6 +128,7 @@ def fresh_reports() -> dict:
     return {"injection_fresh": injection_fresh_reports(),
             "injection_fresh2": injection_fresh_reports(prefix="injection_fresh2"),
             "injection_fresh3": injection_fresh_reports(prefix="injection_fresh3"),
+            "injection_fresh4": injection_fresh_reports(prefix="injection_fresh4"),
             "policy_fresh2": policy_fresh_reports(),
             "policy_fresh3": policy_fresh_reports(prefix="policy_fresh3"),
             "pii_fresh2": pii_fresh_reports()}

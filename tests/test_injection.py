@@ -692,16 +692,35 @@ def test_third_fresh_set_was_measured_before_and_after_on_every_kind():
         assert set(report["by_kind"]) == {c["kind"] for c in cases}
 
 
+def test_fourth_fresh_set_was_measured_before_and_after_on_every_kind():
+    import json
+
+    from evals.guard_suites import DATASETS, load_jsonl
+
+    cases = load_jsonl(DATASETS / "injection_fresh4.jsonl")
+    assert len(cases) >= 150 and all(c["split"] == "fresh" for c in cases)
+    assert sum(c["label"] for c in cases) * 2 == len(cases)  # half benign
+    reports = DATASETS.parent / "reports" / "guards"
+    for when in ("before", "after"):
+        report = json.loads((reports / f"injection_fresh4_{when}.json").read_text("utf-8"))
+        assert report["cases"] == len(cases) and report["embedder"] == "minilm-int8"
+        assert set(report["by_kind"]) == {c["kind"] for c in cases}
+
+
 def test_eval_results_carry_every_guards_fresh_sets_per_kind():
     from evals.guard_suites import DATASETS, fresh_reports, load_jsonl
 
     reports = fresh_reports()
     assert set(reports) == {"injection_fresh", "injection_fresh2", "injection_fresh3",
-                            "policy_fresh2", "policy_fresh3", "pii_fresh2"}
+                            "injection_fresh4", "policy_fresh2", "policy_fresh3", "pii_fresh2"}
     fresh3_kinds = {c["kind"] for c in load_jsonl(DATASETS / "injection_fresh3.jsonl")}
     for when in ("before", "after"):
         assert set(reports["injection_fresh3"][when]["by_kind"]) == fresh3_kinds
         assert 0.0 <= reports["injection_fresh3"][when]["detection_rate"] <= 1.0
+    fresh4_kinds = {c["kind"] for c in load_jsonl(DATASETS / "injection_fresh4.jsonl")}
+    for when in ("before", "after"):
+        assert set(reports["injection_fresh4"][when]["by_kind"]) == fresh4_kinds
+        assert 0.0 <= reports["injection_fresh4"][when]["detection_rate"] <= 1.0
     policy_kinds = {c["kind"] for c in load_jsonl(DATASETS / "policy_fresh2.jsonl")}
     policy3_kinds = {c["kind"] for c in load_jsonl(DATASETS / "policy_fresh3.jsonl")}
     for when in ("before", "after"):
