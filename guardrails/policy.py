@@ -51,6 +51,8 @@ Action = Literal["answer", "refuse", "human_review"]
 DEFAULT_POLICY = Path(__file__).with_name("policy.yaml")
 # When several intents match by rule, the stricter action wins.
 _STRICTNESS = {"refuse": 2, "human_review": 1, "answer": 0}
+_WORD = re.compile(r"[^\W\d_]+")  # the words (letters only: "l'allarme" is two) of a text
+_ACCENTED = re.compile(r"[äöüßàâæçéèêëîïôœùûÿáíóúñìò¿¡]")
 _ROLE_KEYS = ("action", "why", "contact")
 
 
@@ -92,7 +94,7 @@ class PolicyVerdict:
     reason: str = ""
     contact: str = ""
     score: float = 0.0  # the classifier's probability that it is not to be answered; 1.0: a rule
-    matched_by: str = ""  # "rule" | "classifier" | ""
+    matched_by: str = ""  # "rule" | "classifier" | "lexicon" (another language) | ""
     role: str | None = None  # the asking role the verdict considered; None: no role given
     # The request matched `rule`, whose refusal or routing this role's entry lifts ("answer").
     allowed_for_role: bool = False
@@ -147,6 +149,17 @@ class PolicyChecker:
         # ("the last two weight checks were not written down") and is refused only at this
         # probability; the whole message is still checked at its own threshold.
         self.statement_threshold = float(settings.get("statement_threshold", self.threshold))
+        # Round 4: a text in another language (German, French, Italian, Dutch, Spanish, alone or
+        # mixed with English). The embedder is English-only, so there the lexicon (which has the
+        # words of those languages) decides: an intent's action within a few words of one of
+        # its objects in a sentence not framed as a question about the proper way, a topic or
+        # a prohibition is a request for it (matched_by "lexicon"); and the classifier alone
+        # refuses a text naming no lexicon action only at statement_threshold.
+        other = settings.get("other_languages") or {}
+        self.other_words = frozenset(w.lower() for w in string_list(path, other, "words"))
+        self.english_words = frozenset(w.lower() for w in string_list(path, other,
+                                                                      "english_words"))
+        self.other_min_words = int(other.get("min_words", 2))
         self.classifier = self._classifier(path, config, settings) if embed else None
 
     def _classifier(self, path: Path, config: dict, settings: dict) -> IntentClassifier | None:
@@ -196,9 +209,41 @@ class PolicyChecker:
         sentence of a longer message: one naming no lexicon action is a statement)."""
         if self.framed(text):
             return self.framed_threshold
-        if sentence and not any(p.search(text) for p in self.lexicon.actions.values()):
+        if (sentence or self.other_language(text)) and \
+                not any(p.search(text) for p in self.lexicon.actions.values()):
             return max(self.threshold, self.statement_threshold)
         return self.threshold
+
+    def other_language(self, text: str) -> bool:
+        """Whether `text` is written (at least half) in another language than English: at
+        least `other_languages.min_words` of its words are function words of those languages
+        or carry their letters (ä, é, ñ ...), and no fewer than its English function words."""
+        if not self.other_words:
+            return False
+        words = _WORD.findall(text.lower())
+        other = sum(1 for w in words if w in self.other_words or _ACCENTED.search(w))
+        english = sum(1 for w in words if w in self.english_words)
+        return other >= self.other_min_words and other >= english
+
+    def _by_lexicon(self, text: str, role: str | None) -> PolicyVerdict | None:
+        """For a text in another language: the verdict of the first sentence in which an
+        intent's action stands near one of its objects (the lexicon's pair), unless that
+        sentence is framed (`framed`); None when there is none. Of several intents paired in
+        one sentence, the classifier's likeliest (the first listed without a classifier)."""
+        if not self.other_language(text):
+            return None
+        for part in sentences(text) or [text]:
+            paired = self.lexicon.found(part).get("pair", [])
+            if not paired or self.framed(part):
+                continue
+            intent = self.intent(paired[0])
+            if self.classifier is not None and len(paired) > 1:
+                row = self.classifier.probabilities([part])[0]
+                classes = self.classifier.classes
+                intent = self.intent(max(paired, key=lambda i: row[classes.index(i)]
+                                         if i in classes else -1.0))
+            return self._verdict(intent, 1.0, "lexicon", role)
+        return None
 
     def _in_topic_clause(self, text: str, position: int) -> bool:
         """Whether `position` lies in the clause a topic frame opens."""
@@ -247,10 +292,15 @@ class PolicyChecker:
         return self._by_classifier(text, role)
 
     def _by_classifier(self, text: str, role: str | None) -> PolicyVerdict:
-        if self.classifier is None or not text.strip():
+        if not text.strip():
             return replace(ANSWER, role=role)
+        if self.classifier is None:
+            return self._by_lexicon(text, role) or replace(ANSWER, role=role)
         intent, probability = self._likeliest_intent(text)
         if intent is None:
+            by_lexicon = self._by_lexicon(text, role)
+            if by_lexicon is not None and by_lexicon.action != "answer":
+                return by_lexicon
             return PolicyVerdict("answer", score=round(probability, 4), role=role)
         return self._verdict(intent, probability, "classifier", role)
 

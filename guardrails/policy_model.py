@@ -117,6 +117,11 @@ def _groups(path: Path, config: dict, key: str, whole_words: bool) -> dict[str, 
         raise RuleFileError(path, f"lexicon.{key} must map a group name to a pattern")
     compiled = {}
     for name, pattern in groups.items():
+        if isinstance(pattern, list):  # one pattern per language: any of them
+            if not pattern or not all(isinstance(p, str) for p in pattern):
+                raise RuleFileError(path, f"lexicon.{key}.{name}: expected a pattern or a "
+                                          f"non-empty list of patterns")
+            pattern = "|".join(f"(?:{p})" for p in pattern)
         source = rf"(?<!\w)(?:{pattern})(?!\w)" if whole_words else str(pattern)
         try:
             compiled[name] = re.compile(source, re.IGNORECASE | re.MULTILINE)
