@@ -126,6 +126,10 @@ class Settings(BaseSettings):
     min_retrieval_support: float = 0.35
     confident_similarity: float = 0.55
     min_word_coverage: float = 0.6
+    # Support from one line when the passages as a whole are far (answering.AnswerPolicy).
+    line_support: float = 0.55
+    line_word_coverage: float = 0.4
+    covered_support: float = 0.25
     min_kept_share: float = 0.5
     abandon_after_failures: int = Field(default=3, description="stop generating after this many "
                                         "unverifiable sentences with none verified; 0: never")

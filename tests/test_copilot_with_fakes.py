@@ -110,3 +110,16 @@ def test_a_lazy_part_is_built_once_across_threads():
     assert len(calls) == 1 and len({id(g) for g in got}) == 1 and lazy.loaded
     built = object()
     assert part(built).get() is built and part(lazy) is lazy and Lazy.of(None).loaded
+
+
+@pytest.mark.light
+def test_the_support_thresholds_come_from_settings(tmp_path, monkeypatch):
+    from copilot.build import build_pipeline
+
+    monkeypatch.setenv("COPILOT_LINE_SUPPORT", "0.7")
+    monkeypatch.setenv("COPILOT_COVERED_SUPPORT", "0.3")
+    settings = Settings(home=tmp_path)
+    kb = KnowledgeBase(settings.home_dir, HashEmbedder(), vectors=MemoryStore())
+    policy = build_pipeline(settings, kb, ScriptedBackend(["NOT FOUND"])).policy
+    assert (policy.line_support, policy.covered_support) == (0.7, 0.3)
+    assert policy.line_word_coverage == settings.line_word_coverage
