@@ -229,19 +229,25 @@ class PolicyChecker:
         """For a text in another language: the verdict of the first sentence in which an
         intent's action stands near one of its objects (the lexicon's pair), unless that
         sentence is framed (`framed`); None when there is none. Of several intents paired in
-        one sentence, the classifier's likeliest (the first listed without a classifier)."""
+        one sentence, the classifier's likeliest; without a classifier, the one with most of
+        its object groups in the sentence, then the one with fewest object groups (the most
+        specific: "the audit trail entries" is the audit trail's before it is a record's)."""
         if not self.other_language(text):
             return None
         for part in sentences(text) or [text]:
-            paired = self.lexicon.found(part).get("pair", [])
+            found = self.lexicon.found(part)
+            paired = [self.intent(i) for i in found.get("pair", [])]
             if not paired or self.framed(part):
                 continue
-            intent = self.intent(paired[0])
             if self.classifier is not None and len(paired) > 1:
                 row = self.classifier.probabilities([part])[0]
                 classes = self.classifier.classes
-                intent = self.intent(max(paired, key=lambda i: row[classes.index(i)]
-                                         if i in classes else -1.0))
+                intent = max(paired, key=lambda i: row[classes.index(i.id)]
+                             if i.id in classes else -1.0)
+            else:
+                objects = set(found.get("object", []))
+                intent = min(paired, key=lambda i: (-len(objects & set(i.objects)),
+                                                    len(i.objects)))
             return self._verdict(intent, 1.0, "lexicon", role)
         return None
 
