@@ -131,6 +131,7 @@ def fresh_reports() -> dict:
             "injection_fresh4": injection_fresh_reports(prefix="injection_fresh4"),
             "policy_fresh2": policy_fresh_reports(),
             "policy_fresh3": policy_fresh_reports(prefix="policy_fresh3"),
+            "policy_fresh4": policy_fresh_reports(prefix="policy_fresh4"),
             "pii_fresh2": pii_fresh_reports()}
 
 
