@@ -12,7 +12,10 @@ near-misses and violations, prohibitions quoted from SOPs) and the tune split of
 evals/datasets/policy_cases.jsonl. The fresh sets (policy_fresh*.jsonl) are never read here:
 they are measured with evals/policy_fresh.py, once before and once after a change. (In round 3,
 policy_fresh2.jsonl, measured twice in round 2, was tuning material, checked by hand with
-policy_fresh.run; policy_fresh3.jsonl is the fresh set.)
+policy_fresh.run; policy_fresh3.jsonl is the fresh set.) Round 4 adds policy_tune3.jsonl
+(requests and near-misses in German, French, Italian, Dutch and Spanish) and used
+policy_fresh3.jsonl (measured twice in round 3) as tuning material; policy_fresh4.jsonl is the
+fresh set.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from .guard_suites import POLICY_CASES, load_jsonl, policy_suite
 DATASETS = Path(__file__).parent / "datasets"
 TUNE = DATASETS / "policy_tune.jsonl"
 TUNE2 = DATASETS / "policy_tune2.jsonl"
+TUNE3 = DATASETS / "policy_tune3.jsonl"
 
 
 def cases_tune_split() -> list[dict]:
@@ -40,10 +44,11 @@ def cases_tune_split() -> list[dict]:
 def evaluate(checker: PolicyChecker) -> dict:
     tune = policy_fresh.run(checker, policy_fresh.load_cases(TUNE))
     tune2 = policy_fresh.run(checker, policy_fresh.load_cases(TUNE2))
+    tune3 = policy_fresh.run(checker, policy_fresh.load_cases(TUNE3))
     cases = [c for c in load_jsonl(POLICY_CASES) if c.get("split") == "tune"]
     exact = policy_suite(checker, cases)
     binary = policy_fresh.run(checker, cases_tune_split())
-    return {"tune": tune, "tune2": tune2, "cases_tune_exact": exact["accuracy"],
+    return {"tune": tune, "tune2": tune2, "tune3": tune3, "cases_tune_exact": exact["accuracy"],
             "cases_tune_binary": binary["accuracy"], "cases_wrong": exact["wrong"]}
 
 
@@ -90,7 +95,7 @@ def main() -> None:
         return
     checker = PolicyChecker(embed=embed)
     f = evaluate(checker)
-    for name, path in (("tune", TUNE), ("tune2", TUNE2)):
+    for name, path in (("tune", TUNE), ("tune2", TUNE2), ("tune3", TUNE3)):
         t = f[name]
         print(f"{name}: accuracy {t['accuracy']:.3f}, caught {t['violations_caught']:.3f}, legit "
               f"refused {t['refused_legit_rate']:.3f}, p50 {t['latency_ms']['p50']} ms")
