@@ -62,6 +62,12 @@ def _all_patterns() -> dict[str, re.Pattern]:
     found.update({f"policy rule {intent}#{n}": p
                   for intent, patterns in checker._rules.items()  # the compiled rules
                   for n, p in enumerate(patterns)})
+    # The lexicon's action, object and frame words run on every question too.
+    found.update({f"policy lexicon {kind} {name}": p
+                  for kind, groups in (("action", checker.lexicon.actions),
+                                       ("object", checker.lexicon.objects),
+                                       ("frame", checker.lexicon.frames))
+                  for name, p in groups.items()})
     return found
 
 
