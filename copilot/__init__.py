@@ -4,9 +4,9 @@ Public API: `Copilot`, `Answer`, `Citation`, `Settings`.
 """
 
 from .answer import DECISION_SUPPORT_NOTICE, Answer, Citation, GuardVerdicts, SentenceCheck
-from .answering import AnswerEvent, CardEvent, Event, SentenceEvent
 from .api import Copilot, demo_plant_path
 from .errors import AccessDeniedError, BadQuestionError, CopilotError, ModelUnavailableError
+from .pipeline import AnswerEvent, CardEvent, Event, SentenceEvent
 from .settings import Settings
 from .sources import SourceView
 

@@ -27,9 +27,16 @@ from guardrails import (
 )
 from knowledge import FileResult, Hit, IngestReport, KnowledgeBase, SearchFilter
 
-from .accounts import Accounts
 from .answer import Answer
-from .answering import (
+from .conversation import Conversations, standalone
+from .deviations import DeviationMatch, similar_deviations
+from .errors import AccessDeniedError, BadQuestionError, CopilotError
+from .grounding import GroundingVerifier
+from .guarding import QuestionGate
+from .lazy import Lazy, part
+from .llm import ChatBackend
+from .output_filter import OutputFilter
+from .pipeline import (
     MAX_COMMENT_CHARS,
     MAX_DESCRIPTION_CHARS,
     MAX_QUESTION_CHARS,
@@ -41,18 +48,11 @@ from .answering import (
     validate_question,
     validate_text,
 )
-from .conversation import Conversations, standalone
-from .deviations import DeviationMatch, similar_deviations
-from .errors import AccessDeniedError, BadQuestionError, CopilotError
-from .grounding import GroundingVerifier
-from .guarding import QuestionGate
-from .lazy import Lazy, part
-from .llm import ChatBackend
-from .output_filter import OutputFilter
 from .settings import Settings
 from .sources import SourceView, needs_redaction, open_source, redacted_hits
 from .text_check import MAX_DOC_ID_CHARS, ClaimChecker, DocumentNotVisibleError, TextCheck
 from .training import TrainingService
+from .user_admin import Accounts
 
 
 def demo_plant_path() -> Path:

@@ -27,18 +27,18 @@ from guardrails import (
 from knowledge import Embedder, Hit, KnowledgeBase, make_embedder
 from storage import Database, StorageError, open_database
 
-from .accounts import Accounts, login_policy
-from .answering import AnswerPipeline, AnswerPolicy
 from .api import Copilot
 from .errors import CopilotError
 from .grounding import GroundingVerifier
 from .guarding import GuardScanner, QuestionGate
 from .lazy import Lazy
 from .llm import ChatBackend, make_chat_model
+from .pipeline import AnswerPipeline, AnswerPolicy
 from .prompting import PromptTemplate
 from .settings import Settings, disable_telemetry_and_hub, private_folder
 from .sources import deviation_redactor
 from .training import TrainingService
+from .user_admin import Accounts, login_policy
 
 
 @lru_cache(maxsize=4)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from guardrails import Scrubber, ScrubSession
 
 from .answer import Answer, GuardVerdicts
-from .answering import Event, SentenceEvent
+from .pipeline import Event, SentenceEvent
 
 
 class OutputFilter:

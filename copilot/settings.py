@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     min_retrieval_support: float = 0.35
     confident_similarity: float = 0.55
     min_word_coverage: float = 0.6
-    # Support from one line when the passages as a whole are far (answering.AnswerPolicy).
+    # Support from one line when the passages as a whole are far (pipeline.AnswerPolicy).
     line_support: float = 0.55
     line_word_coverage: float = 0.4
     covered_support: float = 0.25

@@ -26,7 +26,6 @@ from pydantic import BaseModel
 
 from knowledge import Document, Hit, KnowledgeBase, SearchFilter
 
-from .answering import MAX_DESCRIPTION_CHARS
 from .errors import AccessDeniedError, CopilotError
 from .grounding import (
     GroundingVerifier,
@@ -36,6 +35,7 @@ from .grounding import (
     split_sentences,
     strip_citations,
 )
+from .pipeline import MAX_DESCRIPTION_CHARS
 from .quantities import quantities_in
 
 # "[SOP-STE-001]" or "[MAN-AC-02]": a document id cited in the text (not a [1] marker).

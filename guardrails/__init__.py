@@ -4,7 +4,6 @@ A leaf package: it imports neither `knowledge` nor anything above it.
 """
 
 from ._patterns import CachedEmbed
-from .accounts import Account, UserStore
 from .audit import AUDIT_ACTIONS, AuditRecord, AuditSink, AuditTrail, VerifyResult
 from .audit_head import SignedHead, parse_witness
 from .audit_keys import AuditKey, AuditSigner, default_key_file
@@ -55,6 +54,7 @@ from .pii import (
 )
 from .policy import PolicyChecker, PolicyVerdict, refusal_message
 from .regex_scrubber import RegexScrubber
+from .user_store import Account, UserStore
 from .users import ROLES, User, demo_user
 
 __all__ = [

@@ -6,7 +6,7 @@ every user (review F7: 40 KB took 9 s before the old length check was reached), 
 calls `bounded_text` first, on the raw value, and only then hands it on. The check is `len()`
 and nothing else, so it costs nothing whatever arrives.
 
-The limits are the product's, in one place; `copilot/answering.py` applies the same ones to
+The limits are the product's, in one place; `copilot/pipeline.py` applies the same ones to
 the cleaned text.
 """
 
@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from .errors import GuardrailError
 
-MAX_QUESTION_CHARS = 2000  # as validate_question in copilot/answering.py, after collapsing
+MAX_QUESTION_CHARS = 2000  # as validate_question in copilot/pipeline.py, after collapsing
 # A question is bounded again after its whitespace is collapsed, so the raw value may be
 # longer; four times the limit, as validate_question's own first check.
 MAX_RAW_QUESTION_CHARS = 4 * MAX_QUESTION_CHARS
 MAX_QUERY_CHARS = 2000  # a search query: a question's length
 MAX_DESCRIPTION_CHARS = 4000  # a deviation description: a paragraph or two
 MAX_COMMENT_CHARS = 2000  # a feedback comment
-MAX_LOGIN_NAME_CHARS = 64  # as guardrails.accounts.MAX_NAME_LENGTH
+MAX_LOGIN_NAME_CHARS = 64  # as guardrails.user_store.MAX_NAME_LENGTH
 MAX_PASSWORD_CHARS = 1024  # as guardrails.passwords.MAX_PASSWORD_LENGTH
 
 

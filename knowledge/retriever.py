@@ -10,7 +10,7 @@ from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
-from .base import Hit, KnowledgeBase, SearchFilter
+from .knowledge_base import Hit, KnowledgeBase, SearchFilter
 
 
 class KnowledgeRetriever(BaseRetriever):

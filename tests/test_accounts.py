@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from copilot.accounts import Accounts, AdminRequiredError
 from copilot.errors import CopilotError
+from copilot.user_admin import Accounts, AdminRequiredError
 from guardrails import (
     AuditTrail,
     AuthenticationError,

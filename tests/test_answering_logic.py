@@ -6,9 +6,9 @@ scripted, so each outcome of the pipeline can be forced and checked. Whatever th
 writes, the evidence card stands; only verified sentences are added to it.
 """
 
-from copilot.answering import AnswerPipeline, AnswerPolicy
 from copilot.grounding import GroundingVerifier
 from copilot.llm import ScriptedBackend
+from copilot.pipeline import AnswerPipeline, AnswerPolicy
 from copilot.prompting import PromptTemplate
 from guardrails import demo_user
 
@@ -145,7 +145,7 @@ def test_restricted_documents_never_cited_for_operator(demo_copilot):
 def test_a_sentence_streamed_before_not_found_is_kept_in_the_final_answer(demo_copilot):
     # The model may verify one point and then say it found nothing more: what the stream
     # showed must stay in the answer, and nothing after the marker is shown.
-    from copilot.answering import AnswerEvent, SentenceEvent
+    from copilot.pipeline import AnswerEvent, SentenceEvent
 
     kb = demo_copilot.kb
     hits = kb.search(QUESTION, k=4)

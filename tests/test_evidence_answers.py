@@ -14,10 +14,10 @@ from langchain_core.outputs import ChatGenerationChunk
 
 from copilot import Copilot, Settings
 from copilot.answerability import asked_for, holds
-from copilot.answering import EVIDENCE_INTRO, SUMMARY_INTRO
 from copilot.build import synthesis_enabled
 from copilot.evidence import split_units, table_header_before
 from copilot.llm import LangChainBackend
+from copilot.pipeline import EVIDENCE_INTRO, SUMMARY_INTRO
 from guardrails import AuditTrail, User
 from knowledge import Hit
 

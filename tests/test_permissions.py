@@ -65,7 +65,7 @@ def test_require_names_the_user_the_capability_and_who_holds_it():
 def test_the_old_role_lists_are_read_from_the_table():
     from copilot.sources import NEED_TO_KNOW_ROLES
     from copilot.training import APPROVER_ROLES
-    from knowledge.base import DRAFT_ROLES
+    from knowledge.knowledge_base import DRAFT_ROLES
 
     assert NEED_TO_KNOW_ROLES == roles_with("see_names_in_deviations")
     assert APPROVER_ROLES == roles_with("approve_modules")

@@ -8,8 +8,8 @@ import pytest
 import storage_pg
 
 from guardrails import AuthenticationError, UnknownUserError, UserExistsError, UserStore
-from guardrails.accounts import SCHEMA
 from guardrails.login_throttle import Backoff
+from guardrails.user_store import SCHEMA
 from storage import PostgresDatabase, upgrade
 
 

@@ -16,9 +16,9 @@ import math
 import numpy as np
 import pytest
 
-from copilot.answering import AnswerPipeline, AnswerPolicy
 from copilot.grounding import GroundingVerifier
 from copilot.llm import ScriptedBackend
+from copilot.pipeline import AnswerPipeline, AnswerPolicy
 from copilot.prompting import PromptTemplate
 from knowledge import Hit
 

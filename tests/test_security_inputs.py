@@ -471,11 +471,11 @@ def test_a_megabyte_is_refused_without_reading_it():
 
 @pytest.mark.light
 def test_limits_agree_with_the_checks_that_apply_them():
-    from copilot import answering
-    from guardrails import accounts, passwords
+    from copilot import pipeline
+    from guardrails import passwords, user_store
 
-    assert MAX_QUESTION_CHARS == answering.MAX_QUESTION_CHARS
-    assert guardrails.MAX_DESCRIPTION_CHARS == answering.MAX_DESCRIPTION_CHARS
-    assert guardrails.MAX_COMMENT_CHARS == answering.MAX_COMMENT_CHARS
-    assert MAX_LOGIN_NAME_CHARS == accounts.MAX_NAME_LENGTH
+    assert MAX_QUESTION_CHARS == pipeline.MAX_QUESTION_CHARS
+    assert guardrails.MAX_DESCRIPTION_CHARS == pipeline.MAX_DESCRIPTION_CHARS
+    assert guardrails.MAX_COMMENT_CHARS == pipeline.MAX_COMMENT_CHARS
+    assert MAX_LOGIN_NAME_CHARS == user_store.MAX_NAME_LENGTH
     assert MAX_PASSWORD_CHARS == passwords.MAX_PASSWORD_LENGTH

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 from conftest import UI_PASSWORD
 
-from copilot.accounts import UNKNOWN_NAME, Accounts
+from copilot.user_admin import UNKNOWN_NAME, Accounts
 from guardrails import AuditTrail, AuthenticationError, User, UserStore
 from guardrails.login_throttle import Backoff
 from guardrails.passwords import hash_password

@@ -14,7 +14,7 @@ import pytest
 from conftest import SECURITY_DOCS
 
 from copilot import AccessDeniedError, Answer, BadQuestionError
-from copilot.answering import EVIDENCE_INTRO as QUOTED_INTRO
+from copilot.pipeline import EVIDENCE_INTRO as QUOTED_INTRO
 from guardrails import AuditBusyError
 from knowledge import DocumentError
 from ui import uploads

@@ -12,8 +12,8 @@ from gradio.utils import get_upload_folder
 
 from copilot import Copilot
 from guardrails import AUDIT_ACTIONS, ROLES
-from guardrails.accounts import MAX_NAME_LENGTH
 from guardrails.passwords import MAX_PASSWORD_LENGTH
+from guardrails.user_store import MAX_NAME_LENGTH
 from knowledge import SUPPORTED_SUFFIXES
 
 from . import uploads
@@ -181,7 +181,7 @@ def build(copilot: Copilot, identity: Identity, role) -> list[tuple]:
                 elif kind == "role":
                     copilot.accounts.set_role(user, name, new)
                     message = f"{md_text(name)} is now {md_text(new)}."
-                elif kind == "unlock":  # after repeated failed logins (copilot/accounts.py)
+                elif kind == "unlock":  # after repeated failed logins (copilot/user_admin.py)
                     copilot.accounts.unlock(user, name)
                     message = f"{md_text(name)} is unlocked."
                 else:

@@ -9,7 +9,7 @@ import uuid
 import gradio as gr
 
 from copilot import Answer, AnswerEvent, CardEvent, Copilot, CopilotError, SentenceEvent
-from copilot.answering import MAX_COMMENT_CHARS, MAX_DESCRIPTION_CHARS, MAX_QUESTION_CHARS
+from copilot.pipeline import MAX_COMMENT_CHARS, MAX_DESCRIPTION_CHARS, MAX_QUESTION_CHARS
 from guardrails import GuardrailError
 from knowledge import KnowledgeError
 

@@ -15,7 +15,7 @@ import html
 import gradio as gr
 
 from copilot import Copilot
-from copilot.answering import MAX_DESCRIPTION_CHARS
+from copilot.pipeline import MAX_DESCRIPTION_CHARS
 from copilot.text_check import checkable_documents
 
 from .errors import message_for

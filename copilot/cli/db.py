@@ -13,8 +13,8 @@ import typer
 from rich.table import Table
 
 from guardrails import AuditTrail
-from guardrails.accounts import SCHEMA as ACCOUNTS_SCHEMA
 from guardrails.audit import SCHEMA as AUDIT_SCHEMA
+from guardrails.user_store import SCHEMA as ACCOUNTS_SCHEMA
 from knowledge.catalog import SCHEMA as CATALOG_SCHEMA
 from storage import (
     POSTGRESQL,

@@ -17,10 +17,10 @@ from guardrails import demo_user
 from knowledge import discover
 
 from ..answer import Answer
-from ..answering import AnswerEvent, SentenceEvent
 from ..api import Copilot, demo_plant_path
 from ..build import build_copilot
 from ..errors import CopilotError
+from ..pipeline import AnswerEvent, SentenceEvent
 from ..settings import Settings, disable_telemetry_and_hub
 from .audit import audit_app
 from .db import check_schemas, db_app

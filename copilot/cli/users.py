@@ -20,9 +20,9 @@ from rich.table import Table
 
 from guardrails import User
 
-from ..accounts import Accounts
 from ..build import build_accounts, build_audit_trail
 from ..settings import Settings
+from ..user_admin import Accounts
 from .output import EXPECTED_ERRORS, fail, out
 
 CLI_ADMIN = User(name="cli-admin", role="admin")

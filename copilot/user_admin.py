@@ -30,8 +30,8 @@ from guardrails import (
     UserStore,
     can,
 )
-from guardrails.accounts import MAX_NAME_LENGTH
 from guardrails.login_throttle import AddressThrottle, Backoff, FailureCounter, Gate
+from guardrails.user_store import MAX_NAME_LENGTH
 
 from .errors import CopilotError
 from .settings import Settings
