@@ -367,7 +367,7 @@ class CardComposer:
             # Lines of one passage together and in the document's order (a sentence and the
             # one after it read as the document has them), passages in the order of their
             # best line.
-            rank = {}
+            rank: dict[int, int] = {}
             for s in support:
                 rank.setdefault(s.unit.n, len(rank))
             support.sort(key=lambda s: (s.unit.n != headline.unit.n, rank[s.unit.n],

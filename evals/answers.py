@@ -16,8 +16,9 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
-from copilot import Answer, Copilot, Settings, demo_plant_path
+from copilot import Answer, AnswerEvent, Copilot, Settings, demo_plant_path
 from copilot.grounding import split_sentences, unsupported_terms
 from guardrails import demo_user
 
@@ -119,13 +120,13 @@ def evaluate_case(copilot: Copilot, case: Case) -> dict:
         if evidence is None and event.kind in ("card", "answer"):
             evidence = time.perf_counter() - started  # the card, or the decline
         if event.kind == "answer":
-            answer = event.answer
+            answer = cast(AnswerEvent, event).answer  # the kind names the event's class
     assert answer is not None
     total = time.perf_counter() - started
     cited = answer.cited_doc_ids()
     sources = {c.doc_id: c.source for c in answer.citations}
     gold_ids = [d for d in cited if is_gold(case, d, sources.get(d, ""))]
-    row = {
+    row: dict[str, Any] = {
         "id": case.id, "question": case.question, "answerable": case.answerable,
         "restricted": case.expect_restricted, "status": answer.status, "cited": cited,
         "gold": case.doc, "answer": answer.text, "decline_reason": answer.decline_reason,
@@ -153,8 +154,8 @@ def evaluate_case(copilot: Copilot, case: Case) -> dict:
         row["card_chars"] = sum(len(line.text) for line in answer.evidence)
     if case.expect_restricted:
         row["leak"] = case.doc in cited or any(c.doc_id == case.doc for c in answer.closest)
-    bad, shown = unsupported_number_sentences(answer)
-    row["unsupported_number_sentences"], row["shown_sentences"] = bad, shown
+    bad, shown_count = unsupported_number_sentences(answer)
+    row["unsupported_number_sentences"], row["shown_sentences"] = bad, shown_count
     return row
 
 

@@ -104,8 +104,9 @@ def main() -> None:
         if args.show:
             texts = {c["id"]: c for c in policy_fresh.load_cases(path)}
             for case_id in t["missed"] + t["refused_legit"]:
-                c = texts[case_id]
-                print(f"  WRONG {c['label']:9} {t['intent_named'][case_id]} | {c['text']}")
+                case = texts[case_id]
+                print(f"  WRONG {case['label']:9} {t['intent_named'][case_id]} | "
+                      f"{case['text']}")
     print(f"policy_cases tune split: exact {f['cases_tune_exact']:.3f}, "
           f"binary {f['cases_tune_binary']:.3f}")
     if args.show:

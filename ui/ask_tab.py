@@ -133,7 +133,7 @@ def build(copilot: Copilot, identity: Identity, role) -> None:
     ask_button.click(respond, [question, chat, role, session], [chat, last_answer, question],
                      api_name="ask")
     question.submit(respond, [question, chat, role, session], [chat, last_answer, question],
-                    api_name=False)
+                    api_visibility="private")
     new_button.click(new_conversation, session,
                      [chat, last_answer, session, viewer, feedback_status])
     up.click(send_feedback(True), [last_answer, comment, role], [feedback_status, comment],
