@@ -27,6 +27,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -98,7 +99,7 @@ class InjectionVerdict:
     score: float
     reasons: list[str] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -107,7 +108,7 @@ class _Rule:
     id: str
     weight: float
     why: str
-    pattern: re.Pattern
+    pattern: re.Pattern[str]
 
 
 class InjectionDetector:
@@ -184,8 +185,9 @@ class InjectionDetector:
             plain = plain.translate(_CONFUSABLE)
         plain = _SPACED.sub(lambda m: m.group(0).replace(m.group(1), ""), plain)
         plain = re.sub(r"[ \t]{2,}", " ", plain)
-        if self._leet and _LEET_WORD.search(plain):  # then "th3" and "m3" are leet too
-            plain = _LEET_ANY.sub(lambda m: m.group(0).translate(self._leet), plain)
+        leet = self._leet
+        if leet and _LEET_WORD.search(plain):  # then "th3" and "m3" are leet too
+            plain = _LEET_ANY.sub(lambda m: m.group(0).translate(leet), plain)
         if _SHORTHAND.search(plain):
             plain = _SHORTHAND.sub(lambda m: _SHORTHAND_WORDS[m.group(0)], plain)
         # Reversed text and ROT13 are read back only when the text says it is encoded so:
@@ -290,8 +292,8 @@ class InjectionDetector:
         if self._attack is None and not self.classifier_active:
             # Rows are unit length (the Embedder contract), so a dot product is the cosine.
             self._attack = np.asarray(self.embed(self._attack_texts), dtype=np.float32)  # type: ignore[misc]
-            self._benign = np.asarray(self.embed(self._benign_texts), dtype=np.float32) \
-                if self._benign_texts else np.zeros((0, self._attack.shape[1]), np.float32)  # type: ignore[misc]
+            self._benign = (np.asarray(self.embed(self._benign_texts), dtype=np.float32)  # type: ignore[misc]
+                            if self._benign_texts else np.zeros((0, self._attack.shape[1]), np.float32))
 
 
 def _nested_macros(macros: dict[str, str]) -> dict[str, str]:
@@ -299,9 +301,12 @@ def _nested_macros(macros: dict[str, str]) -> dict[str, str]:
     they are expanded here, a few levels deep, before the rules are compiled."""
     out = {str(k): str(v) for k, v in macros.items()}
     for _ in range(4):
-        out = {k: _MACRO_REF.sub(lambda m, known=out: known.get(m.group(1), m.group(0)), v)
-               for k, v in out.items()}
+        out = {k: _expand_macros(v, out) for k, v in out.items()}
     return out
+
+
+def _expand_macros(text: str, known: dict[str, str]) -> str:
+    return _MACRO_REF.sub(lambda m: known.get(m.group(1), m.group(0)), text)
 
 
 def _untag(run: str) -> str:

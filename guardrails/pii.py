@@ -21,6 +21,8 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, cast
 
 from .errors import GuardrailError
 from .pii_site import (
@@ -32,6 +34,14 @@ from .pii_site import (
     employee_id_regex,
     id_shape,
 )
+
+if TYPE_CHECKING:
+    import regex
+    from presidio_analyzer import AnalyzerEngine, Pattern, RecognizerResult
+    from presidio_analyzer.nlp_engine import NlpArtifacts
+    from presidio_anonymizer import AnonymizerEngine
+    from spacy.language import Language
+    from spacy.pipeline import Lemmatizer
 
 ENTITY_TYPES = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "EMPLOYEE_ID", "US_SSN",
                 "STREET_ADDRESS")
@@ -113,7 +123,7 @@ class ScrubSession:
         fits = {p for (t, k), p in self._by_key.items() if t == "PERSON" and key in k.split()}
         return fits.pop() if len(fits) == 1 else None
 
-    def name_parts(self, text: str) -> list[re.Match]:
+    def name_parts(self, text: str) -> list[re.Match[str]]:
         """Where first names or surnames of people already seen appear in `text`."""
         with self._lock:
             people = list(self._people.values())
@@ -421,7 +431,7 @@ class PresidioScrubber(Scrubber):
         return _without_overlaps(spans)
 
     def _recased(self, text: str) -> str:
-        def recase(m: re.Match) -> str:
+        def recase(m: re.Match[str]) -> str:
             word = m.group()
             if word.casefold() in self._plant_words or len(_VOWELS.findall(word)) < 2:
                 return word  # an acronym or a plant word: "CAPA", "HPLC", "UPLC"
@@ -474,7 +484,7 @@ class PresidioScrubber(Scrubber):
         word, a plant term, an organisation nor an eponym is a person too. A list with no person
         found counts when a plural verb aimed at people follows it."""
         people = [s for s in spans if s.type == "PERSON"]
-        out = []
+        out: list[Span] = []
         for m in _NAME_LIST.finditer(text):
             members = [(a, b) for a, b in _list_members(m)]
             listed = any(p.start < b and a < p.end for p in people for a, b in members)
@@ -553,7 +563,7 @@ class PresidioScrubber(Scrubber):
                                           operators=operators).text
 
 
-def _regex_compile(pattern: str):
+def _regex_compile(pattern: str) -> regex.Pattern[str]:
     import regex  # Presidio's dependency; guardrails/pii_site.py imports it too
 
     return regex.compile(pattern)
@@ -576,7 +586,7 @@ _LIST_VERB = _regex_compile(
     r"clean|present|be\s+on))\b")
 
 
-def _list_members(match) -> list[tuple[int, int]]:
+def _list_members(match: regex.Match[str]) -> list[tuple[int, int]]:
     """The word spans of a `_NAME_LIST` match: the first, those after commas, the last."""
     out = [(match.start(1), match.end(1))]
     if match.group(2):
@@ -588,7 +598,7 @@ def _list_members(match) -> list[tuple[int, int]]:
     return out
 
 
-def _person_source(result) -> str:
+def _person_source(result: RecognizerResult) -> str:
     # Candidates carry their own entity types so that Presidio's de-duplication does not let
     # "Did Priya" (a capitalised run) swallow "Priya" (a name after a verb) before we filter.
     if result.entity_type != "PERSON":
@@ -616,11 +626,12 @@ def _phone_shaped(value: str) -> bool:
     return bool(re.match(r"\+|00|0|\(\d{2,5}\)\s?\d|\d{3}[-. ]\d{3}[-. ]\d{4}$", value.strip()))
 
 
-def _recognizer(result) -> str:
-    return (result.recognition_metadata or {}).get("recognizer_name", "")
+def _recognizer(result: RecognizerResult) -> str:
+    name: str = (result.recognition_metadata or {}).get("recognizer_name", "")
+    return name
 
 
-def regex_match(pattern: str, text: str, pos: int):
+def regex_match(pattern: str, text: str, pos: int) -> regex.Match[str] | None:
     import regex
 
     return regex.compile(pattern).match(text, pos)
@@ -641,7 +652,7 @@ def _without_overlaps(spans: list[Span]) -> list[Span]:
     return sorted(kept, key=lambda s: s.start)
 
 
-def _require(module: str):
+def _require(module: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError as exc:
@@ -683,7 +694,8 @@ def _import_without_torch() -> None:
             del sys.modules[name]
 
 
-def _build_engines(known_names: list[str], config: SiteConfig):
+def _build_engines(known_names: list[str], config: SiteConfig) -> tuple[
+        AnalyzerEngine, AnonymizerEngine, frozenset[str], frozenset[str], frozenset[str]]:
     """Analyzer (our recognizers only), anonymizer and the English word list; no network."""
     _import_without_torch()  # before the first import of spaCy below
     for module in ("spacy", "tldextract", "presidio_analyzer", "presidio_anonymizer"):
@@ -716,16 +728,18 @@ def _build_engines(known_names: list[str], config: SiteConfig):
         national format (a 0 prefix): international "+..." numbers need one region, and each
         region costs a pass over the text."""
 
-        def analyze(self, text, entities, nlp_artifacts=None):  # under the scrubber's lock
+        def analyze(self, text: str, entities: list[str],  # under the scrubber's lock
+                    nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
             national = re.search(r"(?<![\d.,])0\d", text) is not None
             saved = self.supported_regions
             self.supported_regions = saved if national else saved[:2]
             try:
-                return super().analyze(text, entities, nlp_artifacts)
+                # Presidio's signature is `nlp_artifacts: NlpArtifacts = None` (None allowed)
+                return super().analyze(text, entities, nlp_artifacts)  # type: ignore[arg-type]
             finally:
                 self.supported_regions = saved
 
-    def patterns(rows):
+    def patterns(rows: Iterable[tuple[str, str, float]]) -> list[Pattern]:
         return [Pattern(name, rx, score) for name, rx, score in rows]
 
     case_sensitive = regex.DOTALL | regex.MULTILINE
@@ -786,13 +800,14 @@ def _build_engines(known_names: list[str], config: SiteConfig):
     analyzer = AnalyzerEngine(
         registry=registry, nlp_engine=nlp_engine, supported_languages=["en"],
         context_aware_enhancer=LemmaContextAwareEnhancer(context_matching_mode="whole_word"))
-    nlp = nlp_engine.nlp["en"]
+    # create_engine() is typed as the base NlpEngine; the spaCy engine it makes has `.nlp`.
+    nlp = nlp_engine.nlp["en"]  # type: ignore[attr-defined]
     stop = frozenset(w.casefold() for w in nlp.Defaults.stop_words)
-    return analyzer, AnonymizerEngine(), _english_words(nlp), _english_words(nlp, nouns=False), \
-        stop
+    anonymizer = AnonymizerEngine()  # type: ignore[no-untyped-call]
+    return analyzer, anonymizer, _english_words(nlp), _english_words(nlp, nouns=False), stop
 
 
-def _english_words(nlp, nouns: bool = True) -> frozenset[str]:
+def _english_words(nlp: Language, nouns: bool = True) -> frozenset[str]:
     """English words: the lemmatizer's (WordNet) index of open-class words plus spaCy's stop
     words, which the index lacks ("Our", "This"). A lone one is not a name. WordNet's nouns
     include many surnames ("Mitchell", "Costa"); `nouns=False` leaves them out: what is left
@@ -801,7 +816,7 @@ def _english_words(nlp, nouns: bool = True) -> frozenset[str]:
 
     words = {w.casefold() for w in nlp.Defaults.stop_words}
     try:
-        table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_index")
+        table = cast("Lemmatizer", nlp.get_pipe("lemmatizer")).lookups.get_table("lemma_index")
     except (KeyError, ValueError):
         return frozenset(words)
     keep = [pos for pos in table.keys() if nouns or pos != get_string_id("noun")]

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import importlib.util
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-import regex  # type: ignore[import-untyped]
-import yaml  # type: ignore[import-untyped]
+import regex
+import yaml
 
 from .errors import GuardrailError
 
@@ -82,7 +83,7 @@ class SiteConfig:
         return cls(id_patterns=tuple(patterns), **lists)
 
 
-def _alternation(words) -> str:
+def _alternation(words: Iterable[str]) -> str:
     return "|".join(regex.escape(w) for w in sorted(set(words), key=len, reverse=True))
 
 
@@ -202,7 +203,10 @@ class NameFinder:
         # "bozena" typed without its accent is "božena"
         self._unaccented_first = frozenset(_unaccented(n) for n in names)
         self.stop_words = stop_words
-        fold = lambda words: frozenset(w.casefold() for w in words)  # noqa: E731
+
+        def fold(words: Iterable[str]) -> frozenset[str]:
+            return frozenset(w.casefold() for w in words)
+
         self.allowed = fold(w for term in config.allow_list for w in term.split()) | never_names
         self.eponyms = fold(config.eponyms)
         self.method_nouns = fold(config.method_nouns)
@@ -278,6 +282,7 @@ class NameFinder:
         found = []
         for cue in _CUE.finditer(text):
             kind = cue.lastgroup
+            assert kind is not None  # every alternative of _CUE is a named group
             found += self._names_at(text, cue.end(), kind, many=kind in ("label", "roster"))
         found += self._initials(text)
         found += self._lexicon(text)
@@ -402,7 +407,7 @@ class NameFinder:
                 out.append(Candidate(m.start(), m.end(), "initial"))
         return out
 
-    def _paired(self, text: str, i: int, tokens: list) -> bool:
+    def _paired(self, text: str, i: int, tokens: list[regex.Match[str]]) -> bool:
         """A first name that is also a word ("Lena") next to another first name."""
         after = _PAIR_AFTER.match(text, tokens[i].end())
         before = _PAIR_BEFORE.search(text[max(0, tokens[i].start() - 40):tokens[i].start()])
@@ -492,5 +497,7 @@ def _lemmas(word: str) -> set[str]:
 
 
 def _same_case(a: str, b: str) -> bool:
-    style = lambda w: "upper" if w.isupper() else "lower" if w.islower() else "title"  # noqa
+    def style(w: str) -> str:
+        return "upper" if w.isupper() else "lower" if w.islower() else "title"
+
     return style(a) == style(b) or (style(a) == "title" and b[:1].isupper())

@@ -36,7 +36,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -100,7 +100,7 @@ class PolicyVerdict:
     allowed_for_role: bool = False
     note: str = ""  # the intent's allowed_note, for an allowed role
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -162,8 +162,10 @@ class PolicyChecker:
         self.other_min_words = int(other.get("min_words", 2))
         self.classifier = self._classifier(path, config, settings) if embed else None
 
-    def _classifier(self, path: Path, config: dict, settings: dict) -> IntentClassifier | None:
-        texts, labels = [], []
+    def _classifier(self, path: Path, config: dict[str, Any],
+                    settings: dict[str, Any]) -> IntentClassifier | None:
+        texts: list[str] = []
+        labels: list[str] = []
         for intent in self.intents:
             texts.extend(intent.exemplars)
             labels.extend([intent.id] * len(intent.exemplars))
@@ -182,8 +184,9 @@ class PolicyChecker:
                                 similarity_weight=float(settings.get("similarity_weight", 0.0)),
                                 model_path=path.with_suffix(".model.npz"))
 
-    def _frames(self, path: Path, settings: dict, key: str, groups: dict | None = None,
-                kind: str = "frame") -> list:
+    def _frames(self, path: Path, settings: dict[str, Any], key: str,
+                groups: dict[str, re.Pattern[str]] | None = None,
+                kind: str = "frame") -> list[re.Pattern[str]]:
         """The lexicon's patterns (frames, or action groups) that `classifier.<key>` names."""
         groups = self.lexicon.frames if groups is None else groups
         names = string_list(path, settings, key)
@@ -360,7 +363,7 @@ def _action(path: Path, where: str, value: object) -> Action:
     return value  # type: ignore[return-value]
 
 
-def _role_outcomes(path: Path, intent: dict) -> dict[str, RoleOutcome]:
+def _role_outcomes(path: Path, intent: dict[str, Any]) -> dict[str, RoleOutcome]:
     """An intent's `roles:` mapping, role -> action, or role -> {action, why, contact}."""
     entries = intent.get("roles") or {}
     if not isinstance(entries, dict):

@@ -27,6 +27,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -64,7 +65,7 @@ class IntentPairs:
 class Lexicon:
     """0/1 features of a text from the policy's `lexicon` section."""
 
-    def __init__(self, path: Path, config: dict, pairs: list[IntentPairs]) -> None:
+    def __init__(self, path: Path, config: dict[str, Any], pairs: list[IntentPairs]) -> None:
         self.window = int(config.get("pair_window", 8))
         self.actions = _groups(path, config, "actions", whole_words=True)
         self.objects = _groups(path, config, "objects", whole_words=True)
@@ -86,7 +87,7 @@ class Lexicon:
     def features(self, text: str) -> np.ndarray:
         starts = [m.start() for m in _WORD.finditer(text)]
 
-        def words(pattern: re.Pattern) -> list[int]:
+        def words(pattern: re.Pattern[str]) -> list[int]:
             return [max(bisect.bisect_right(starts, m.start()) - 1, 0)
                     for m in pattern.finditer(text)]
 
@@ -111,7 +112,8 @@ class Lexicon:
         return out
 
 
-def _groups(path: Path, config: dict, key: str, whole_words: bool) -> dict[str, re.Pattern]:
+def _groups(path: Path, config: dict[str, Any], key: str,
+            whole_words: bool) -> dict[str, re.Pattern[str]]:
     groups = config.get(key) or {}
     if not isinstance(groups, dict):
         raise RuleFileError(path, f"lexicon.{key} must map a group name to a pattern")
@@ -156,7 +158,7 @@ class IntentClassifier:
         vectors = np.asarray(self.embed(texts), dtype=np.float32)
         lexical = np.stack([self.lexicon.features(t) for t in texts]) if texts \
             else np.zeros((0, len(self.lexicon.names)), np.float32)
-        columns = [vectors, self.lexicon_weight * lexical]
+        columns: list[np.ndarray] = [vectors, self.lexicon_weight * lexical]
         if self.similarity_weight:
             columns.append(self.similarity_weight * self._similarities(vectors, training))
         return np.hstack(columns).astype(np.float32)
@@ -176,13 +178,14 @@ class IntentClassifier:
         """Rows: texts; columns: `self.classes`."""
         self.ensure_fitted()
         assert self._coef is not None and self._intercept is not None
-        scores = self.matrix(texts) @ self._coef.T + self._intercept
+        scores: np.ndarray = self.matrix(texts) @ self._coef.T + self._intercept
         if scores.shape[1] == 1:  # two classes: scikit-learn keeps one row of weights
             positive = 1.0 / (1.0 + np.exp(-scores[:, 0]))
             return np.stack([1.0 - positive, positive], axis=1)
         scores -= scores.max(axis=1, keepdims=True)
         exp = np.exp(scores)
-        return exp / exp.sum(axis=1, keepdims=True)
+        probabilities: np.ndarray = exp / exp.sum(axis=1, keepdims=True)
+        return probabilities
 
     # ---- fitting, and the shipped weights ----
     def ensure_fitted(self) -> None:
@@ -241,6 +244,8 @@ class IntentClassifier:
         """Write the weights in use (fit() first to refresh them)."""
         self.ensure_fitted()
         probe = np.asarray(self.embed([PROBE]), dtype=np.float32)[0]
+        assert (self._coef is not None and self._intercept is not None
+                and self._train_vectors is not None)  # ensure_fitted set them
         np.savez(path, coef=self._coef, intercept=self._intercept,
                  classes=np.asarray(self.classes), fingerprint=np.asarray(self.fingerprint()),
                  train_vectors=self._train_vectors.astype(np.float16),
