@@ -11,7 +11,8 @@ round 3 of issue 16 `injection_fresh2.jsonl` (measured twice in round 2, tuning 
 and since round 4 `injection_fresh3.jsonl` (measured twice in round 3) and
 `injection_tune3.jsonl`, plus the exemplars of `injection.yaml` and each sentence of the benign
 texts as benign (the detector scores a question sentence by sentence). Never
-`injection_fresh.jsonl` or `injection_fresh4.jsonl` (`NEVER_TRAINED`).
+`injection_fresh.jsonl`, `injection_fresh4.jsonl` (not refitted since round 4) or
+`injection_fresh5.jsonl` (`NEVER_TRAINED`).
 
 Selection (`--sweep`, issue 16 round 3). Round 2 chose C=1 / 0.85 by the whole detector out of
 fold on random folds; the rules had been written on those same cases, so the sweep measured the
@@ -69,7 +70,8 @@ TUNING_SETS = [("cases-tune", DATASETS / "injection_cases.jsonl", "tune"),
                ("tune3", DATASETS / "injection_tune3.jsonl", None)]
 # measured, never tuned on (fresh3 was measured twice in round 3 and is tuning material since
 # round 4; fresh4 is round 4's fresh set)
-NEVER_TRAINED = ("injection_fresh.jsonl", "injection_fresh4.jsonl")
+# round 5: fresh5 is round 5's fresh set (fresh4 may become training data at the next refit)
+NEVER_TRAINED = ("injection_fresh.jsonl", "injection_fresh4.jsonl", "injection_fresh5.jsonl")
 CLASS_WEIGHTS = {"balanced": "balanced", "none": None, "attack2": {0: 1.0, 1: 2.0}}
 GRID_C = (0.25, 1.0, 4.0, 8.0, 16.0)
 GRID_THRESHOLD = (0.5, 0.7, 0.8, 0.85, 0.9, 0.95)

@@ -462,7 +462,7 @@ def test_the_classifier_was_fit_on_the_product_embedder():
     # (measured twice in round 3); the measured sets never
     assert "evals/datasets/injection_fresh2.jsonl" in sets
     assert "evals/datasets/injection_fresh3.jsonl" in sets
-    assert not any("injection_fresh.jsonl" in s or "fresh4" in s for s in sets)
+    assert not any("injection_fresh.jsonl" in s or "fresh4" in s or "fresh5" in s for s in sets)
     assert "evals/datasets/injection_cases.jsonl (tune split)" in sets  # not its test split
 
 
@@ -712,8 +712,8 @@ def test_eval_results_carry_every_guards_fresh_sets_per_kind():
 
     reports = fresh_reports()
     assert set(reports) == {"injection_fresh", "injection_fresh2", "injection_fresh3",
-                            "injection_fresh4", "policy_fresh2", "policy_fresh3", "policy_fresh4",
-                            "pii_fresh2"}
+                            "injection_fresh4", "injection_fresh5", "policy_fresh2",
+                            "policy_fresh3", "policy_fresh4", "pii_fresh2"}
     fresh3_kinds = {c["kind"] for c in load_jsonl(DATASETS / "injection_fresh3.jsonl")}
     for when in ("before", "after"):
         assert set(reports["injection_fresh3"][when]["by_kind"]) == fresh3_kinds
@@ -722,6 +722,10 @@ def test_eval_results_carry_every_guards_fresh_sets_per_kind():
     for when in ("before", "after"):
         assert set(reports["injection_fresh4"][when]["by_kind"]) == fresh4_kinds
         assert 0.0 <= reports["injection_fresh4"][when]["detection_rate"] <= 1.0
+    fresh5_kinds = {c["kind"] for c in load_jsonl(DATASETS / "injection_fresh5.jsonl")}
+    for when in ("before", "after"):
+        assert set(reports["injection_fresh5"][when]["by_kind"]) == fresh5_kinds
+        assert 0.0 <= reports["injection_fresh5"][when]["detection_rate"] <= 1.0
     policy_kinds = {c["kind"] for c in load_jsonl(DATASETS / "policy_fresh2.jsonl")}
     policy3_kinds = {c["kind"] for c in load_jsonl(DATASETS / "policy_fresh3.jsonl")}
     policy4_kinds = {c["kind"] for c in load_jsonl(DATASETS / "policy_fresh4.jsonl")}
