@@ -181,7 +181,14 @@ class KnowledgeBase:
     def reembed(self, on_progress: Callable[[int, int], None] | None = None,
                 previous: str | None = None, batch: int = 256) -> int:
         """Embed every catalogued chunk again with this embedder and record its identity last
-        (an interrupted run leaves the old identity, so the next start re-embeds again)."""
+        (an interrupted run leaves the old identity, so the next start re-embeds again).
+        Under the ingest lock like an ingest: its orphan sweep must not delete the vectors
+        another server's ingest has written but not yet catalogued."""
+        with self.catalog.ingest_lock():
+            return self._reembed(on_progress, previous, batch)
+
+    def _reembed(self, on_progress: Callable[[int, int], None] | None, previous: str | None,
+                 batch: int) -> int:
         rows = self.catalog.all_chunks()
         made_by = previous or "an unrecorded embedder"
         progress = on_progress or _ProgressBar(
@@ -203,7 +210,9 @@ class KnowledgeBase:
                on_file: Callable[[FileResult], None] | None = None) -> IngestReport:
         """Ingest files or folders. Bad files are reported, never fatal to the batch.
 
-        With `sync`, documents whose source files are no longer among the given paths are removed.
+        With `sync`, documents whose files lay under the given folders (or were the given
+        files) and are gone now are removed; documents from elsewhere (UI uploads, another
+        folder, another server's paths on a shared catalog) are kept.
         """
         # One ingest at a time across servers sharing a catalog: see Catalog.ingest_lock.
         with self.catalog.ingest_lock():
@@ -212,6 +221,7 @@ class KnowledgeBase:
     def _ingest(self, paths: Iterable[Path | str], sync: bool,
                 on_file: Callable[[FileResult], None] | None) -> IngestReport:
         report = IngestReport()
+        paths = list(paths)
         files = discover(paths)
         seen: set[str] = set()
         for path in files:
@@ -221,8 +231,9 @@ class KnowledgeBase:
             if on_file:
                 on_file(result)
         if sync:
+            roots = [Path(p).resolve() for p in paths]
             for source in self.catalog.sources():
-                if source not in seen:
+                if source not in seen and _lies_under(Path(source), roots):
                     ids = self.catalog.remove(source)
                     self.vectors.delete(ids)
                     result = FileResult(source, "removed", chunks=len(ids))
@@ -564,3 +575,9 @@ def _hit(row: Row, score: float, dense: float | None, lexical: float | None) -> 
         equipment=json.loads(row["equipment"]), access=json.loads(row["access"]),
         dense=dense, lexical=lexical, quarantined=bool(row["quarantined"]),
     )
+
+
+def _lies_under(source: Path, roots: list[Path]) -> bool:
+    """Whether a stored source is one of the given files or inside one of the given folders:
+    only those are a sync's to remove when their file is gone."""
+    return any(source == root or source.is_relative_to(root) for root in roots)

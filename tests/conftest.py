@@ -18,7 +18,10 @@ import ipaddress
 import os
 import shutil
 import socket
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -155,6 +158,24 @@ def wait_for_http(url: str, process, timeout: float = 240, log: Path | None = No
     raise AssertionError(f"{url} did not answer within {timeout} s")
 
 
+@contextmanager
+def logged_server(command: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen]:
+    """A server process writing to `log` (a file, not a pipe: a full pipe would block the
+    server), stopped and its log file closed when the block ends."""
+    with log.open("w") as out:
+        server = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                  text=True)
+        try:
+            yield server
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
 UI_PASSWORD = "correct-horse-battery"
 UI_USERS = {"olga": "operator", "tina": "trainer", "quinn": "qa", "adam": "admin",
             "sam": "supervisor",
@@ -169,10 +190,6 @@ SECURITY_DOCS = Path(__file__).resolve().parent / "data" / "security"
 def ui_server(demo_home, tmp_path_factory):
     """`copilot serve --login` over a copy of the demo home, with one account per role.
     Yields (base url, home)."""
-    import os
-    import subprocess
-    import sys
-
     from guardrails import UserStore
 
     home = tmp_path_factory.mktemp("ui_home") / "home"
@@ -186,16 +203,9 @@ def ui_server(demo_home, tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if not k.startswith("COPILOT_")}
     env.update(COPILOT_HOME=str(home), COPILOT_UI_PORT=str(port),
                COPILOT_EVAL_REPORT_DIR=str(REPO / "evals" / "reports" / "demo"))
-    log = home.parent / "serve.log"  # a file, not a pipe: a full pipe would block the server
-    server = subprocess.Popen([str(Path(sys.executable).with_name("copilot")), "serve", "--login"],
-                              env=env, stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
+    log = home.parent / "serve.log"
     url = f"http://127.0.0.1:{port}"
-    try:
+    with logged_server([str(Path(sys.executable).with_name("copilot")), "serve", "--login"],
+                       env, log) as server:
         wait_for_http(url + "/", server, log=log)
         yield url, home
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()

@@ -69,6 +69,22 @@ def test_sync_removes_documents_whose_files_are_gone(fresh_copilot, demo_copy):
     assert fresh_copilot.kb.vectors.count() == len(fresh_copilot.kb.catalog.all_chunks())
 
 
+def test_sync_of_one_folder_keeps_documents_from_elsewhere(fresh_copilot, demo_copy):
+    """`--sync docs/` mirrors docs/: an upload or another folder's documents are no file of
+    it that is gone, so they stay (they used to be removed)."""
+    sops, manuals = demo_copy / "sops", demo_copy / "manuals"
+    fresh_copilot.ingest([sops, manuals])
+    manual_ids = {d.doc_id for d, _ in fresh_copilot.kb.documents()
+                  if d.source.startswith(str(manuals.resolve()))}
+    assert manual_ids
+    (sops / "SOP-QC-012.md").unlink()
+    report = fresh_copilot.ingest([sops], sync=True)
+    assert [r.path.rsplit("/", 1)[-1] for r in report.files if r.status == "removed"] == [
+        "SOP-QC-012.md"]
+    kept = {d.doc_id for d, _ in fresh_copilot.kb.documents()}
+    assert manual_ids <= kept and "SOP-QC-012" not in kept
+
+
 def test_bad_files_fail_alone_and_keep_the_index(fresh_copilot, demo_copy):
     manuals = demo_copy / "manuals"
     fresh_copilot.ingest([manuals])

@@ -74,7 +74,8 @@ def test_ingest_search_and_remove_on_either_catalog(catalog_location, tmp_path, 
     assert kb.ingest([docs]).count("updated") == 1
     assert kb.catalog.generation() != generation
     assert "35 litres" in kb.search("GX-2 rinse litres", k=1)[0].text
-    assert kb.ingest([write_doc(docs, 1)], sync=True).count("removed") == 1
+    (docs / "sop-pgx-2.md").unlink()
+    assert kb.ingest([docs], sync=True).count("removed") == 1
     assert [d.doc_id for d, _ in kb.catalog.documents()] == ["SOP-PGX-001"]
 
 
@@ -98,10 +99,13 @@ def test_a_document_ingested_on_one_server_is_found_on_another(pg_url, tmp_path,
     first.ingest([write_doc(tmp_path / "docs-a", 5)])
     hits = second.search("alarm Z-55 granulator GX-5", k=2, mode="bm25")
     assert hits and hits[0].doc_id == "SOP-PGX-005"  # no restart: its generation changed
-    # One catalog: a sync on one server removes what is not among its paths, for all servers.
-    first.ingest([write_doc(tmp_path / "docs-a", 5)], sync=True)
-    assert [d.doc_id for d, _ in second.catalog.documents()] == ["SOP-PGX-005"]
-    assert all(h.doc_id != "SOP-PGX-004" for h in second.search("alarm Z-44", k=3, mode="bm25"))
+    # One catalog: a sync on one server removes only what was under its own paths and is
+    # gone, for all servers; the other server's documents stay.
+    assert first.ingest([write_doc(tmp_path / "docs-a", 6)]).count("added") == 1
+    (tmp_path / "docs-a" / "sop-pgx-6.md").unlink()
+    assert first.ingest([tmp_path / "docs-a"], sync=True).count("removed") == 1
+    assert [d.doc_id for d, _ in second.catalog.documents()] == ["SOP-PGX-004", "SOP-PGX-005"]
+    assert second.search("alarm Z-44", k=1, mode="bm25")[0].doc_id == "SOP-PGX-004"
 
 
 def test_ingests_on_two_servers_take_turns(pg_url, tmp_path, embedder):

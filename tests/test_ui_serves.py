@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import free_port, wait_for_http
+from conftest import free_port, logged_server, wait_for_http
 
 pytestmark = pytest.mark.slow
 COPILOT = str(Path(sys.executable).with_name("copilot"))
@@ -25,15 +25,10 @@ def _env(home: Path, port: int) -> dict:
 def test_demo_mode_serves_http_200(demo_home, tmp_path):
     port = free_port()
     log = tmp_path / "serve.log"
-    server = subprocess.Popen([COPILOT, "serve", "--demo-mode"], env=_env(demo_home, port),
-                              stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
-    try:
+    with logged_server([COPILOT, "serve", "--demo-mode"], _env(demo_home, port), log) as server:
         body = wait_for_http(f"http://127.0.0.1:{port}/", server, log=log)
         assert "Operator Copilot" in body or "gradio" in body.lower()
         assert "DEMO MODE" in log.read_text()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_login_mode_without_accounts_refuses_to_start(tmp_path):
@@ -105,18 +100,13 @@ def test_demo_mode_uses_its_own_home_and_leaves_no_admin_in_the_plant(demo_home,
     env = _env(plant, port)
     env["COPILOT_DEMO_HOME"] = str(demo)
     log = tmp_path / "serve.log"
-    server = subprocess.Popen([COPILOT, "serve", "--demo-mode"], env=env, stdout=log.open("w"),
-                              stderr=subprocess.STDOUT, text=True)
-    try:
+    with logged_server([COPILOT, "serve", "--demo-mode"], env, log) as server:
         wait_for_http(f"http://127.0.0.1:{port}/", server, log=log)
         client = Client(f"http://127.0.0.1:{port}/", verbose=False)
         try:
             client.predict("mallory", "admin", "Mallory-pw-2026", "admin", api_name="/user_add")
         except Exception:  # noqa: BLE001 - refused is fine too; what matters is below
             pass
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     assert [a.name for a in UserStore(plant / "users.sqlite").list()] == ["alice"]
     assert "mallory" not in [a.name for a in UserStore(demo / "users.sqlite").list()]
     assert not (plant / "catalog.sqlite").exists()  # the plant's home was never opened
@@ -128,13 +118,8 @@ def test_login_mode_never_indexes_the_fictional_demo_plant(tmp_path):
     plant = _plant_home(tmp_path)
     port = free_port()
     log = tmp_path / "serve.log"
-    server = subprocess.Popen([COPILOT, "serve", "--login"], env=_env(plant, port),
-                              stdout=log.open("w"), stderr=subprocess.STDOUT, text=True)
-    try:
+    with logged_server([COPILOT, "serve", "--login"], _env(plant, port), log) as server:
         wait_for_http(f"http://127.0.0.1:{port}/", server, log=log)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     assert "Indexing the demo plant" not in log.read_text()
     docs = subprocess.run([COPILOT, "docs", "--json"], env=_env(plant, free_port()),
                           capture_output=True, text=True, timeout=300)
