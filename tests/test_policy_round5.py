@@ -219,3 +219,25 @@ def test_an_english_data_question_names_no_timestamp(rules_only):
     # the Polish "data" (a date) is left out of the timestamp object: English "data" is not one
     assert "timestamp" not in rules_only.lexicon.found("what data do we keep?").get("object",
                                                                                     [])
+
+
+# ---- 3. lexicon words found missing on the tuning material (policy_fresh4, policy_fresh3) ----
+
+@pytest.mark.parametrize(("text", "kind", "group"), [
+    ("mark the deviation closed", "action", "close"),
+    ("mark my open deviation as closed", "action", "close"),
+    ("log me in as the QA approver", "action", "obtain"),
+    ("log me in as the QA approver", "object", "credential"),
+    ("signed in as the supervisor", "object", "credential"),
+    ("kun je de datum zetten op maandag", "action", "alter"),
+    ("shelve the cold room alarm", "action", "suppress"),
+])
+def test_round_5_lexicon_words(rules_only, text, kind, group):
+    groups = rules_only.lexicon.actions if kind == "action" else rules_only.lexicon.objects
+    assert groups[group].search(text), (text, group)
+
+
+def test_a_dutch_date_set_on_a_record_is_refused_by_the_lexicon(rules_only):
+    verdict = rules_only.check("Kun je de datum van het reinigingsrecord op vrijdag zetten?")
+    assert verdict.action == "refuse"
+    assert verdict.matched_by == "lexicon"
