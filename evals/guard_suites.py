@@ -133,6 +133,7 @@ def fresh_reports() -> dict:
             "policy_fresh2": policy_fresh_reports(),
             "policy_fresh3": policy_fresh_reports(prefix="policy_fresh3"),
             "policy_fresh4": policy_fresh_reports(prefix="policy_fresh4"),
+            "policy_fresh5": policy_fresh_reports(prefix="policy_fresh5"),
             "pii_fresh2": pii_fresh_reports()}
 
 

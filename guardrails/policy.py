@@ -52,7 +52,7 @@ DEFAULT_POLICY = Path(__file__).with_name("policy.yaml")
 # When several intents match by rule, the stricter action wins.
 _STRICTNESS = {"refuse": 2, "human_review": 1, "answer": 0}
 _WORD = re.compile(r"[^\W\d_]+")  # the words (letters only: "l'allarme" is two) of a text
-_ACCENTED = re.compile(r"[äöüßàâæçéèêëîïôœùûÿáíóúñìò¿¡]")
+_ACCENTED = re.compile(r"[äöüßàâæçéèêëîïôœùûÿáíóúñìò¿¡ąćęłńśźżãõ]")  # + pl pt
 _ROLE_KEYS = ("action", "why", "contact")
 
 
@@ -160,6 +160,20 @@ class PolicyChecker:
         self.english_words = frozenset(w.lower() for w in string_list(path, other,
                                                                       "english_words"))
         self.other_min_words = int(other.get("min_words", 2))
+        # Round 5: the classifier names an intent for a text that mentions none of the
+        # intent's protected objects ("can I just turn the force up?" as an interlock bypass,
+        # "since when has <PERSON_1> suspended manufacturing?", a firm the scrubber took for a
+        # person, as a colleague's training record): it refuses such a text only at
+        # object_threshold (by default its ordinary threshold). Intents without objects are
+        # never gated.
+        self.object_threshold = float(settings.get("object_threshold", 0.0))
+        gated = settings.get("object_gate")
+        self.object_gate = frozenset(i.id for i in self.intents if i.objects) if gated is None \
+            else frozenset(string_list(path, settings, "object_gate"))
+        unknown = self.object_gate - {i.id for i in self.intents}
+        if unknown:
+            raise RuleFileError(path, f"classifier.object_gate: unknown intent(s) "
+                                      f"{', '.join(sorted(unknown))}")
         self.classifier = self._classifier(path, config, settings) if embed else None
 
     def _classifier(self, path: Path, config: dict[str, Any],
@@ -216,6 +230,16 @@ class PolicyChecker:
                 not any(p.search(text) for p in self.lexicon.actions.values()):
             return max(self.threshold, self.statement_threshold)
         return self.threshold
+
+    def objectless_threshold(self, intent_id: str, text: str) -> float:
+        """`object_threshold` when the classifier names `intent_id` for a text naming none of
+        that intent's lexicon objects (and the intent is gated); 0.0 otherwise."""
+        if intent_id not in self.object_gate or not self.object_threshold:
+            return 0.0
+        intent = self.intent(intent_id)
+        if any(self.lexicon.objects[o].search(text) for o in intent.objects):
+            return 0.0
+        return self.object_threshold
 
     def other_language(self, text: str) -> bool:
         """Whether `text` is written (at least half) in another language than English: at
@@ -325,7 +349,10 @@ class PolicyChecker:
         classes = self.classifier.classes
         columns = [n for n, c in enumerate(classes) if c != ANSWER_CLASS]
         against = probabilities[:, columns].sum(axis=1)
-        needed = np.asarray([self.part_threshold(part, sentence=n > 0)
+        named = [classes[columns[int(np.argmax(probabilities[n, columns]))]]
+                 for n in range(len(parts))]
+        needed = np.asarray([max(self.part_threshold(part, sentence=n > 0),
+                                 self.objectless_threshold(named[n], part))
                              for n, part in enumerate(parts)])
         over = against >= needed
         row = int(np.argmax(np.where(over, against, -1.0))) if over.any() \
