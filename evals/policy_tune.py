@@ -14,7 +14,8 @@ they are measured with evals/policy_fresh.py, once before and once after a chang
 policy_fresh2.jsonl, measured twice in round 2, was tuning material, checked by hand with
 policy_fresh.run; policy_fresh3.jsonl is the fresh set.) Round 4 adds policy_tune3.jsonl
 (requests and near-misses in German, French, Italian, Dutch and Spanish) and used
-policy_fresh3.jsonl (measured twice in round 3) as tuning material; policy_fresh4.jsonl is the
+policy_fresh3.jsonl (measured twice in round 3) as tuning material; round 5 used
+policy_fresh..fresh4 and the everyday questions as tuning material; policy_fresh5.jsonl is the
 fresh set.
 """
 
