@@ -103,7 +103,8 @@ _FRAGMENT_WORDS = frozenset("""
     passwords administrator admin developer unrestricted pretend jailbreak disable your all and
     everything initial original directives programming settings instead assistant copilot
     release approve""".split())
-_TOKEN = re.compile(r"\S+")
+# A join can only start at a token that begins one of those words (the cheap test first).
+_FRAGMENT_PREFIXES = frozenset(w[:n] for w in _FRAGMENT_WORDS for n in range(1, len(w)))
 # Fragments given in order under ordinal labels ("First word: Print. Second: your."), read
 # as one text.
 _LABELLED = re.compile(
@@ -360,27 +361,32 @@ def _decode_hex(run: str) -> str | None:
 
 
 def _rejoin_fragments(text: str) -> str | None:
-    """OCR-broken words put back together: two to four neighbouring letter runs whose
-    concatenation is one of `_FRAGMENT_WORDS`; None unless two or more joins were made (one
-    accidental "for get" in a plant text stays as it is)."""
-    tokens = _TOKEN.findall(text)
-    if len(tokens) < 4:
+    """OCR-broken words put back together: two to four neighbouring letter runs (the last may
+    carry punctuation) whose concatenation is one of `_FRAGMENT_WORDS`, the longest join
+    first; None unless two or more joins were made (one accidental "for get" in a plant text
+    stays as it is)."""
+    tokens = text.split()
+    count = len(tokens)
+    if count < 4:
         return None
     out: list[str] = []
     joins, i = 0, 0
-    while i < len(tokens):
-        for n in (4, 3, 2):
-            group = tokens[i:i + n]
-            if len(group) == n and all(t.isalpha() for t in group[:-1]):
-                core = "".join(group)
-                if core.strip(".,;:!?'\"()").lower() in _FRAGMENT_WORDS:
-                    out.append(core)
-                    joins += 1
-                    i += n
+    while i < count:
+        token, end = tokens[i], i
+        if token.lower() in _FRAGMENT_PREFIXES and token.isalpha():
+            core = token
+            for j in range(i + 1, min(i + 4, count)):
+                core += tokens[j]
+                if core.rstrip(".,;:!?'\")").lower() in _FRAGMENT_WORDS:
+                    end = j
+                if not tokens[j].isalpha():
                     break
+        if end > i:
+            out.append("".join(tokens[i:end + 1]))
+            joins += 1
         else:
-            out.append(tokens[i])
-            i += 1
+            out.append(token)
+        i = end + 1
     return " ".join(out) if joins >= 2 else None
 
 
