@@ -7,12 +7,12 @@
 A scikit-learn logistic regression on MiniLM sentence embeddings from the embedder the copilot
 runs (`minilm-int8`), trained on every set that may be tuned on (`TUNING_SETS`): the `tune`
 split of `injection_cases.jsonl`, `injection_tune.jsonl`, `injection_tune2.jsonl`, since
-round 3 of issue 16 `injection_fresh2.jsonl` (measured twice in round 2, tuning material since),
-since round 4 `injection_fresh3.jsonl` (measured twice in round 3) and `injection_tune3.jsonl`,
-and since round 6 `injection_fresh4.jsonl` and `injection_fresh5.jsonl` (measured twice in rounds
-4 and 5), plus the exemplars of `injection.yaml` and each sentence of the benign texts as benign
-(the detector scores a question sentence by sentence). Never `injection_fresh.jsonl` or
-`injection_fresh6.jsonl` (`NEVER_TRAINED`).
+round 3 of issue 16 `injection_fresh2.jsonl` (measured twice in round 2, tuning material since)
+and since round 4 `injection_fresh3.jsonl` (measured twice in round 3) and
+`injection_tune3.jsonl`, plus the exemplars of `injection.yaml` and each sentence of the benign
+texts as benign (the detector scores a question sentence by sentence). Never
+`injection_fresh.jsonl`, `injection_fresh4.jsonl` (not refitted since round 4) or
+`injection_fresh5.jsonl` (`NEVER_TRAINED`).
 
 Selection (`--sweep`, issue 16 round 3). Round 2 chose C=1 / 0.85 by the whole detector out of
 fold on random folds; the rules had been written on those same cases, so the sweep measured the
@@ -67,15 +67,11 @@ TUNING_SETS = [("cases-tune", DATASETS / "injection_cases.jsonl", "tune"),
                ("tune2", DATASETS / "injection_tune2.jsonl", None),
                ("fresh2", DATASETS / "injection_fresh2.jsonl", None),
                ("fresh3", DATASETS / "injection_fresh3.jsonl", None),
-               ("tune3", DATASETS / "injection_tune3.jsonl", None),
-               ("fresh4", DATASETS / "injection_fresh4.jsonl", None),
-               ("fresh5", DATASETS / "injection_fresh5.jsonl", None)]
+               ("tune3", DATASETS / "injection_tune3.jsonl", None)]
 # measured, never tuned on (fresh3 was measured twice in round 3 and is tuning material since
 # round 4; fresh4 is round 4's fresh set)
 # round 5: fresh5 is round 5's fresh set (fresh4 may become training data at the next refit)
-# round 6: fresh4 and fresh5 (each measured twice in its round) are training data since the
-# round-6 refit; fresh6 is round 6's fresh set
-NEVER_TRAINED = ("injection_fresh.jsonl", "injection_fresh6.jsonl")
+NEVER_TRAINED = ("injection_fresh.jsonl", "injection_fresh4.jsonl", "injection_fresh5.jsonl")
 CLASS_WEIGHTS = {"balanced": "balanced", "none": None, "attack2": {0: 1.0, 1: 2.0}}
 GRID_C = (0.25, 1.0, 4.0, 8.0, 16.0)
 GRID_THRESHOLD = (0.5, 0.7, 0.8, 0.85, 0.9, 0.95)
@@ -253,7 +249,7 @@ def train(embed: Embed, c: float, threshold: float, class_weight: str = "balance
 
 
 def sweep_markdown(rows: list[dict], chosen: dict) -> str:
-    lines = ["# Injection classifier: leave-one-set-out sweep (issue 16, round 6)", "",
+    lines = ["# Injection classifier: leave-one-set-out sweep (issue 16, round 4)", "",
              "Written by `python -m evals.train_injection_classifier --sweep`; tuning sets only "
              f"({', '.join(n for n, _, _ in TUNING_SETS)}), never a set in NEVER_TRAINED. "
              "Classifier alone and whole detector on each held-out set with a classifier fit on "
