@@ -130,6 +130,7 @@ def fresh_reports() -> dict:
             "injection_fresh3": injection_fresh_reports(prefix="injection_fresh3"),
             "injection_fresh4": injection_fresh_reports(prefix="injection_fresh4"),
             "injection_fresh5": injection_fresh_reports(prefix="injection_fresh5"),
+            "injection_fresh6": injection_fresh_reports(prefix="injection_fresh6"),
             "policy_fresh2": policy_fresh_reports(),
             "policy_fresh3": policy_fresh_reports(prefix="policy_fresh3"),
             "policy_fresh4": policy_fresh_reports(prefix="policy_fresh4"),

@@ -91,6 +91,26 @@ _SHORTHAND_WORDS = {"u": "you", "ur": "your", "r": "are", "pls": "please", "plz"
                     "thx": "thanks"}
 _MACRO_REF = re.compile(r"\{(\w+)\}")
 _BASE64 = re.compile(r"(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{16,}={0,2}(?![A-Za-z0-9+/=])")
+# Round 6 (issue 16): more obfuscations read back, each only when its shape is there.
+# Hex bytes, run together or spaced ("69 67 6e ...", "\x69\x67", "0x69 0x67"), eight or more.
+_HEX_RUN = re.compile(r"(?<![0-9A-Za-z\\])(?:(?:\\x|0x)?[0-9A-Fa-f]{2}[ :,]?){8,}")
+# OCR that splits words at random ("f org et yo ur ru les"): neighbouring letter runs are joined
+# when together they make one of the words attacks are built of (see `_rejoin_fragments`).
+_FRAGMENT_WORDS = frozenset("""
+    ignore ignoring disregard forget override bypass instructions instruction previous prior
+    above earlier system prompt prompts hidden secret reveal output print display repeat rules
+    guidelines guardrails restrictions policy policies safety filters configuration password
+    passwords administrator admin developer unrestricted pretend jailbreak disable your all and
+    everything initial original directives programming settings instead assistant copilot
+    release approve""".split())
+# A join can only start at a token that begins one of those words (the cheap test first).
+_FRAGMENT_PREFIXES = frozenset(w[:n] for w in _FRAGMENT_WORDS for n in range(1, len(w)))
+# Fragments given in order under ordinal labels ("First word: Print. Second: your."), read
+# as one text.
+_LABELLED = re.compile(
+    r"(?:^|(?<=[\n.;]))[^\S\n]*(?:first|second|third|fourth|fifth|sixth|seventh|eighth|next|"
+    r"last|final)(?:[^\S\n]+(?:word|part|piece|fragment|bit|half))?[^\S\n]*(?:is|=|:)"
+    r"[^\S\n]*['\"‘“]?([^\n.;'\"’”]{1,40})", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -202,6 +222,7 @@ class InjectionDetector:
         plain_extra += [t for t in smuggled if t.strip()]
         fragments = _QUOTED.findall(text)
         decoded = [d for d in map(_decode_base64, _BASE64.findall(text)) if d]
+        decoded += _decoded_more(text)
         for variant in [plain] + ([" ".join(fragments), "".join(fragments)]
                                   if len(fragments) > 1 else []) + decoded + plain_extra:
             if variant.strip() and variant not in out and variant.split() != text.split():
@@ -323,6 +344,63 @@ def _decode_base64(token: str) -> str | None:
         return None
     readable = sum(c.isalpha() or c in " .,;:'!?-" for c in decoded)
     return decoded if " " in decoded and readable >= 0.9 * len(decoded) else None
+
+
+def _readable(decoded: str) -> bool:
+    letters = sum(c.isalpha() or c in " .,;:'!?-" for c in decoded)
+    return " " in decoded.strip() and letters >= 0.9 * len(decoded)
+
+
+def _decode_hex(run: str) -> str | None:
+    digits = re.sub(r"\\x|0x|[ :,]", "", run)
+    try:
+        decoded = bytes.fromhex(digits[: len(digits) // 2 * 2]).decode("utf-8")
+    except ValueError:
+        return None
+    return decoded if _readable(decoded) else None
+
+
+def _rejoin_fragments(text: str) -> str | None:
+    """OCR-broken words put back together: two to four neighbouring letter runs (the last may
+    carry punctuation) whose concatenation is one of `_FRAGMENT_WORDS`, the longest join
+    first; None unless two or more joins were made (one accidental "for get" in a plant text
+    stays as it is)."""
+    tokens = text.split()
+    count = len(tokens)
+    if count < 4:
+        return None
+    out: list[str] = []
+    joins, i = 0, 0
+    while i < count:
+        token, end = tokens[i], i
+        if token.lower() in _FRAGMENT_PREFIXES and token.isalpha():
+            core = token
+            for j in range(i + 1, min(i + 4, count)):
+                core += tokens[j]
+                if core.rstrip(".,;:!?'\")").lower() in _FRAGMENT_WORDS:
+                    end = j
+                if not tokens[j].isalpha():
+                    break
+        if end > i:
+            out.append("".join(tokens[i:end + 1]))
+            joins += 1
+        else:
+            out.append(token)
+        i = end + 1
+    return " ".join(out) if joins >= 2 else None
+
+
+def _decoded_more(text: str) -> list[str]:
+    """Readings of hex bytes, OCR-split words and fragments under ordinal labels. Each is
+    tried only when its shape is in the text, so a plain question costs a few regex scans."""
+    out = [d for d in map(_decode_hex, _HEX_RUN.findall(text)) if d]
+    joined = _rejoin_fragments(text)
+    if joined:
+        out.append(joined)
+    labelled = [m.strip() for m in _LABELLED.findall(text)]
+    if len(labelled) >= 2:
+        out += [" ".join(labelled), "".join(labelled)]
+    return out
 
 
 def classified_parts(parts: list[str]) -> list[str]:

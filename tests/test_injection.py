@@ -712,7 +712,8 @@ def test_eval_results_carry_every_guards_fresh_sets_per_kind():
 
     reports = fresh_reports()
     assert set(reports) == {"injection_fresh", "injection_fresh2", "injection_fresh3",
-                            "injection_fresh4", "injection_fresh5", "policy_fresh2",
+                            "injection_fresh4", "injection_fresh5", "injection_fresh6",
+                            "policy_fresh2",
                             "policy_fresh3", "policy_fresh4", "pii_fresh2"}
     fresh3_kinds = {c["kind"] for c in load_jsonl(DATASETS / "injection_fresh3.jsonl")}
     for when in ("before", "after"):
@@ -726,6 +727,10 @@ def test_eval_results_carry_every_guards_fresh_sets_per_kind():
     for when in ("before", "after"):
         assert set(reports["injection_fresh5"][when]["by_kind"]) == fresh5_kinds
         assert 0.0 <= reports["injection_fresh5"][when]["detection_rate"] <= 1.0
+    fresh6_kinds = {c["kind"] for c in load_jsonl(DATASETS / "injection_fresh6.jsonl")}
+    for when in ("before", "after"):
+        assert set(reports["injection_fresh6"][when]["by_kind"]) == fresh6_kinds
+        assert 0.0 <= reports["injection_fresh6"][when]["detection_rate"] <= 1.0
     policy_kinds = {c["kind"] for c in load_jsonl(DATASETS / "policy_fresh2.jsonl")}
     policy3_kinds = {c["kind"] for c in load_jsonl(DATASETS / "policy_fresh3.jsonl")}
     policy4_kinds = {c["kind"] for c in load_jsonl(DATASETS / "policy_fresh4.jsonl")}
