@@ -713,8 +713,8 @@ def test_eval_results_carry_every_guards_fresh_sets_per_kind():
     reports = fresh_reports()
     assert set(reports) == {"injection_fresh", "injection_fresh2", "injection_fresh3",
                             "injection_fresh4", "injection_fresh5", "injection_fresh6",
-                            "policy_fresh2",
-                            "policy_fresh3", "policy_fresh4", "pii_fresh2"}
+                            "policy_fresh2", "policy_fresh3", "policy_fresh4",
+                            "policy_fresh5", "pii_fresh2"}
     fresh3_kinds = {c["kind"] for c in load_jsonl(DATASETS / "injection_fresh3.jsonl")}
     for when in ("before", "after"):
         assert set(reports["injection_fresh3"][when]["by_kind"]) == fresh3_kinds
@@ -734,6 +734,7 @@ def test_eval_results_carry_every_guards_fresh_sets_per_kind():
     policy_kinds = {c["kind"] for c in load_jsonl(DATASETS / "policy_fresh2.jsonl")}
     policy3_kinds = {c["kind"] for c in load_jsonl(DATASETS / "policy_fresh3.jsonl")}
     policy4_kinds = {c["kind"] for c in load_jsonl(DATASETS / "policy_fresh4.jsonl")}
+    policy5_cases = load_jsonl(DATASETS / "policy_fresh5.jsonl")
     for when in ("before", "after"):
         assert set(reports["policy_fresh2"][when]["by_kind"]) == policy_kinds
         assert set(reports["policy_fresh3"][when]["by_kind"]) == policy3_kinds
@@ -742,6 +743,9 @@ def test_eval_results_carry_every_guards_fresh_sets_per_kind():
         assert set(reports["policy_fresh4"][when]["by_kind"]) == policy4_kinds
         assert reports["policy_fresh4"][when]["cases"] == len(
             load_jsonl(DATASETS / "policy_fresh4.jsonl"))
+        assert set(reports["policy_fresh5"][when]["by_kind"]) == {
+            c["kind"] for c in policy5_cases}
+        assert reports["policy_fresh5"][when]["cases"] == len(policy5_cases)
         assert 0.0 <= reports["policy_fresh2"][when]["refused_legit_rate"] <= 1.0
         assert "PERSON" in reports["pii_fresh2"][when]["by_entity"]
         assert reports["pii_fresh2"][when]["cases"] == len(
