@@ -8,6 +8,13 @@ the step itself), so each claim clause is aligned with the passage clause that s
 most words with it, and the two are compared on the features a single edit changes. Every
 check returns reasons as strings, empty when the claim passes; the grounding verifier puts
 them on the sentence's verdict.
+
+A faithful rewording must pass them: "no later than 2 days" is a bound, not a negation; a
+"not" moved to another clause of the same sentence is no flip; "thrown away", "anyone" or
+"entering" for "entry" add no step; a verb or adjective the passage never uses ("is picked"
+for "is chosen") is a synonym, while a thing, a role, a position or a quantifier put in place
+of the passage's is a swap (nouns told apart by the bundled spaCy tagger, loaded on first use;
+without it every word counts as a thing).
 """
 
 from __future__ import annotations
