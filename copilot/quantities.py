@@ -182,8 +182,21 @@ def quantities_in(text: str) -> list[Quantity]:
     return _inherit_range_units(text, found)
 
 
+# A negated comparison is the opposite bound: "not less than 5 min" is at least 5 min, "not
+# higher than 1.3 mbar/min" and "no later than 2 days" at most. Checked before the plain words.
+_NOT = r"\b(?:not|no|never)\s+(?:be\s+|to\s+be\s+)?"
+_NEGATED_UPPER = re.compile(_NOT + r"(?:more|higher|greater|later|longer|above|over|exceeding)"
+                            r"(?:\s+than)?" + _LINK + r"\s*$", re.IGNORECASE)
+_NEGATED_LOWER = re.compile(_NOT + r"(?:less|lower|fewer|earlier|shorter|below|under|sooner)"
+                            r"(?:\s+than)?" + _LINK + r"\s*$", re.IGNORECASE)
+
+
 def _bound(text: str, start: int, end: int) -> str | None:
     before, after = text[max(0, start - 36):start], text[end:end + 14]
+    if _NEGATED_UPPER.search(before):
+        return "upper"
+    if _NEGATED_LOWER.search(before):
+        return "lower"
     if _UPPER_BEFORE.search(before) or _UPPER_AFTER.match(after):
         return "upper"
     if _LOWER_BEFORE.search(before) or _LOWER_AFTER.match(after):
