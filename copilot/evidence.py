@@ -83,6 +83,15 @@ _SECTION_NUMBER = re.compile(r"(?:^|(?<=>))\s*\d+(?:\.\d+)*\.?\s+")
 # splitter leaves "L." and "Pub." of "Pub. L. 112-144" as sentences of their own.
 _MIN_WORDS = 2
 _WORD = re.compile(r"[^\W\d_]{2,}")
+# Abbreviations the sentence splitter takes for a sentence's end: "Eugia Pharma Specialities
+# Ltd. Units II and III were inspected ..." is one sentence, and cut in two its second half
+# loses the firm it is about. A title never ends a sentence; a firm's suffix does only when
+# a sentence opener follows ("... by Acme Ltd. The firm ...").
+_TITLE_END = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Messrs|St|No|Nos|Nr|vs|approx|ca|e\.g|i\.e|cf)\.$")
+_FIRM_END = re.compile(r"\b(?:Ltd|Inc|Co|Corp|Pvt|Plc|Bros|Pty|S\.A|A\.G|N\.V|B\.V|L\.P)\.$",
+                       re.IGNORECASE)
+_OPENER = re.compile(r"^(?:The|This|That|These|Those|It|Its|We|You|Your|They|Their|He|She|In|On|"
+                     r"At|As|For|During|After|Before|However|Also|A|An|FDA|Our|There|If|When)\b")
 
 
 @dataclass(frozen=True)
@@ -138,7 +147,7 @@ def split_units(hit: Hit, n: int, header_before: Callable[[Hit], tuple[str, ...]
 
     def flush_paragraph() -> None:
         if paragraph:
-            for sentence in split_sentences(" ".join(s.strip() for s in paragraph)):
+            for sentence in joined_sentences(" ".join(s.strip() for s in paragraph)):
                 units.append(Unit(n, "sentence", sentence, len(units), doc=hit.doc_id))
             paragraph.clear()
 
@@ -188,6 +197,19 @@ def split_units(hit: Hit, n: int, header_before: Callable[[Hit], tuple[str, ...]
         i += 1
     flush_paragraph()
     return units
+
+
+def joined_sentences(text: str) -> list[str]:
+    """The text's sentences, with those the splitter cut after an abbreviation ("Ltd.",
+    "No.", "Dr.") joined to the sentence they continue."""
+    out: list[str] = []
+    for sentence in split_sentences(text):
+        if out and (_TITLE_END.search(out[-1]) or (
+                _FIRM_END.search(out[-1]) and not _OPENER.match(sentence))):
+            out[-1] = f"{out[-1]} {sentence}"
+        else:
+            out.append(sentence)
+    return out
 
 
 def table_header_before(text: str, offset: int) -> tuple[str, ...]:
