@@ -55,8 +55,11 @@ _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?")
 # Words of an asking sentence that say how it asks ("can I still ..."), not what about.
 _ASKING_WORDS = content_words("can could may might still now yet ever already okay allowed "
                               "should must need have get know tell please")
-# How many units of a question's passages are embedded (the rest rank by words alone).
+# How many units of a question's passages are embedded (the rest rank by words alone), for
+# `EMBEDDED_PASSAGES` passages; more passages get a proportionally larger budget, so reading
+# passages ranked lower does not push the top ones' units out of the embedded set (round 7).
 EMBEDDED_UNITS = 16
+EMBEDDED_PASSAGES = 6
 VALUE_BONUS = 0.1  # a line stating the kind of value a value question asks for
 FATE_BONUS = 0.15  # a line saying what became of the batch asked about
 PART_SHARE = 0.5  # a part's line joins when at least this share of the headline's score
@@ -304,7 +307,8 @@ class CardComposer:
             cheap.append(score)
             valued.append(value)
         # Units that share nothing with the question and come late are not embedded.
-        keep = sorted(range(len(units)), key=lambda i: (-cheap[i], i))[:EMBEDDED_UNITS]
+        budget = max(EMBEDDED_UNITS, round(EMBEDDED_UNITS * len(hits) / EMBEDDED_PASSAGES))
+        keep = sorted(range(len(units)), key=lambda i: (-cheap[i], i))[:budget]
         parts = question_parts(question)
         vectors = self.embed([question] + parts + [f"{hits[units[i].n - 1].section}: "
                                                    f"{units[i].reading()}" for i in keep])
