@@ -117,3 +117,19 @@ def test_a_sentence_cut_after_a_firms_suffix_is_one_line_again():
 def test_a_firms_suffix_before_a_sentence_opener_ends_the_sentence():
     assert joined_sentences("The vials were made by Acme Ltd. The firm recalled them.") == [
         "The vials were made by Acme Ltd.", "The firm recalled them."]
+
+
+def test_reading_more_passages_embeds_proportionally_more_units():
+    """Ten passages of two word-sharing sentences each, and one line of the first passage
+    sharing no word with the question: with 16 embedded units for any number of passages it
+    ranked by words alone and was never embedded (nor scored); 16 per 6 passages keep it."""
+    from copilot.evidence import CardComposer
+
+    question = "How is the buffer tank drained?"
+    quiet = "Open valve V-3 slowly until the level indicator reads empty."
+    hits = [_hit(n, f"The buffer tank is drained by gravity in area {n}. "
+                    f"The buffer tank drain is checked in area {n}."
+                    + (f" {quiet}" if n == 1 else ""), "6 Procedure") for n in range(1, 11)]
+    scored = CardComposer(lambda texts: np.full((len(texts), 3), 0.5)).score(question, hits)
+    assert quiet in [s.unit.text for s in scored]
+    assert len(scored) == 21  # every unit: the budget for ten passages is 27
