@@ -16,7 +16,7 @@ Everything on the card is verbatim document text with its passage's citation num
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -243,12 +243,15 @@ class CardComposer:
         self.header_before = header_before
         self.max_support = max_support
 
-    def score(self, question: str, hits: Sequence[Hit]) -> list[ScoredUnit]:
-        """The units of the passages, best first. Every unit gets the cheap word, code,
-        number and section signals; only the best `EMBEDDED_UNITS` of them are embedded (on
-        long regulatory passages embedding every sentence took ~0.5 s of a 0.7 s answer)."""
-        units = [u for n, hit in enumerate(hits, start=1)
+    def score(self, question: str, hits: Sequence[Hit],
+              read: Collection[int] | None = None) -> list[ScoredUnit]:
+        """The units of the passages (of those numbered in `read`, when given), best first.
+        Every unit gets the cheap word, code, number and section signals; only the best
+        `EMBEDDED_UNITS` of them are embedded (on long regulatory passages embedding every
+        sentence took ~0.5 s of a 0.7 s answer)."""
+        units = [u for n, hit in enumerate(hits, start=1) if read is None or n in read
                  for u in split_units(hit, n, self.header_before) if _says_something(u)]
+        passages = len(hits) if read is None else len(read)
         if not units:
             return []
         context = {n: f"{hit.title} {hit.section}" for n, hit in enumerate(hits, start=1)}
@@ -307,7 +310,7 @@ class CardComposer:
             cheap.append(score)
             valued.append(value)
         # Units that share nothing with the question and come late are not embedded.
-        budget = max(EMBEDDED_UNITS, round(EMBEDDED_UNITS * len(hits) / EMBEDDED_PASSAGES))
+        budget = max(EMBEDDED_UNITS, round(EMBEDDED_UNITS * passages / EMBEDDED_PASSAGES))
         keep = sorted(range(len(units)), key=lambda i: (-cheap[i], i))[:budget]
         parts = question_parts(question)
         vectors = self.embed([question] + parts + [f"{hits[units[i].n - 1].section}: "

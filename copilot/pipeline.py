@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar, cast
 
@@ -126,8 +126,10 @@ class AnswerPolicy:
     # The line that answers is often in a passage ranked just below those (the SOP's
     # acceptance section under its scope and revision history): once the top `card_passages`
     # hold a line stating what was asked, the card's lines are chosen among this many
-    # passages. Whether the question is answered at all is still decided on the top
-    # `card_passages` alone (reading more there answered near-miss questions; round 7).
+    # passages, those below the top ones only from the documents the top ones come from (a
+    # new document down there brought the corpus's own SOURCES table onto a card). Whether
+    # the question is answered at all is still decided on the top `card_passages` alone
+    # (reading more there answered near-miss questions; round 7).
     card_read_passages: int = 10
     synthesis: bool = False  # a model summary after the card (see settings: COPILOT_SYNTHESIS)
     prompt_budget: int = 500  # tokens of prompt; on a CPU, time to first token grows with it
@@ -180,7 +182,10 @@ class AnswerPipeline:
         if len(hits) > policy.card_passages and policy.card_read_passages > policy.card_passages:
             # Answered: the lines may come from the passages just below (a headline there
             # must hold what was asked too).
-            wider = self.compose_card(question, hits[:policy.card_read_passages], asked)
+            top_docs = {h.doc_id for h in hits[:policy.card_passages]}
+            read = [n for n, h in enumerate(hits[:policy.card_read_passages], start=1)
+                    if n <= policy.card_passages or h.doc_id in top_docs]
+            wider = self.compose_card(question, hits[:policy.card_read_passages], asked, read)
             card = wider if wider.headline is not None else card
         timings["evidence"] = time.perf_counter() - started
         answer = self._card_answer(question, hits, card, timings)
@@ -197,10 +202,12 @@ class AnswerPipeline:
                 return
             yield from self._summarise(question, answer, hits, started, timings)
 
-    def compose_card(self, question: str, hits: list[Hit], asked: Asked | None = None) -> Card:
-        """The evidence card for these passages: its headline must hold what was asked."""
+    def compose_card(self, question: str, hits: list[Hit], asked: Asked | None = None,
+                     read: Collection[int] | None = None) -> Card:
+        """The evidence card for these passages (those numbered in `read`, when given): its
+        headline must hold what was asked."""
         asked = asked or asked_for(question)
-        scored = self.composer.score(question, hits)
+        scored = self.composer.score(question, hits, read)
         return self.composer.compose(
             question, scored,
             accept=lambda s: holds(asked, f"{_unnumbered(hits[s.unit.n - 1].section)} "
