@@ -62,10 +62,10 @@ class FakeKB:
         return None
 
 
-def _hit(n: int, text: str, section: str) -> Hit:
-    return Hit(chunk_id=f"SOP-TNK-001#{n}", doc_id="SOP-TNK-001", title="Buffer tank handling",
+def _hit(n: int, text: str, section: str, doc_id: str = "SOP-TNK-001") -> Hit:
+    return Hit(chunk_id=f"{doc_id}#{n}", doc_id=doc_id, title="Buffer tank handling",
                doc_type="sop", revision="2", status="effective", section=section, text=text,
-               start=0, end=len(text), source="sops/SOP-TNK-001.md", score=1.0 - n / 100,
+               start=0, end=len(text), source=f"sops/{doc_id}.md", score=1.0 - n / 100,
                equipment=[], access=["operator"])
 
 
@@ -95,6 +95,17 @@ def test_once_the_top_passages_answer_the_card_may_take_a_line_ranked_below_them
     narrow = final_answer(_pipeline(_passages(top_states_time=True),
                                     card_read_passages=6).stream(QUESTION))
     assert narrow.status == "quoted" and BEST not in [line.text for line in narrow.evidence]
+
+
+def test_below_the_top_passages_only_their_documents_are_read():
+    # the same line in a document none of the top passages comes from (a corpus's own
+    # SOURCES list, another SOP) stays off the card
+    hits = _passages(top_states_time=True)
+    hits[7] = _hit(8, BEST, "Provenance", doc_id="SOURCES")
+    answer = final_answer(_pipeline(hits).stream(QUESTION))
+    assert answer.status == "quoted"
+    assert BEST not in [line.text for line in answer.evidence]
+    assert "SOURCES" not in answer.cited_doc_ids()
 
 
 def test_a_value_stated_only_below_the_top_passages_does_not_answer_the_question():
