@@ -16,7 +16,7 @@ Everything on the card is verbatim document text with its passage's citation num
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -55,8 +55,11 @@ _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?")
 # Words of an asking sentence that say how it asks ("can I still ..."), not what about.
 _ASKING_WORDS = content_words("can could may might still now yet ever already okay allowed "
                               "should must need have get know tell please")
-# How many units of a question's passages are embedded (the rest rank by words alone).
+# How many units of a question's passages are embedded (the rest rank by words alone), for
+# `EMBEDDED_PASSAGES` passages; more passages get a proportionally larger budget, so reading
+# passages ranked lower does not push the top ones' units out of the embedded set (round 7).
 EMBEDDED_UNITS = 16
+EMBEDDED_PASSAGES = 6
 VALUE_BONUS = 0.1  # a line stating the kind of value a value question asks for
 FATE_BONUS = 0.15  # a line saying what became of the batch asked about
 PART_SHARE = 0.5  # a part's line joins when at least this share of the headline's score
@@ -83,6 +86,15 @@ _SECTION_NUMBER = re.compile(r"(?:^|(?<=>))\s*\d+(?:\.\d+)*\.?\s+")
 # splitter leaves "L." and "Pub." of "Pub. L. 112-144" as sentences of their own.
 _MIN_WORDS = 2
 _WORD = re.compile(r"[^\W\d_]{2,}")
+# Abbreviations the sentence splitter takes for a sentence's end: "Eugia Pharma Specialities
+# Ltd. Units II and III were inspected ..." is one sentence, and cut in two its second half
+# loses the firm it is about. A title never ends a sentence; a firm's suffix does only when
+# a sentence opener follows ("... by Acme Ltd. The firm ...").
+_TITLE_END = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Messrs|St|No|Nos|Nr|vs|approx|ca|e\.g|i\.e|cf)\.$")
+_FIRM_END = re.compile(r"\b(?:Ltd|Inc|Co|Corp|Pvt|Plc|Bros|Pty|S\.A|A\.G|N\.V|B\.V|L\.P)\.$",
+                       re.IGNORECASE)
+_OPENER = re.compile(r"^(?:The|This|That|These|Those|It|Its|We|You|Your|They|Their|He|She|In|On|"
+                     r"At|As|For|During|After|Before|However|Also|A|An|FDA|Our|There|If|When)\b")
 
 
 @dataclass(frozen=True)
@@ -138,7 +150,7 @@ def split_units(hit: Hit, n: int, header_before: Callable[[Hit], tuple[str, ...]
 
     def flush_paragraph() -> None:
         if paragraph:
-            for sentence in split_sentences(" ".join(s.strip() for s in paragraph)):
+            for sentence in joined_sentences(" ".join(s.strip() for s in paragraph)):
                 units.append(Unit(n, "sentence", sentence, len(units), doc=hit.doc_id))
             paragraph.clear()
 
@@ -190,6 +202,19 @@ def split_units(hit: Hit, n: int, header_before: Callable[[Hit], tuple[str, ...]
     return units
 
 
+def joined_sentences(text: str) -> list[str]:
+    """The text's sentences, with those the splitter cut after an abbreviation ("Ltd.",
+    "No.", "Dr.") joined to the sentence they continue."""
+    out: list[str] = []
+    for sentence in split_sentences(text):
+        if out and (_TITLE_END.search(out[-1]) or (
+                _FIRM_END.search(out[-1]) and not _OPENER.match(sentence))):
+            out[-1] = f"{out[-1]} {sentence}"
+        else:
+            out.append(sentence)
+    return out
+
+
 def table_header_before(text: str, offset: int) -> tuple[str, ...]:
     """The header of the table that the text at `offset` continues, if it is one table."""
     before = text[:offset].splitlines()
@@ -218,12 +243,15 @@ class CardComposer:
         self.header_before = header_before
         self.max_support = max_support
 
-    def score(self, question: str, hits: Sequence[Hit]) -> list[ScoredUnit]:
-        """The units of the passages, best first. Every unit gets the cheap word, code,
-        number and section signals; only the best `EMBEDDED_UNITS` of them are embedded (on
-        long regulatory passages embedding every sentence took ~0.5 s of a 0.7 s answer)."""
-        units = [u for n, hit in enumerate(hits, start=1)
+    def score(self, question: str, hits: Sequence[Hit],
+              read: Collection[int] | None = None) -> list[ScoredUnit]:
+        """The units of the passages (of those numbered in `read`, when given), best first.
+        Every unit gets the cheap word, code, number and section signals; only the best
+        `EMBEDDED_UNITS` of them are embedded (on long regulatory passages embedding every
+        sentence took ~0.5 s of a 0.7 s answer)."""
+        units = [u for n, hit in enumerate(hits, start=1) if read is None or n in read
                  for u in split_units(hit, n, self.header_before) if _says_something(u)]
+        passages = len(hits) if read is None else len(read)
         if not units:
             return []
         context = {n: f"{hit.title} {hit.section}" for n, hit in enumerate(hits, start=1)}
@@ -282,7 +310,8 @@ class CardComposer:
             cheap.append(score)
             valued.append(value)
         # Units that share nothing with the question and come late are not embedded.
-        keep = sorted(range(len(units)), key=lambda i: (-cheap[i], i))[:EMBEDDED_UNITS]
+        budget = max(EMBEDDED_UNITS, round(EMBEDDED_UNITS * passages / EMBEDDED_PASSAGES))
+        keep = sorted(range(len(units)), key=lambda i: (-cheap[i], i))[:budget]
         parts = question_parts(question)
         vectors = self.embed([question] + parts + [f"{hits[units[i].n - 1].section}: "
                                                    f"{units[i].reading()}" for i in keep])

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import ClassVar, cast
+
+import numpy as np
 
 from guardrails import InvalidInputError, bounded_text
 from knowledge import Hit, KnowledgeBase, SearchFilter
@@ -121,6 +123,14 @@ class AnswerPolicy:
     support_lines: int = 200  # at most this many lines are embedded for the line check
     min_kept_share: float = 0.5
     card_passages: int = 6  # passages the card picks lines from (the model gets top_k)
+    # The line that answers is often in a passage ranked just below those (the SOP's
+    # acceptance section under its scope and revision history): once the top `card_passages`
+    # hold a line stating what was asked, the card's lines are chosen among this many
+    # passages, those below the top ones only from the documents the top ones come from (a
+    # new document down there brought the corpus's own SOURCES table onto a card). Whether
+    # the question is answered at all is still decided on the top `card_passages` alone
+    # (reading more there answered near-miss questions; round 7).
+    card_read_passages: int = 10
     synthesis: bool = False  # a model summary after the card (see settings: COPILOT_SYNTHESIS)
     prompt_budget: int = 500  # tokens of prompt; on a CPU, time to first token grows with it
     # Stop generating once this many sentences of the draft failed verification and none
@@ -153,7 +163,8 @@ class AnswerPipeline:
         is scrubbed, scrubbed: `Copilot.ask_stream` does both, once."""
         started = time.perf_counter()
         policy = self.policy
-        found = self.kb.search(question, k=max(policy.top_k, policy.card_passages),
+        found = self.kb.search(question, k=max(policy.top_k, policy.card_passages,
+                                               policy.card_read_passages),
                                filters=SearchFilter(role=role))
         # Passages flagged at ingest as carrying instructions (prompt injection hidden in a
         # document) never reach the model or the card; they wait for an admin's review.
@@ -164,10 +175,18 @@ class AnswerPipeline:
             yield AnswerEvent(self._declined(question, hits, reason, timings))
             return
         asked = asked_for(question)
-        card = self.compose_card(question, hits, asked)
+        card = self.compose_card(question, hits[:policy.card_passages], asked)
         if card.headline is None:
             yield AnswerEvent(self._not_stated(question, hits, asked, timings))
             return
+        if len(hits) > policy.card_passages and policy.card_read_passages > policy.card_passages:
+            # Answered: the lines may come from the passages just below (a headline there
+            # must hold what was asked too).
+            top_docs = {h.doc_id for h in hits[:policy.card_passages]}
+            read = [n for n, h in enumerate(hits[:policy.card_read_passages], start=1)
+                    if n <= policy.card_passages or h.doc_id in top_docs]
+            wider = self.compose_card(question, hits[:policy.card_read_passages], asked, read)
+            card = wider if wider.headline is not None else card
         timings["evidence"] = time.perf_counter() - started
         answer = self._card_answer(question, hits, card, timings)
         yield CardEvent(answer)
@@ -183,10 +202,12 @@ class AnswerPipeline:
                 return
             yield from self._summarise(question, answer, hits, started, timings)
 
-    def compose_card(self, question: str, hits: list[Hit], asked: Asked | None = None) -> Card:
-        """The evidence card for these passages: its headline must hold what was asked."""
+    def compose_card(self, question: str, hits: list[Hit], asked: Asked | None = None,
+                     read: Collection[int] | None = None) -> Card:
+        """The evidence card for these passages (those numbered in `read`, when given): its
+        headline must hold what was asked."""
         asked = asked or asked_for(question)
-        scored = self.composer.score(question, hits)
+        scored = self.composer.score(question, hits, read)
         return self.composer.compose(
             question, scored,
             accept=lambda s: holds(asked, f"{_unnumbered(hits[s.unit.n - 1].section)} "
@@ -281,7 +302,7 @@ class AnswerPipeline:
             return best, ""
         # The passages as a whole are far: one of their lines may still be close.
         if coverage >= policy.line_word_coverage:
-            line = self.best_line_similarity(question, hits)
+            line = self.best_line_similarity(question, hits, vectors[0])
             if line >= policy.line_support:
                 return line, ""
         if far:
@@ -289,16 +310,23 @@ class AnswerPipeline:
         return best, (f"the closest passages do not cover the question (similarity "
                       f"{best:.2f}, {coverage:.0%} of its words)")
 
-    def best_line_similarity(self, question: str, hits: list[Hit]) -> float:
+    def best_line_similarity(self, question: str, hits: list[Hit],
+                             question_vector: np.ndarray | None = None) -> float:
         """The highest similarity of the question to one line or sentence of the passages
-        (of three words or more; table rows as written)."""
+        (of three words or more; table rows as written). `question_vector`: the question as
+        the same embedder already embedded it (retrieval support has it), so it is not
+        embedded again."""
         lines = [sentence for hit in hits for line in hit.text.splitlines()
                  for sentence in (split_sentences(line) or [line])
                  if len(sentence.split()) >= 3][:self.policy.support_lines]
         if not lines:
             return 0.0
-        vectors = self.kb.embedder.embed([question] + lines)
-        return float((vectors[1:] @ vectors[0]).max())
+        if question_vector is None:
+            vectors = self.kb.embedder.embed([question] + lines)
+            question_vector, line_vectors = vectors[0], vectors[1:]
+        else:
+            line_vectors = self.kb.embedder.embed(lines)
+        return float((line_vectors @ question_vector).max())
 
     # ---- outcomes -----------------------------------------------------------------------
     def _card_answer(self, question: str, hits: list[Hit], card: Card,

@@ -146,6 +146,19 @@ def test_a_confident_passage_needs_no_line_check():
     assert len(embedder.calls) == 1  # the passages only: no line was embedded
 
 
+def test_the_line_check_reuses_the_question_vector_of_the_passage_check():
+    embedder = FakeEmbedder(passage=0.30, line=0.70)
+    support, reason = _pipeline(embedder).retrieval_support(QUESTION, [_hit()])
+    assert reason == "" and support == pytest.approx(0.70, abs=1e-6)
+    # the question was embedded once, with the passages; the line check embedded lines only
+    assert sum(text == QUESTION for call in embedder.calls for text in call) == 1
+    assert len(embedder.calls) == 2 and QUESTION not in embedder.calls[1]
+    # called alone, the line check embeds the question itself: the same figure
+    alone = FakeEmbedder(passage=0.30, line=0.70)
+    assert _pipeline(alone).best_line_similarity(QUESTION, [_hit()]) == pytest.approx(support)
+    assert alone.calls[0][0] == QUESTION
+
+
 def test_a_terse_question_of_the_tuning_sets_reaches_the_card(demo_copilot):
     """nm2d-a21 (nearmiss_demo_fresh2, tuning material in round 3) was declined by retrieval
     support (passage similarity 0.49, half its words); its answering line is close."""
