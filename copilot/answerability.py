@@ -488,7 +488,9 @@ def _attribute(asking: str, codes: frozenset[str]) -> frozenset[str]:
     found = _LIMIT_NAME.search(asking)
     if not found:
         return frozenset()
-    words = _focus_words(found.group(1).replace("’", "'").replace("'s ", " ")) - _GENERIC \
+    # A possessor ("Intas's action limit", "the firm's") says whose limit, not which.
+    named = re.sub(r"[\w-]+(?:'s|s')(?=\s)", " ", found.group(1).replace("’", "'"))
+    words = _focus_words(named) - _GENERIC \
         - _NOT_ATTRIBUTE - {c.lower() for c in codes}
     return frozenset(w for w in words if not re.fullmatch(r"\d+\w*", w))
 
