@@ -91,16 +91,17 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
                             r"\b(?:time limit|duration|expiry|expiration|shelf life|use-by|"
                             r"use by|good for|longest|shortest)\b",
                             re.IGNORECASE)),
-    ("temperature", re.compile(r"\bwhat temperature\b|\bhow hot\b|\bhow cold\b|\btemperature"
-                               r" (?:limit|range|setpoint|set point|of|for|at|must|should|is)\b|"
+    ("temperature", re.compile(r"\b(?:what|which) (?:[\w-]+ ){0,2}?temperature\b|\bhow hot\b|"
+                               r"\bhow cold\b|\btemperature (?:limit|range|setpoint|set point|"
+                               r"of|for|at|must|should|is)\b|"
                                r"\bat what temperature\b", re.IGNORECASE)),
-    ("pressure", re.compile(r"\bwhat pressure\b|\bpressure (?:limit|range|setpoint|"
+    ("pressure", re.compile(r"\bwhat (?:[\w-]+ ){0,2}?pressure\b|\bpressure (?:limit|range|setpoint|"
                             r"differential|of|for|at|must|should|is)\b|\bdifferential "
                             r"pressure\b", re.IGNORECASE)),
     ("percentage", re.compile(r"\bpercent(?:age)?\b|\bper cent\b|%|\bwhat share\b|"
                               r"\bwhat fraction\b|\bwhat proportion\b", re.IGNORECASE)),
     ("count", re.compile(r"\bhow many\b|\bnumber of\b|\bhow much\b(?! time)", re.IGNORECASE)),
-    ("role", re.compile(r"^\s*(?:who|whom)\b|\bwho (?:is|are|must|should|shall|may|can|does|"
+    ("role", re.compile(r"^\s*(?:who|whom)\b|\bwho(?:'s|’s)\b|\bwho (?:is|are|must|should|shall|may|can|does|"
                         r"do|signs?|approves?|decides?|performs?|records?|checks?)\b|\bwhich "
                         r"(?:role|person|department|team|function|unit)\b|\bresponsib",
                         re.IGNORECASE)),
@@ -109,7 +110,8 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
                         r"\bwhat year\b|\bdeadline\b|\bwhen\b.{0,60}\b(?:due|came|come|"
                         r"introduced|added|issued|started)\b|\bwhen(?:'s| is| was)? (?:the )?"
                         r"(?:next|last)\b", re.IGNORECASE)),
-    ("classification", re.compile(r"\bclassif|\bwhat (?:class|grade|category|type of "
+    ("classification", re.compile(r"\bclassif|\b(?:what|which) [\w-]+ (?:class|grade|category)\b|"
+                                  r"\bwhat (?:class|grade|category|type of "
                                   r"(?:area|room|zone|deviation|change|risk))\b|\bwhich (?:class|"
                                   r"grade|category)\b|\bcritical or\b|\bmajor or minor\b|"
                                   rf"\b{_CLASS_WORD}\b[\w\s-]{{0,25}}\bor\b[\w\s-]{{0,20}}\b"
@@ -121,12 +123,15 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
                            r"flow|rate|weight|volume|size|force|torque|conductivity|humidity|"
                            r"thickness|diameter|length|width|depth|velocity|setpoint|set point|"
                            r"reading|rating|capacity|wavelength|voltage|gap|distance|height|"
-                           r"pore size|dimension)s?\b|\b(?:setpoint|set point)\b|\b(?:has|have|should|must|"
+                           r"pore size|dimension|rpm|g-force|penalty|penalties|fine|fines)s?\b|"
+                           r"\b(?:setpoint|set point)\b|\b(?:has|have|should|must|"
                            r"needs?|is supposed) (?:to )?read\b", re.IGNORECASE)),
     ("criterion", re.compile(r"\bacceptance (?:criteri|limit)|\bcriteri(?:on|a)\b|"
                              r"\bspecification\b|\blimits?\b|"
                              r"\bmaximum\b|\bminimum\b|\bmax\b|\bmin\b|"
                              r"\bthreshold\b|\btolerance\b|\bwhat (?:level|value)\b|"
+                             r"\b(?:action|alert|detection|residue|acceptance) levels?\b|\bendpoints?\b|"
+                             r"\bhow tight\b|\bplus(?:/| or )minus\b|±|"
                              r"\bpass(?:es|ing)? criteri|\brange\b|"
                              r"\b(?:humidity|conductivity|concentration|speed|flow rate|"
                              r"viscosity|ph)\b|\bacceptable\b|\bwhat (?:[\w-]+ ){1,2}(?:level|"
@@ -147,7 +152,8 @@ _HOLDS = {
     "date": lambda t: bool(_DATE.search(t) or _DATE_RULE.search(t)),
     "classification": lambda t: bool(_CLASS.search(t)),
     "criterion": lambda t: bool(_CRITERION.search(t)),
-    "measure": lambda t: bool(re.search(r"\d", t)),
+    "measure": lambda t: bool(re.search(rf"{_NUM}|\b(?:twice|double|half|triple)\b", t,
+                                        re.IGNORECASE)),
     "yes_no": lambda t: bool(_RULE.search(t)),
 }
 # Units of measure: a number followed by one is an amount, not a count ("used within 7 days"
@@ -158,7 +164,7 @@ _UNIT = (r"(?:%|‰|°|℃|µ|μ|(?:m|c|k|n|µ|μ)?(?:g|l|m)\b|mg|kg|ml|µl|ul|m
          r"hours?|days?|d\b|weeks?|wk|months?|years?|yrs?|per ?cent|percent|degrees?|x\b|"
          r"mm/|m/s|l/h|ml/min|inch(?:es)?|feet|ft\b|lb|oz|gallons?|liters?|litres?|meters?|"
          r"metres?|grams?|kilograms?|milligrams?|micro\w+|milli\w+)")
-_AMOUNT = re.compile(rf"{_NUM}\s*(?:(?:-|to|–)\s*{_NUM}\s*)?{_UNIT}", re.IGNORECASE)
+_AMOUNT = re.compile(rf"{_NUM}\s*(?:(?:-|to|–|or|and)\s*{_NUM}\s*)?{_UNIT}", re.IGNORECASE)
 _COUNT_UNIT = re.compile(r"\bhow many\s+(\w+)|\bnumber of\s+(\w+)", re.IGNORECASE)
 
 
@@ -178,20 +184,30 @@ def _counted(words_after: str) -> frozenset[str]:
     return frozenset(_focus_words(" ".join(phrase)))
 
 
-def _counts_the(counted: frozenset[str], text: str) -> bool:
+def _counts_the(counted: frozenset[str], text: str, head: str = "") -> bool:
     """Whether a number in the text counts one of the counted words: it is followed within
-    three words by one of them ("4 load probes", "more than 10 queries", "three times")."""
+    three words by one of them ("4 load probes", "more than 10 queries", "three times"), or
+    by the head of the counted phrase when it has one ("glove changes": "10 glove ports"
+    counts no changes)."""
     if not counted:
         return True
+    if head:
+        counted = frozenset({head})
     plain = _AMOUNT.sub(" ", text)
     for number in _NUMBER.finditer(plain):
         if number.group(0).lower() in ("once", "twice") and any(
                 w.startswith("tim") for w in counted):
             return True
-        after = _focus_words(" ".join(re.findall(r"[\w-]+", plain[number.end():])[:3]))
+        after = _focus_words(" ".join(re.findall(r"[\w-]+", plain[number.end():])[
+            :4 if head else 3]))
+        after |= {_SAME_AS[w] for w in after if w in _SAME_AS}
         if any(_same_word(c, w) for c in counted for w in after):
             return True
     return False
+
+
+# Words a count may be said in: "83 colony forming units" counts CFU.
+_SAME_AS = {"colony": "cfu"}
 
 
 def _counts(text: str) -> bool:
@@ -233,19 +249,23 @@ _ACTIONS = ("replac", "chang", "calibrat", "requalif", "qualif", "revalid", "val
             "archiv", "retain", "retent", "stor", "hold", "expir", "approv", "clos", "report",
             "investigat", "monitor")
 _TIMED_KINDS = ("frequency", "duration")
+# A date is the date of an event: "when was the investigation closed" is not answered by the
+# date it was opened, nor "when may they resume" by the date they suspended.
+_DATED_ACTIONS = _ACTIONS + ("resum", "suspend", "finish", "complet", "receiv", "notif")
 # A limit is a limit *of* something: "what humidity range" is not answered by the room's
 # temperature range. A value question naming one of these needs a line naming it.
 _PROPERTIES = ("humidit", "temperatur", "pressur", "conductiv", "weight", "mass", "speed",
                "force", "torque", "concentrat", "flow", "volume", "hardness", "thickness",
                "friabil", "viscos", "moisture", "density", "dose", "velocit", "airflow",
                "particle", "bioburden", "endotoxin", "potenc", "assay", "yield", "leak", "decay",
-               "toc", "humid", "vacuum", "dew", "light", "lux", "noise", "vibrat", "ph")
+               "toc", "humid", "vacuum", "dew", "light", "lux", "noise", "vibrat", "ph", "rpm")
 _PROPERTY_UNIT = {
     "temperatur": _QUANTITY["temperature"], "pressur": _QUANTITY["pressure"],
     "vacuum": _QUANTITY["pressure"], "humidit": re.compile(rf"{_NUM}\s*%\s*(?:rh|r\.h\.)",
                                                          re.IGNORECASE),
     "conductiv": re.compile(rf"{_NUM}\s*[µμu]s/cm", re.IGNORECASE),
     "speed": re.compile(rf"{_NUM}\s*(?:rpm|m/s)\b", re.IGNORECASE),
+    "rpm": re.compile(rf"{_NUM}\s*rpm\b", re.IGNORECASE),
     "velocit": re.compile(rf"{_NUM}\s*m/s\b", re.IGNORECASE),
     "flow": re.compile(rf"{_NUM}\s*(?:m³/h|m3/h|l/h|l/min|ml/min)", re.IGNORECASE),
     "airflow": re.compile(rf"{_NUM}\s*(?:m³/h|m3/h|m/s)", re.IGNORECASE),
@@ -281,6 +301,21 @@ class Asked:
     options: frozenset[str] = frozenset()
     # "upper" or "lower" when the question asks for one bound ("the maximum ...").
     bound: str = ""
+    # The thing a count counts, last word of its phrase ("glove changes": chang): "10 glove
+    # ports" counts gloves, not changes.
+    counted_head: str = ""
+    # The words naming which limit is asked ("the nitrate limit"): a line stating another
+    # limit of the same thing (its conductivity limit) does not answer.
+    attribute: frozenset[str] = frozenset()
+    # Sections of a text the question names ("820.22", "CPG 300.400"): a line from another
+    # section does not answer it.
+    references: frozenset[str] = frozenset()
+    # A shelf life asked ("how long are poured plates good for"): a line must speak of keeping
+    # or expiry, not of how long a step takes.
+    shelf: bool = False
+    # An amount that names the item asked about ("the 50 g check weight"): a line about
+    # another weight (the 200 g one) does not answer.
+    named_amounts: frozenset[str] = frozenset()
 
 
 # How a request is put before what it asks: "I'd like (to know) the ...", "Could you tell me
@@ -335,7 +370,8 @@ def _only_other_bound(bound: str, text: str, line: str = "") -> bool:
 _TYPOS = ((re.compile(r"\bwhats\b", re.IGNORECASE), "what's"),
           (re.compile(r"\bhows\b", re.IGNORECASE), "how's"),
           (re.compile(r"\bwhos\b", re.IGNORECASE), "who's"),
-          (re.compile(r"\bwheres\b", re.IGNORECASE), "where's"))
+          (re.compile(r"\bwheres\b", re.IGNORECASE), "where's"),
+          (re.compile(r"\btemps?\b", re.IGNORECASE), "temperature"))
 _AUX_START = re.compile(r"^\s*(?:is|are|am|was|were|may|can|could|must|should|shall|do|does|"
                         r"did|will|would|has|have)\b", re.IGNORECASE)
 _WH_WORD = re.compile(r"\b(?:what|which|who|whom|when|how|where)\b", re.IGNORECASE)
@@ -348,7 +384,7 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'(])")
 _LABEL = re.compile(r"\b(cycle|key|program|programme|mode|setting|position|option|menu|channel|"
                     r"zone|station|port|error|fault|code|alarm|step|phase|level|stage)\s*#?\s*"
                     r"(\d{1,3}[a-z]?)\b(?![.,]\d)", re.IGNORECASE)
-_WHAT_DOES = re.compile(r"\bwhat (?:does|do|is|'s)\b.{0,60}\b(?:do|does|mean|means|for|stand|"
+_WHAT_DOES = re.compile(r"\bwhat(?:'s| (?:does|do|is))\b.{0,60}\b(?:do|does|mean|means|for|stand|"
                         r"indicate|used)\b|\bmeaning\b|\bwhat(?:'s| is) \w+ \d", re.IGNORECASE)
 
 
@@ -390,7 +426,8 @@ def asked_for(question: str) -> Asked:
     code_parts = _focus_words(" ".join(c.replace("-", " ") for c in codes))
     focus = frozenset(_focus_words(question) - _GENERIC - code_parts
                       - {c.lower() for c in codes} - _focus_words(" ".join(options)))
-    stems = _ACTIONS if kind in _TIMED_KINDS else _PROPERTIES if kind in _VALUE_KINDS else ()
+    stems = _ACTIONS if kind in _TIMED_KINDS else _DATED_ACTIONS if kind == "date" \
+        else _PROPERTIES if kind in _VALUE_KINDS else ()
     required = frozenset(a for a in stems if any(
         w == a if len(a) <= 3 else w.startswith(a) for w in focus))
     unit = _COUNT_UNIT.search(asking) if kind == "count" else None
@@ -401,7 +438,76 @@ def asked_for(question: str) -> Asked:
     bound = "upper" if upper and not lower else "lower" if lower and not upper else ""
     label = f"what {' or '.join(sorted(codes))} means" if kind == "code_meaning" \
         else _label(asking, kind)
-    return Asked(kind, focus, codes, label, required, amount, counted, options, bound)
+    head = _counted_head(asking[unit.start(1) if unit.group(1) else unit.start(2):]) \
+        if counted and unit else ""
+    attribute = _attribute(asking, codes) if kind in _VALUE_KINDS else frozenset()
+    references = frozenset(_SECTION_REF.findall(question))
+    shelf = kind == "duration" and bool(_SHELF_ASKED.search(asking))
+    named = frozenset(_amount_key(m.group(1)) for m in _NAMED_AMOUNT.finditer(asking))
+    return Asked(kind, focus, codes, label, required, amount, counted, options, bound, head,
+                 attribute, references, shelf, named)
+
+
+# "the 50 g check weight", "the E2 1 g weight", "a 5 mm test piece": an amount between an
+# article (and perhaps a code) and a noun names the item.
+_NAMED_AMOUNT = re.compile(r"\b(?:the|a|an)\s+(?:[A-Z]+\d\w*\s+)?(\d+(?:[.,]\d+)?\s*(?:mg|g|kg|"
+                           r"ml|l|mm|cm|µm|um|µl|ul))\s+[a-z]", re.IGNORECASE)
+
+
+def _amount_key(amount: str) -> str:
+    """'50 g' and '50g' and '50.0 g' alike."""
+    number, unit = re.match(r"([\d.,]+)\s*(\S+)", amount).groups()  # type: ignore[union-attr]
+    return f"{float(number.replace(',', '.')):g} {unit.lower()}"
+
+
+def _amounts_in(text: str) -> set[str]:
+    return {_amount_key(m.group(0)) for m in re.finditer(
+        r"(?<![\w.])\d+(?:[.,]\d+)?\s*(?:mg|g|kg|ml|l|mm|cm|µm|um|µl|ul)\b", text, re.IGNORECASE)}
+
+
+_SHELF_ASKED = re.compile(r"\bgood for\b|\b(?:is|are) (?:it|they|these|those) good\b|\b(?:stays?|"
+                          r"remains?|keeps?) (?:viable|good|usable|stable|valid)\b|\bviable\b|"
+                          r"\bshelf|\bexpir|\buse-?by\b|\bbefore (?:re-?\w+|discard\w*)", re.IGNORECASE)
+_SHELF_LINE = re.compile(r"\b(?:stor\w*|kept|keep\w*|expir\w*|shelf|use(?:d)? (?:within|by|for)|"
+                         r"use-by|good for|viab\w*|discard\w*|hold time|valid\w*|stable|stability)\b",
+                         re.IGNORECASE)
+
+
+# "the nitrate limit", "Intas's action limit", "its detection limit": the words before the
+# limit's name say which limit.
+_LIMIT_NAME = re.compile(r"((?:[\w'’/-]+\s+){1,2})(?:limits?|criteri(?:on|a)|tolerances?|"
+                         r"specifications?|ratings?|endpoints?|levels?)\b", re.IGNORECASE)
+_NOT_ATTRIBUTE = content_words(
+    "upper lower allowable allowed applicable acceptable accepted specified required pass "
+    "passing current new old its their our your this that these those which what whats the "
+    "acceptance maximum minimum max min exact correct right usual typical in-process "
+    "regulatory legal official set given stated defined validated")
+
+
+def _attribute(asking: str, codes: frozenset[str]) -> frozenset[str]:
+    found = _LIMIT_NAME.search(asking)
+    if not found:
+        return frozenset()
+    # A possessor ("Intas's action limit", "the firm's") says whose limit, not which.
+    named = re.sub(r"[\w-]+(?:'s|s')(?=\s)", " ", found.group(1).replace("’", "'"))
+    words = _focus_words(named) - _GENERIC \
+        - _NOT_ATTRIBUTE - {c.lower() for c in codes}
+    return frozenset(w for w in words if not re.fullmatch(r"\d+\w*", w))
+
+
+def _counted_head(words_after: str) -> str:
+    phrase = []
+    for word in re.findall(r"[a-z][\w-]*", words_after.lower())[:4]:
+        if word in _COUNT_STOP:
+            break
+        phrase.append(word)
+    heads = _focus_words(phrase[-1]) if len(phrase) > 1 else set()
+    return next(iter(heads)) if len(heads) == 1 else ""
+
+
+# A section number of a regulation or guidance: "820.22", "§ 820.180", "CPG Sec. 300.400",
+# "21 CFR 211.68" (three digits, a point, digits; no unit after it: "121.0 °C" is none).
+_SECTION_REF = re.compile(rf"(?<![\w.])(\d{{3}}\.\d{{1,4}})(?![\d.]|\s*{_UNIT})", re.IGNORECASE)
 
 
 # A line must name at least this share of the question's subject words (and at least one):
@@ -429,24 +535,32 @@ def holds(asked: Asked, text: str) -> bool:
     words = _focus_words(text)
     # A property is named by its word or by the unit of a stated value ("50-60°C" is a
     # temperature even where the line does not say "temperature").
-    if not all(any(w == a if len(a) <= 3 else w.startswith(a) for w in words)
+    if not all(any(_names(w, a) for w in words)
                or (a in _PROPERTY_UNIT and _PROPERTY_UNIT[a].search(values))
                for a in asked.required):
         return False
-    if asked.counted and not _counts_the(asked.counted, values):
+    if asked.counted and not _counts_the(asked.counted, values, asked.counted_head):
         return False
+    if asked.attribute and not all(any(_same_word(a, w) for w in words) for a in asked.attribute):
+        return False  # "the nitrate limit" is not answered by the conductivity limit
+    if asked.references and not _in_sections(asked.references, text):
+        return False
+    if asked.named_amounts and not asked.named_amounts & _amounts_in(text):
+        return False  # the 200 g weight's tolerance is not the 50 g weight's
+    if asked.shelf and not _SHELF_LINE.search(text):
+        return False  # how long a step takes is no shelf life
     if asked.kind in _VALUE_KINDS and asked.required:
         # The property is checked above; the subject is the rest: "the compressed air pressure"
         # is not answered by the plant steam pressure.
-        subject = [f for f in asked.focus if not any(f.startswith(a) for a in asked.required)]
+        # (Nor is any word naming a property: "what shaker speed (rpm)" is about the shaker.)
+        subject = [f for f in asked.focus if not any(_names(f, a) for a in _PROPERTIES)]
         if subject and not any(_same_word(f, w) for f in subject for w in words):
             return False
     if asked.kind == "frequency" and len(asked.required) == 1:
         # The work must be done to the thing asked about: "how often are the levelling feet
         # serviced" is not answered by when the balance goes back to its service provider.
         # (Two kinds of work named, "close the investigation", are work and thing at once.)
-        things = [f for f in asked.focus if not any(
-            f == a if len(a) <= 3 else f.startswith(a) for a in asked.required)]
+        things = [f for f in asked.focus if not any(_names(f, a) for a in asked.required)]
         if things and not any(_same_word(f, w) for f in things for w in words):
             return False
     if asked.focus and focus_matches(asked, text) < max(1, round(
@@ -458,16 +572,25 @@ def holds(asked: Asked, text: str) -> bool:
     # One bound asked: that sentence must not state only the other ("at least 30 min" is no
     # longest time).
     bounded = asked.bound and asked.kind in VALUE_KINDS
-    return any(
-        check(_values_for(asked.kind, sentence))
-        and (not asked.focus or focus_matches(asked, sentence) >= 1)
-        and not (bounded and _only_other_bound(asked.bound, _values_for(asked.kind, sentence),
-                                               text))
-        for sentence in split_sentences(text)) if asked.focus or bounded else True
+    if not (asked.focus or bounded):
+        return True
+    best = hidden = 0
+    for sentence in split_sentences(text):
+        values = _values_for(asked.kind, sentence)
+        matched = focus_matches(asked, sentence) if asked.focus else 1
+        if check(values):
+            if matched >= 1 and not (bounded and _only_other_bound(asked.bound, values, text)):
+                best = max(best, matched)
+        elif _REDACTED.search(sentence):
+            hidden = max(hidden, matched)
+    # A value redacted where the subject is named ("Your action level is (b)(4) or more CFU")
+    # is not stated by a number in a sentence about the subject no better ("83 CFU were
+    # recovered from an operator's neck").
+    return best >= 1 and not (asked.kind in VALUE_KINDS and hidden >= best)
 
 
 # FDA's redaction marks hide a value: "(b)(4) batches" states no number.
-_REDACTED = re.compile(r"\(b\)\s?\(\d\)")
+_REDACTED = re.compile(r"\(b\)\s?\(\d\)(?:-\d+)?")
 
 
 # A step's own number ("6. If the SST fails again ...") counts nothing.
@@ -482,13 +605,34 @@ _REFERENCE = re.compile(r"\b\d+\s+(?:CFR|U\.?S\.?C)\.?\s+(?:part\s+)?\d+[\w.()-]
 def values_of(text: str) -> str:
     """The text without the digits that are no value: those inside codes and ids ("ISO-03",
     "SOP-QA-009", "DEV-2026-019" hold no count, limit or year), references to sections and
-    regulations, and redacted values."""
-    return _REDACTED.sub(" ", _REFERENCE.sub(" ", CODE.sub(" ", _STEP_NUMBER.sub(" ", text))))
+    regulations, redacted values and the footnote or page numbers of text taken from a PDF
+    ("15 See ..." at the start of a line or sentence)."""
+    text = _FOOTNOTE.sub(" ", _STEP_NUMBER.sub(" ", text))
+    return _REDACTED.sub(" ", _REFERENCE.sub(" ", CODE.sub(" ", text)))
+
+
+# A footnote or page number where a line or sentence starts ("15 See the guidance ..."), glued
+# to a sentence's end ("heparin production.4,5 This"), or between a heading and a sentence
+# ("Reuse Life 20 The labeling"); an enumerator ("and 2) that"); an id of numbers only
+# ("Warning Letter 320-26-81").
+_FOOTNOTE = re.compile(r"(?:^|(?<=[.!?]\s))\d{1,3}\s+(?=[A-Z\u201c\"][a-z])|(?<=[a-z][.,;])\d{1,2}"
+                       r"(?:,\d{1,2})*(?=\s|$)|(?<=[a-z] )\d{1,3} (?=(?:The|This|These|That|In|"
+                       r"For|We|FDA|If|When|Your|You|It)\b)|(?<![(\w.])\d{1,2}\)(?=\s)|"
+                       r"\b(?!\d{4}-\d{2}-\d{2}\b)\d{1,4}-\d{1,4}-\d{1,4}\b", re.MULTILINE)
+# A year ("in 2018", "between 2019 and 2024", "FYs 2023-2027") is no count, limit or measure;
+# "2000 RPM" is (a unit follows).
+_YEAR = re.compile(rf"(?<![\d.,])(?:19|20)\d{{2}}(?!\d|[.,]\d|\s*{_UNIT})", re.IGNORECASE)
+# A cleanroom or product class is no limit or count: "ISO 7 and ISO 8 areas", "Class II".
+_CLASS_NAME = re.compile(r"\b(?:iso(?: class)?|class|grade)\s+(?:[ivx]+|\d|[a-d])\b(?:\s*(?:,|and|"
+                         r"or|to)\s*(?:[ivx]+|\d|[a-d])\b)*", re.IGNORECASE)
 
 
 def _values_for(kind: str, text: str) -> str:
     text = values_of(text)
-    return text if kind == "date" else _FULL_DATE.sub(" ", text)
+    if kind == "date":
+        return text
+    text = _YEAR.sub(" ", _FULL_DATE.sub(" ", text))
+    return text if kind == "classification" else _CLASS_NAME.sub(" ", text)
 
 
 def states_value(text: str) -> bool:
@@ -514,6 +658,26 @@ def _same_word(a: str, b: str) -> bool:
         return True
     short, long_ = sorted((a, b), key=len)
     return len(short) >= 4 and long_.startswith(short[: max(4, len(short) - 1)])
+
+
+def _names(word: str, stem: str) -> bool:
+    """Whether a word names a property or action stem: "calibrated" names calibrat, and
+    "spe" (how the word "speed" is stemmed) names speed."""
+    if len(stem) <= 3:
+        return word == stem
+    return word.startswith(stem) or (len(word) >= 3 and word == _STEMMED.get(stem))
+
+
+_STEMMED = {a: next((a[:-len(x)] for x in ("ing", "ed", "es", "s") if a.endswith(x)
+                     and len(a) - len(x) >= 3), a) for a in _PROPERTIES + _DATED_ACTIONS}
+
+
+def _in_sections(references: frozenset[str], text: str) -> bool:
+    """Whether a line may answer a question naming sections ("under 820.22"): a line whose
+    heading or text names other sections and none of these ("§ 820.198 Complaint files")
+    does not; a line naming no section (a guidance without numbered headings) may."""
+    named = set(_SECTION_REF.findall(text))
+    return not named or bool(named & references)
 
 
 def kind_name(kind: str) -> str:

@@ -141,3 +141,117 @@ def test_a_value_must_be_of_the_subject_not_only_of_the_property():
     assert not holds(asked, "Pre-use checks - plant steam pressure at the jacket: 3.0 bar to "
                             "3.5 bar;")
     assert holds(asked, "Pre-use checks - compressed air pressure: 6.0 bar to 7.0 bar;")
+
+
+# Round 4 (tuned on nearmiss_tune*, the fresh1-3 sets, demo_qa and shared_corpus_qa; never on
+# the fresh4 sets).
+
+def test_a_redacted_value_is_not_stated_by_a_number_about_something_else():
+    asked = asked_for("What is the firm's action level for personnel monitoring in CFU?")
+    assert not holds(asked, "For example, you recovered 83 CFU from sampling an operator's neck "
+                            "during personnel monitoring. Your action level for personnel "
+                            "monitoring is (b)(4) or more CFU.")
+    assert holds(asked, "Your action level for personnel monitoring is 5 CFU or more.")
+
+
+def test_what_is_left_of_a_redacted_id_is_no_value():
+    asked = asked_for("What residue limit did the stain testing exceed?")
+    assert not holds(asked, "Investigators saw stains in the (b)(4) duct of a dryer "
+                            "(PD/(b)(4)-01) and visible residues after the stain testing.")
+    assert holds(asked, "The stain testing residue limit is 10 µg per swab.")
+
+
+def test_years_are_no_count():
+    asked = asked_for("How many cleaning verification studies did the firm run between 2019 "
+                      "and 2024?")
+    assert not holds(asked, "Your 2018 cleaning verification study failed to use the worst "
+                            "case product.")
+    assert holds(asked, "You ran 4 cleaning verification studies after the failure.")
+
+
+def test_a_year_is_no_limit():
+    asked = asked_for("What is the firm's action limit for Grade A environmental monitoring "
+                      "samples?")
+    assert not holds(asked, "No environmental monitoring results were outside of action limits "
+                            "for Grade A (ISO 5) locations from January 2020 until November "
+                            "2022.")
+
+
+def test_footnote_and_page_numbers_are_no_values():
+    asked = asked_for("What is the detection limit of the PCR assay for ruminant material?")
+    assert not holds(asked, "15 See the PCR assay for ruminant material detection, available "
+                            "from FDA.")
+    counted = asked_for("How many labels get sampled in the labeling inspection?")
+    assert not holds(counted, "Reuse Life 20 The labeling should inform the user about "
+                              "sampled labels.")
+
+
+def test_an_id_of_numbers_only_is_no_value():
+    asked = asked_for("What was the firm's action level for personnel monitoring CFU?")
+    assert not holds(asked, "Title: FDA Warning Letter 320-26-81 on personnel monitoring action "
+                            "level excursions")
+
+
+def test_rpm_is_a_speed_of_the_thing_asked_about():
+    asked = asked_for("what shaker speed (rpm) for the overnight cultures?")
+    assert not holds(asked, "High speed centrifuge > 10,000 RPM, depending on your settings.")
+    assert holds(asked, "Grow overnight cultures in the shaker at 200 rpm.")
+
+
+def test_the_name_of_the_limit_must_be_there():
+    asked = asked_for("WS-01 WFI - what's the nitrate limit?")
+    assert not holds(asked, "Parameter: WFI conductivity limit; Value: 1.3 µS/cm at 25 °C")
+    assert holds(asked, "Parameter: WFI nitrate limit; Value: 0.2 ppm")
+
+
+def test_a_question_naming_a_section_is_answered_from_that_section():
+    asked = asked_for("Per 21 CFR 820.72, how often must test equipment be calibrated?")
+    assert not holds(asked, "§ 820.198 Complaint files. Complaint test equipment shall be "
+                            "calibrated every 12 months.")
+    assert holds(asked, "§ 820.72 Inspection, measuring, and test equipment. Equipment is "
+                        "calibrated every 12 months.")
+    # a passage without numbered sections (a guidance) may still answer
+    assert holds(asked, "Test equipment is calibrated every 12 months.")
+
+
+def test_a_count_counts_the_head_of_its_phrase():
+    asked = asked_for("What is the maximum number of glove changes allowed in one campaign?")
+    assert not holds(asked, "All 10 glove ports are tested before each campaign.")
+    assert holds(asked, "At most 4 glove changes are allowed in one campaign.")
+    cfu = asked_for("How many CFU were recovered from the operator's neck?")
+    assert holds(cfu, "You recovered 83 colony forming units from an operator's neck.")
+
+
+def test_a_shelf_life_is_not_how_long_a_step_takes():
+    asked = asked_for("how long are poured LB plates good for in the cold room?")
+    assert not holds(asked, "Leave poured LB plates at room temperature for 1-2 days to dry.")
+    assert holds(asked, "Poured LB plates can be stored in the cold room for 4 weeks.")
+
+
+def test_an_amount_naming_the_item_must_be_there():
+    asked = asked_for("Tolerance for the 50 g check weight on BAL-12?")
+    assert not holds(asked, "Check weight: E2 200 g; Acceptable reading: 199.9995 g to "
+                            "200.0005 g (±0.5 mg)")
+    assert holds(asked, "Check weight: E2 50 g; Acceptable reading: 49.9997 g to 50.0003 g")
+
+
+def test_the_date_of_the_event_asked():
+    asked = asked_for("When was the mold trend investigation closed?")
+    assert not holds(asked, "You did not open a trend investigation until August 27, 2025.")
+    assert holds(asked, "The trend investigation was closed on October 2, 2025.")
+
+
+def test_more_ways_of_asking_a_kind():
+    assert asked_for("what CO2 pressure goes into the solenoid?").kind == "pressure"
+    assert asked_for("Which recall class (I, II or III) is it?").kind == "classification"
+    assert asked_for("DIY incubator - how tight does it hold temp, plus/minus?").kind \
+        == "criterion"
+    assert asked_for("new carcinogen in the lab - who's on the hook for the SOP?").kind == "role"
+    assert asked_for("robbins autoclave cycle 5 - what's it for?").kind == "code_meaning"
+    assert asked_for("What fine applies to shipping an adulterated drug?").kind == "measure"
+
+
+def test_a_code_s_digits_are_no_measure():
+    asked = asked_for("bioreactor CO2 - at what deviation from setpoint does it alarm?")
+    assert not holds(asked, "The bioreactor alarms on a CO2 deviation from the setpoint.")
+    assert holds(asked, "The bioreactor alarms on a CO2 deviation of 0.5 % from the setpoint.")

@@ -34,6 +34,7 @@ KINDS = {"value", "percentage", "interval", "classification", "criterion", "role
 SETS = {"nearmiss_demo_fresh.jsonl": "demo", "nearmiss_corpus_fresh.jsonl": "shared_corpus",
         "nearmiss_demo_fresh2.jsonl": "demo", "nearmiss_corpus_fresh2.jsonl": "shared_corpus",
         "nearmiss_demo_fresh3.jsonl": "demo", "nearmiss_corpus_fresh3.jsonl": "shared_corpus",
+        "nearmiss_demo_fresh4.jsonl": "demo", "nearmiss_corpus_fresh4.jsonl": "shared_corpus",
         # the tune sets mix both collections; each line says its own
         "nearmiss_tune.jsonl": None, "nearmiss_tune2.jsonl": None, "nearmiss_tune3.jsonl": None}
 ROLES = {"operator", "supervisor", "qa", "trainer", "admin"}
