@@ -339,6 +339,8 @@ class Copilot:
                        "revision": f.revision, "chunks": f.chunks, "reason": f.reason}
                       for f in report.files if f.status != "unchanged"],
             "unchanged": report.count("unchanged")})
+        if changed and self._scrubber.loaded:
+            learn_document_organisations(self._scrubber.get(), self.kb)
         # Change control: a new revision retires the quiz items whose cited text changed and
         # flags their modules for review; learners trained on the old revision must retrain.
         if changed and self.training.store.modules():
@@ -422,3 +424,15 @@ class _AnswerRecord:
 
     def _append(self, action: str, details: dict) -> None:
         self.audit.append(self.user.name, self.user.role, action, details)
+
+
+def learn_document_organisations(scrubber: Scrubber | None,
+                                 kb: KnowledgeBase) -> Scrubber | None:
+    """The scrubber, taught the organisation names the indexed documents write with a company
+    suffix (titles and passages): a question naming the firm a warning letter is addressed
+    to keeps the name for retrieval instead of losing it as a <PERSON_n>."""
+    if scrubber is not None:
+        texts = [document.title for document, _ in kb.documents()]
+        texts += [row["text"] for row in kb.catalog.all_chunks()]
+        scrubber.learn_organisations(texts)
+    return scrubber

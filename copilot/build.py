@@ -27,7 +27,7 @@ from guardrails import (
 from knowledge import Embedder, Hit, KnowledgeBase, make_embedder
 from storage import Database, StorageError, open_database
 
-from .api import Copilot
+from .api import Copilot, learn_document_organisations
 from .errors import CopilotError
 from .grounding import GroundingVerifier
 from .guarding import GuardScanner, QuestionGate
@@ -198,8 +198,9 @@ def build_copilot(settings: Settings | None = None, *, kb: KnowledgeBase | None 
     audit = audit if audit is not None else build_audit_trail(settings)
     prompt = PromptTemplate.load()
     verifier = build_verifier(settings, kb.embedder)
-    scrubber_part: Lazy[Scrubber | None] = (Lazy.of(scrubber) if scrubber is not None
-                                            else Lazy(lambda: build_scrubber(settings)))
+    scrubber_part: Lazy[Scrubber | None] = (
+        Lazy.of(scrubber) if scrubber is not None
+        else Lazy(lambda: learn_document_organisations(build_scrubber(settings), kb)))
     backend_part = (Lazy.of(backend) if backend is not None
                     else Lazy(lambda: build_chat_backend(settings)))
     pipeline = Lazy(lambda: build_pipeline(

@@ -185,6 +185,11 @@ class Scrubber(abc.ABC):
     def clear_recent(self) -> None:  # noqa: B027 - an optional hook, a no-op by default
         """Forget analyses kept for reuse (benchmarks time the work a new text costs)."""
 
+    def learn_organisations(self, texts: Iterable[str]) -> frozenset[str]:
+        """Learn the organisation names `texts` (the plant's documents) name, so that they
+        are kept as organisations, not redacted as people; a no-op by default."""
+        return frozenset()
+
     def scrub(self, text: str, session: ScrubSession | None = None) -> ScrubResult:
         """`analyze`, plus the session's memory: once "Elena Petrova" was seen in this
         conversation, a later "Elena" alone is the same <PERSON_n>."""
@@ -401,6 +406,11 @@ class PresidioScrubber(Scrubber):
     def clear_recent(self) -> None:
         with self._lock:
             self._recent.clear()
+
+    def learn_organisations(self, texts: Iterable[str]) -> frozenset[str]:
+        learned = self._names.learn_organisations(texts)
+        self.clear_recent()  # analyses made before may have taken a firm for a person
+        return learned
 
     def _analyze(self, original: str) -> list[Span]:
         # Names in capitals ("MARIA KOWALCZYK", "BRENNAN WAS THE LAST ONE") are analysed in a

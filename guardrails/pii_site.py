@@ -223,6 +223,13 @@ class NameFinder:
             rf"(?<![\p{{L}}])(?:{orgs})(?![\p{{L}}])|"
             rf"(?:{cap}\s+){{1,4}}(?:{suffixes})(?![\p{{L}}])|{cap}\s*&\s*{cap}")
         self._organisations_ci = regex.compile(rf"(?i)(?<![\p{{L}}])(?:{orgs})(?![\p{{L}}])")
+        # A capitalised run ending in a company suffix, the run captured: what documents
+        # teach as organisation names (learn_organisations).
+        self._suffixed = regex.compile(
+            rf"(?<![\p{{L}}])(?P<name>(?:{cap}\s+){{1,4}})(?:{suffixes})(?![\p{{L}}])")
+        self._suffix_words = fold(w for suffix in config.organisation_suffixes
+                                  for w in suffix.split()) | {"general"}
+        self._learned: regex.Pattern[str] | None = None
 
     # -- what a word is
     def is_common(self, word: str) -> bool:
@@ -251,7 +258,36 @@ class NameFinder:
     def organisation_spans(self, text: str) -> list[tuple[int, int]]:
         spans = {(m.start(), m.end()) for m in self._organisations.finditer(text)}
         spans |= {(m.start(), m.end()) for m in self._organisations_ci.finditer(text)}
+        learned = self._learned
+        if learned is not None:
+            spans |= {(m.start(), m.end()) for m in learned.finditer(text)}
         return sorted(spans)
+
+    def learn_organisations(self, texts: Iterable[str]) -> frozenset[str]:
+        """Organisation names the texts (a plant's documents) write with a company suffix
+        ("to Cohance Lifesciences Limited" teaches "Cohance Lifesciences" and "Cohance"), kept
+        wherever they occur from now on, with or without the suffix: a question about
+        "Cohance" asks about the firm a warning letter is addressed to, not about a person.
+        A leading word alone is learned only when it is no common word or first name. Replaces
+        what an earlier call learned; returns the names."""
+        found: set[str] = set()
+        for text in texts:
+            for match in self._suffixed.finditer(text):
+                words = match.group("name").split()
+                while words and words[0].casefold() in self.stop_words:
+                    words.pop(0)  # "The", "At": a sentence's first word, not the name's
+                while words and words[-1].casefold() in self._suffix_words:
+                    words.pop()  # "Jubilant HollisterStier General Partnership"
+                head = words[0].rstrip(".,") if words else ""
+                distinctive = (len(head) >= 4 and not self.is_common(head)
+                               and not self.is_first_name(head))
+                if len(words) > 1:
+                    found.add(" ".join(words))
+                if words and distinctive:
+                    found.add(head)  # "Cohance", not "Sons" or "Licensed"
+        self._learned = (regex.compile(rf"(?i)(?<![\p{{L}}])(?:{_alternation(found)})"
+                                       rf"(?![\p{{L}}])") if found else None)
+        return frozenset(found)
 
     def place_follows(self, text: str, end: int) -> bool:
         """"the Jean Monnet building", "St. James's Hospital": named after a person."""

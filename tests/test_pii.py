@@ -507,3 +507,26 @@ def test_second_fresh_set_was_measured_before_and_after():
                             .read_text("utf-8"))
         assert report["cases"] == len(cases)
         assert report["hard_negatives"] == sum(not c["spans"] for c in cases)
+
+
+def test_organisations_named_in_the_documents_are_kept_in_questions(scrubber):
+    """A warning letter addressed to "Cohance Lifesciences Limited" teaches "Cohance": the
+    firm a question names is no <PERSON_n> (its name is what retrieval needs), while people
+    stay redacted and a name learned earlier is forgotten when the documents change."""
+    question = "When did Cohance suspend manufacturing, and what did Maria Kowalski say?"
+    before = scrubber.scrub(question).text
+    assert "Cohance" not in before  # taken for a person without the documents
+    try:
+        learned = scrubber.learn_organisations([
+            "FDA Warning Letter 320-26-40 to Cohance Lifesciences Limited",
+            "Dear Mr. Preti: The FDA inspected Jubilant HollisterStier General Partnership."])
+        assert {"Cohance", "Jubilant HollisterStier"} <= learned
+        after = scrubber.scrub(question).text
+        assert after.startswith("When did Cohance suspend manufacturing")
+        assert "Maria" not in after and "Kowalski" not in after
+        assert "Jubilant HollisterStier" in scrubber.scrub(
+            "How long had Jubilant HollisterStier's investigation been open?").text
+        assert "Preti" not in scrubber.scrub("Who is Mr. Preti?").text
+    finally:
+        scrubber.learn_organisations([])
+    assert "Cohance" not in scrubber.scrub(question).text

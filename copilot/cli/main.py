@@ -52,7 +52,8 @@ def _copilot() -> Copilot:
 
 @app.command()
 def ingest(paths: Annotated[list[Path], typer.Argument(help="files or folders")],
-           sync: Annotated[bool, typer.Option(help="remove documents whose files under these paths are gone")] = False,
+           sync: Annotated[bool, typer.Option(
+               help="remove documents whose files under these paths are gone")] = False,
            as_json: Annotated[bool, typer.Option("--json", help="summary as JSON")] = False) -> None:
     """Index documents (md, txt, pdf, docx, html). Unchanged files are skipped."""
     try:
