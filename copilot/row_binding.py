@@ -65,7 +65,10 @@ def words(text: str) -> set[str]:
         raw = m.group(0)
         low = raw.lower()
         if len(raw) == 1:
-            if raw.isupper() and previous is not None and raw not in ("A", "I") or (
+            before = text[:m.start()].rstrip()
+            if before[-1:].isdigit() or before[-1:] in ("°", "º"):  # "121 °C", "5 A"
+                pass
+            elif raw.isupper() and previous is not None and raw not in ("A", "I") or (
                     raw == "A" and previous in ("grade", "class", "zone", "type")):
                 out.add(low)
         elif low not in _GLUE_WORDS and canonical_unit(raw) is None:
@@ -112,17 +115,24 @@ class Bound:
     """A value of the passage or the claim with its subject words."""
     quantity: Quantity
     subject: set[str] = field(default_factory=set)
+    clause: set[str] = field(default_factory=set)  # all words of its clause (and context)
+    # The value it took its subject from ("10 kN to 16 kN", "2.0 L per 100 L"), if any.
+    leader: Quantity | None = None
 
 
 def _bind_piece(piece: str, context: set[str]) -> list[Bound]:
     out: list[Bound] = []
-    previous_end, previous_subject = 0, set()
+    previous_end, previous_subject = 0, set[str]()
+    previous: Quantity | None = None
+    clause = words(piece) | context
     for q in quantities_in(piece):
         own = words(piece[previous_end:q.start])
         subject = own or previous_subject or set()
+        leader = None if own else previous
         if q.unit:  # "6 replicate injections": a count, the subject goes on past it
             previous_end, previous_subject = q.end, subject
-        out.append(Bound(q, subject | context))
+            previous = leader or q
+        out.append(Bound(q, subject | context, clause, leader))
     return out
 
 
@@ -156,16 +166,27 @@ def claim_bounds(claim: str) -> list[Bound]:
 
 def _subject_binding(claim: str, passage: str) -> list[str]:
     stated = passage_bounds(passage)
+    bounds = [b for b in claim_bounds(claim) if b.quantity.unit and b.subject]
+
+    def own_support(bound: Bound) -> int:
+        """How well the passage binds the claim's value to the claim's subject, by subject."""
+        return max((_overlap(bound.subject, s.subject) for s in stated
+                    if compatible(bound.quantity, s.quantity)), default=-1)
+
+    # Claim values the passage states for the subject the claim gives them.
+    well_bound = [b.quantity for b in bounds if own_support(b) >= max(1, len(b.subject) // 2)]
     out = []
-    for bound in claim_bounds(claim):
+    for bound in bounds:
         q, subject = bound.quantity, bound.subject
-        if q.unit is None or not subject:
-            continue
         rivals = [(_overlap(subject, s.subject), s) for s in stated
                   if s.quantity.unit and dimension(s.quantity.unit) == dimension(q.unit)
                   and not compatible(q, s.quantity)
-                  and abs(s.quantity.value - q.value) > 1e-9]
-        support = max((_overlap(subject, s.subject) for s in stated if compatible(q, s.quantity)),
+                  and abs(s.quantity.value - q.value) > 1e-9
+                  and not (bound.leader and compatible(bound.leader, s.quantity))
+                  # the claim states that value too, for the subject the passage gives it
+                  and not any(compatible(w, s.quantity) for w in well_bound)]
+        # A value's own clause supports it with any of its words ("at 1,000 Pa test pressure").
+        support = max((_overlap(subject, s.clause) for s in stated if compatible(q, s.quantity)),
                       default=-1)
         if support < 0 or not rivals:
             continue  # an absent value is the presence check's
@@ -204,13 +225,13 @@ def _pair_binding(claim: str, passage: str) -> list[str]:
     for a, b in _pairs(claim):
         if any(compatible(a, x) and compatible(b, y) for x, y in stated):
             continue
-        crossed = [(x, y) for x, y in stated
-                   if compatible(a, x) and dimension(y.unit) == dimension(b.unit)
-                   and not compatible(b, y)
-                   or compatible(b, y) and dimension(x.unit) == dimension(a.unit)
-                   and not compatible(a, x)]
-        if crossed:
-            x, y = crossed[0]
+        # Cross-paired both ways: a goes with another b, and b with another a.
+        with_a = [(x, y) for x, y in stated if compatible(a, x)
+                  and dimension(y.unit) == dimension(b.unit) and not compatible(b, y)]
+        with_b = [(x, y) for x, y in stated if compatible(b, y)
+                  and dimension(x.unit) == dimension(a.unit) and not compatible(a, x)]
+        if with_a and with_b:
+            x, y = with_a[0]
             out.append(f"{REASON}: {a} with {b} where the passage pairs {x} with {y}")
     return out
 
@@ -232,19 +253,24 @@ def _code_binding(claim: str, passage: str) -> list[str]:
     if not codes:
         return []
     units = _units(passage)
-    keyed = [u for u in units if codes & codes_in(u[0])]
+    # A code names a row when it is the row's first cell ("| A-12 | ..."); one that a row only
+    # refers to ("per SOP-PRD-004") names nothing. Sentences that hold it add their words.
+    keyed = [u for u in units if u[1] is not None and codes & codes_in(u[0].split(" | ")[0])]
     if not keyed:
         return []
+    keyed += [u for u in units if u[1] is None and codes & codes_in(u[0])]
+    prose = set().union(*(words(CODE.sub(" ", u[0])) for u in units if u[1] is None))
+    prose_quantities = [q for u in units if u[1] is None for q in quantities_in(CODE.sub(" ", u[0]))]
     header_words = set().union(*(words(u[2]) for u in keyed))
     claim_words = words(CODE.sub(" ", claim)) - header_words
     key_words = set().union(*(words(CODE.sub(" ", u[0])) for u in keyed))
     covered = {w for w in claim_words if _known(w, key_words)}
-    missing = claim_words - covered
+    missing = {w for w in claim_words - covered if not _known(w, prose)}
     # Only table rows have siblings that a code selects among: a sentence that names a code
     # may well be continued by the next one.
     kinds = {u[1] for u in keyed} - {None}
     siblings = [u for u in units if u not in keyed and u[1] in kinds
-                and not codes_in(u[0]) & codes]
+                and not codes_in(u[0]) & codes and codes_in(u[0].split(" | ")[0])]
     out = []
     best = None
     for sibling in siblings:
@@ -259,7 +285,7 @@ def _code_binding(claim: str, passage: str) -> list[str]:
     # A value of the claim that the code's rows do not state but another row does.
     key_quantities = [q for u in keyed for q in quantities_in(CODE.sub(" ", u[0]))]
     for q in quantities_in(CODE.sub(" ", claim)):
-        if q.unit is None or any(compatible(q, s) for s in key_quantities):
+        if q.unit is None or any(compatible(q, s) for s in key_quantities + prose_quantities):
             continue
         if not any(dimension(s.unit) == dimension(q.unit) for s in key_quantities):
             continue
@@ -275,6 +301,8 @@ def _cell_binding(claim: str, passage: str) -> list[str]:
     claim_text = CODE.sub(" ", claim)
     claim_quantities = quantities_in(claim_text)
     out = []
+    prose = words("\n".join(line for line in CODE.sub(" ", passage).splitlines()
+                             if not line.strip().startswith("|")))
     for table in tables(CODE.sub(" ", passage)):
         header_words = set().union(*(words(h) for h in table.header))
         claim_words = words(claim_text) - header_words
@@ -283,12 +311,13 @@ def _cell_binding(claim: str, passage: str) -> list[str]:
         cells = [[words(c) for c in row] for row in table.rows]
         scores = [_overlap(claim_words, set().union(*row)) for row in cells]
         top = max(scores)
-        if top < 2 or scores.count(top) > 1:
+        # The row the claim is about: it holds most of the claim's words, no other as many.
+        if top < 2 or scores.count(top) > 1 or top < 0.5 * len(claim_words):
             continue
         r = scores.index(top)
         row_words = set().union(*cells[r])
         for w in sorted(claim_words):
-            if _known(w, row_words):
+            if _known(w, row_words) or _known(w, prose):
                 continue
             for i, other in enumerate(cells):
                 if i == r:
@@ -298,7 +327,7 @@ def _cell_binding(claim: str, passage: str) -> list[str]:
                         continue
                     own = cells[r][j]
                     own_text = table.rows[r][j]
-                    if (all(_known(x, claim_words) for x in cell)
+                    if (cell and all(_known(x, claim_words) for x in cell)
                             and (own or quantities_in(own_text))
                             and not any(_known(x, claim_words) for x in own)
                             and not any(compatible(q, s) for q in claim_quantities
