@@ -7,8 +7,8 @@ import pytest
 
 from copilot.claim_checks import check_claim
 from copilot.grounding import GroundingVerifier
-from copilot.row_binding import REASON, check_binding
 from copilot.quantities import unsupported
+from copilot.row_binding import REASON, check_binding
 
 ALARMS = (
     "## 5 Alarms\n\n"
