@@ -156,3 +156,27 @@ def test_the_verifier_rejects_a_code_bound_to_another_row(embedder):
                                 [ALARMS])
     assert not bad.supported and REASON in bad.reason
     assert REASON not in good.reason
+
+
+def test_a_code_a_row_only_refers_to_names_no_row():
+    # SOP-FD-002 is cited inside a cell: a claim about another part of the passage that
+    # names it is not bound to that row.
+    passage = ("The line clearance of FD-01 follows SOP-FD-002 and is signed by the supervisor.\n\n"
+               "| CAPA no. | Action |\n| --- | --- |\n"
+               "| CAPA-2026-101-01 | Retrain operators on SOP-FD-002 |\n"
+               "| CAPA-2026-101-02 | Add a supervisor signature to the clearance form |\n")
+    assert check_binding("Line clearance under SOP-FD-002 is signed by the supervisor.",
+                         passage) == []
+    assert _bound("CAPA-2026-101-01 adds a supervisor signature to the clearance form.", passage)
+
+
+def test_a_value_the_claim_binds_right_does_not_make_another_a_rival():
+    # "test pressure 1,000 Pa" shares "pressure" with the 50 Pa decay limit, which the claim
+    # also states and binds as the passage does: no swap.
+    passage = ("2. The port is pressurised to 1,000 Pa and held for 5 min. "
+               "3. The port passes when the pressure decay is 40 Pa or less in 5 min.")
+    assert check_binding("The port passes when the pressure decay is 40 Pa or less in 5 min "
+                         "(test pressure 1,000 Pa).", passage) == []
+    # The decay limit given the test pressure's value is still a mistake.
+    assert check_claim("The port passes when the pressure decay is 1,000 Pa or less in 5 min.",
+                       passage)
