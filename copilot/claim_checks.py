@@ -28,6 +28,7 @@ from typing import Any
 from knowledge import CODE
 
 from .quantities import Quantity, canonical_unit, compatible, dimension, quantities_in
+from .row_binding import check_binding
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'’-]*")
 _CLAUSE_SPLIT = re.compile(r"[;:,](?=\s)|(?<!\d)[;:,](?!\d)|\s[–—]\s|\.\s|\|")
@@ -285,7 +286,8 @@ _NAME = re.compile(r"(?<=[a-z,;]\s)[A-Z][A-Za-z0-9]+|\b[A-Z]{2,}[0-9]*\b")
 
 def check_claim(claim: str, passage: str) -> list[str]:
     """Reasons why `claim` (one sentence, citations stripped) is not what `passage` says."""
-    reasons: list[str] = []
+    # A code or value bound to another row, item or quantity than the passage binds it to.
+    reasons: list[str] = check_binding(claim, passage)
     passage = _without_codes(passage)  # "SOP-QA-009" does not mention QA; codes are checked apart
     units = passage_units(passage)
     # A heading names a topic, it states nothing a claim clause could restate.
