@@ -421,20 +421,27 @@ class PresidioScrubber(Scrubber):
                 text=text, language="en", score_threshold=self.score_threshold,
                 entities=[*ENTITY_TYPES, "ORGANIZATION", "NAME_CANDIDATE"])
         organisations = self._names.organisation_spans(text)
+        # Organisations the documents name: not people, unless a cue says so (a surname may
+        # also be a firm's name).
+        learned = self._names.learned_organisation_spans(text)
         foreign = self._names.foreign(text)
         spans = []
         for r in results:
             if r.entity_type in ("PERSON", "ORGANIZATION", "NAME_CANDIDATE"):
                 source = _person_source(r)
                 trimmed = self._as_person(text, r.start, r.end, source)
-                if trimmed and self._is_person(text, *trimmed, source, organisations, foreign):
+                uncued = source not in _CUED_SOURCES
+                if trimmed and self._is_person(text, *trimmed, source,
+                                               organisations + learned if uncued
+                                               else organisations, foreign):
                     spans.append(Span(*trimmed, "PERSON", r.score))
             elif _recognizer(r) != "PhoneRecognizer" or _phone_shaped(text[r.start:r.end]):
                 spans.append(Span(r.start, r.end, r.entity_type, r.score))
         for candidate in self._names.candidates(text):
             trimmed = self._as_person(text, candidate.start, candidate.end, "cue")
-            if trimmed and self._is_person(text, *trimmed, candidate.cue, organisations,
-                                           foreign):
+            known = (organisations + learned if candidate.cue not in _CUED_SOURCES
+                     else organisations)
+            if trimmed and self._is_person(text, *trimmed, candidate.cue, known, foreign):
                 spans.append(Span(*trimmed, "PERSON", 0.6))
         spans += self._listed_ids(text, spans)
         spans += self._listed_people(text, spans, organisations)

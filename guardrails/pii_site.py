@@ -83,6 +83,14 @@ class SiteConfig:
         return cls(id_patterns=tuple(patterns), **lists)
 
 
+# A role, title or signature word right before a name: a person, even when a firm of the
+# documents carries that name ("Operator Brennick" beside "Brennick Labs Ltd").
+_PERSON_BEFORE = regex.compile(
+    r"(?i)\b(?:operators?|technicians?|analysts?|supervisors?|inspectors?|reviewers?|"
+    r"approvers?|engineers?|managers?|auditors?|colleagues?|mr|mrs|ms|dr|herr|frau|by|signed|"
+    r"approved|reviewed|verified|checked|name)\.?:?\s*$")
+
+
 def _alternation(words: Iterable[str]) -> str:
     return "|".join(regex.escape(w) for w in sorted(set(words), key=len, reverse=True))
 
@@ -258,18 +266,25 @@ class NameFinder:
     def organisation_spans(self, text: str) -> list[tuple[int, int]]:
         spans = {(m.start(), m.end()) for m in self._organisations.finditer(text)}
         spans |= {(m.start(), m.end()) for m in self._organisations_ci.finditer(text)}
-        learned = self._learned
-        if learned is not None:
-            spans |= {(m.start(), m.end()) for m in learned.finditer(text)}
         return sorted(spans)
+
+    def learned_organisation_spans(self, text: str) -> list[tuple[int, int]]:
+        """Where `text` names an organisation learned from the documents (learn_organisations)."""
+        learned = self._learned
+        if learned is None:
+            return []
+        return [(m.start(), m.end()) for m in learned.finditer(text)
+                if not _PERSON_BEFORE.search(text[max(0, m.start() - 30):m.start()])]
 
     def learn_organisations(self, texts: Iterable[str]) -> frozenset[str]:
         """Organisation names the texts (a plant's documents) write with a company suffix
         ("to Cohance Lifesciences Limited" teaches "Cohance Lifesciences" and "Cohance"), kept
         wherever they occur from now on, with or without the suffix: a question about
         "Cohance" asks about the firm a warning letter is addressed to, not about a person.
-        A leading word alone is learned only when it is no common word or first name. Replaces
-        what an earlier call learned; returns the names."""
+        A leading word alone is learned only when it is no common word or first name; a learned
+        name overrides only the model's guesses, never a cue ("Operator Brennan", "Mr. Brennan"
+        stay people when the documents name "Brennan Labs Ltd"). Replaces what an earlier call
+        learned; returns the names."""
         found: set[str] = set()
         for text in texts:
             for match in self._suffixed.finditer(text):

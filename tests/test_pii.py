@@ -527,6 +527,12 @@ def test_organisations_named_in_the_documents_are_kept_in_questions(scrubber):
         assert "Jubilant HollisterStier" in scrubber.scrub(
             "How long had Jubilant HollisterStier's investigation been open?").text
         assert "Preti" not in scrubber.scrub("Who is Mr. Preti?").text
+        # A surname that is also a firm's name: a cue still makes it a person.
+        scrubber.learn_organisations(["Supplied by Brennick Labs Ltd."])
+        assert "Brennick" in scrubber.scrub("When did Brennick ship the resin?").text
+        for cued in ("Operator Brennick opened the door.", "Reviewed by: Brennick",
+                     "Mr. Brennick signed the batch record."):
+            assert "Brennick" not in scrubber.scrub(cued).text, cued
     finally:
         scrubber.learn_organisations([])
     assert "Cohance" not in scrubber.scrub(question).text
