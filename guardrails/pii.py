@@ -424,24 +424,24 @@ class PresidioScrubber(Scrubber):
         # Organisations the documents name: not people, unless a cue says so (a surname may
         # also be a firm's name).
         learned = self._names.learned_organisation_spans(text)
+
+        def firms(source: str) -> list[tuple[int, int]]:
+            return organisations if source in _CUED_SOURCES else organisations + learned
+
         foreign = self._names.foreign(text)
         spans = []
         for r in results:
             if r.entity_type in ("PERSON", "ORGANIZATION", "NAME_CANDIDATE"):
                 source = _person_source(r)
                 trimmed = self._as_person(text, r.start, r.end, source)
-                uncued = source not in _CUED_SOURCES
-                if trimmed and self._is_person(text, *trimmed, source,
-                                               organisations + learned if uncued
-                                               else organisations, foreign):
+                if trimmed and self._is_person(text, *trimmed, source, firms(source), foreign):
                     spans.append(Span(*trimmed, "PERSON", r.score))
             elif _recognizer(r) != "PhoneRecognizer" or _phone_shaped(text[r.start:r.end]):
                 spans.append(Span(r.start, r.end, r.entity_type, r.score))
         for candidate in self._names.candidates(text):
             trimmed = self._as_person(text, candidate.start, candidate.end, "cue")
-            known = (organisations + learned if candidate.cue not in _CUED_SOURCES
-                     else organisations)
-            if trimmed and self._is_person(text, *trimmed, candidate.cue, known, foreign):
+            if trimmed and self._is_person(text, *trimmed, candidate.cue, firms(candidate.cue),
+                                           foreign):
                 spans.append(Span(*trimmed, "PERSON", 0.6))
         spans += self._listed_ids(text, spans)
         spans += self._listed_people(text, spans, organisations)
