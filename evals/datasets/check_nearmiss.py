@@ -35,6 +35,7 @@ SETS = {"nearmiss_demo_fresh.jsonl": "demo", "nearmiss_corpus_fresh.jsonl": "sha
         "nearmiss_demo_fresh2.jsonl": "demo", "nearmiss_corpus_fresh2.jsonl": "shared_corpus",
         "nearmiss_demo_fresh3.jsonl": "demo", "nearmiss_corpus_fresh3.jsonl": "shared_corpus",
         "nearmiss_demo_fresh4.jsonl": "demo", "nearmiss_corpus_fresh4.jsonl": "shared_corpus",
+        "nearmiss_demo_fresh5.jsonl": "demo", "nearmiss_corpus_fresh5.jsonl": "shared_corpus",
         # the tune sets mix both collections; each line says its own
         "nearmiss_tune.jsonl": None, "nearmiss_tune2.jsonl": None, "nearmiss_tune3.jsonl": None}
 ROLES = {"operator", "supervisor", "qa", "trainer", "admin"}
