@@ -24,7 +24,7 @@ from copilot.answer import SentenceCheck
 from copilot.grounding import GroundingVerifier, split_sentences
 
 DATASETS = Path(__file__).parent / "datasets"
-SETS = ("demo", "corpus", "fresh", "fresh2")
+SETS = ("demo", "corpus", "fresh", "fresh2", "fresh3")
 # Targets of issue #14: these kinds are exact facts, so nearly every change must be caught.
 EXACT_KINDS = ("number", "unit", "code")
 TARGETS = {"faithful_acceptance": 0.90, "exact_kinds_caught": 0.98, "other_kinds_caught": 0.90}
