@@ -226,7 +226,7 @@ PHONE_PATTERNS = [
     # UK numbers, including the Ofcom drama ranges that libphonenumber calls invalid
     ("UK international", r"(?<![\w+])\+44\s?(?:\(0\)\s?)?\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}(?!\w)",
      0.7),
-    ("UK national", r"(?<![\w.,+/-])0\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}(?![\w/-]|[.,]\d)", 0.5),
+    ("UK national", r"(?<![\w.,+/-])0(?!00)\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}(?![\w/-]|[.,]\d)", 0.5),
     ("extension", r"(?<=\b(?:ext|extension|tel)\.?:?\s?)\d{3,5}\b(?![-./:,]\d)", 0.5),
     # the trunk prefix in brackets without the country code: "(0)89 1234 5678"
     ("national with (0)", r"(?<![\w+)])\(0\)\s?\d{2,5}[\s-]?\d{3,4}[\s-]?\d{3,5}(?!\w)", 0.6),
@@ -375,7 +375,8 @@ class PresidioScrubber(Scrubber):
                  score_threshold: float = 0.4, config: Path | str = CONFIG_PATH) -> None:
         self.score_threshold = score_threshold
         self.config = SiteConfig.load(config)
-        allowed = {w.casefold() for term in self.config.allow_list for w in term.split()}
+        allowed = {w.casefold() for term in (*self.config.allow_list, *self.config.foreign_words)
+                   for w in term.split()}
         self._plant_words = PLANT_WORDS | allowed | {t.casefold() for t in extra_plant_terms}
         self._lock = threading.Lock()  # one spaCy pipeline per instance, shared by threads
         self._recent: OrderedDict[str, tuple[Span, ...]] = OrderedDict()
@@ -443,6 +444,7 @@ class PresidioScrubber(Scrubber):
             if trimmed and self._is_person(text, *trimmed, candidate.cue, firms(candidate.cue),
                                            foreign):
                 spans.append(Span(*trimmed, "PERSON", 0.6))
+        spans += [Span(a, b, "EMPLOYEE_ID", 0.7) for a, b in self._names.table_ids(text)]
         spans += self._listed_ids(text, spans)
         spans += self._listed_people(text, spans, organisations)
         return _without_overlaps(spans)
@@ -588,7 +590,8 @@ def _regex_compile(pattern: str) -> regex.Pattern[str]:
 
 # Sources that name a person by their place in the text (a title, a label, a verb aimed at a
 # person, the staff list): believed in foreign-language text too.
-_CUED_SOURCES = ("title", "label", "by", "roster", "verb", "known", "initial", "sign-off", "role")
+_CUED_SOURCES = ("title", "label", "by", "roster", "verb", "known", "initial", "sign-off", "role",
+                 "surname-first", "speaker", "table")
 _LIST_WORD = r"((?:O['’])?\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)"
 # Two to six capitalised words joined by commas and a final "and"/"&"
 _NAME_LIST = _regex_compile(
@@ -640,6 +643,8 @@ def _phone_shaped(value: str) -> bool:
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}|\d{2,4}-\d{2,4}|\d{1,2}[./]\d{1,2}[./]\d{2,4}",
                     value.strip()) or len(re.sub(r"\D", "", value)) < 7:
         return False  # a date ("01.04.2026") or a postcode ("08037") is no phone number
+    if value.strip().startswith("000"):
+        return False  # "SAP batch 0008812345": a record number padded with zeros
     return bool(re.match(r"\+|00|0|\(\d{2,5}\)\s?\d|\d{3}[-. ]\d{3}[-. ]\d{4}$", value.strip()))
 
 

@@ -27,7 +27,7 @@ from .errors import GuardrailError
 CONFIG_PATH = Path(__file__).with_name("pii.yaml")
 _LIST_KEYS = ("id_words", "id_owner_words", "id_qualifiers", "allow_list", "organisations",
               "organisation_suffixes", "eponyms", "method_nouns", "place_nouns",
-              "record_prefixes")
+              "record_prefixes", "foreign_words")
 
 
 class PiiConfigError(GuardrailError):
@@ -47,6 +47,7 @@ class SiteConfig:
     method_nouns: tuple[str, ...]
     place_nouns: tuple[str, ...]
     record_prefixes: tuple[str, ...]
+    foreign_words: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, path: Path | str = CONFIG_PATH) -> SiteConfig:
@@ -109,7 +110,7 @@ def employee_id_regex(config: SiteConfig) -> str:
              r"(?=[\p{L}\d#/._-]*\d)[\p{L}\d][\p{L}\d]*(?:[-/._][\p{L}\d]+)*")
     # digits in groups, as people type them off a card: "badge 47 118", "Ausweis-Nr. 4 0 8 1 7",
     # "P-39 204" (four to eight digits, nothing but single spaces between the groups)
-    spaced = r"(?=(?:\p{L}{1,3}-)?(?:\d ?){4,8}(?! ?\d))(?:\p{L}{1,3}-)?\d{1,3}(?: \d{1,3})+"
+    spaced = r"(?=(?:\p{L}{1,3}-)?(?:\d ?){4,8}(?! ?\d))(?:\p{L}{1,3}-)?\d{1,4}(?: \d{1,4})+"
     return (rf"(?i)(?<={lead})(?:{spaced}(?![\p{{L}}\d%°]|[-/.:,]\d| \d)|"
             rf"(?=\S{{3}}){ident}(?![\p{{L}}\d%°]|[-/.:,]\d))")
 
@@ -178,7 +179,18 @@ _CUES = {
     "verb": r"\b(?:ask|tell|remind|call|ring|phone|e-?mail|ping|text|thank|inform|notify|"
             r"contact|per|according\s+to|trained|showed|told|asked|thanked|met|remove|take|"
             r"hand\s+\p{L}+\s+to|whatsapp|i'm|i\s+am|this\s+is|it's|my\s+name\s+is|"
-            r"replaced|covering\s+for|with)\s+",
+            r"replaced|covering\s+for|cover\s+for|with|seen|thanks|"
+            # the same in the plant's other languages: "danke Jannik", "merci de prévenir
+            # céline", "vraag Bram", "chiedi a Lorenzo", "pregúntale a Andrés", "c'est Kévin qui"
+            r"gracias|danke|merci|grazie|dzięki|bedankt|bitte|frag|fragen\s+sie|anrufen\s+bei|"
+            r"prévenir|appeler|demander\s+à|demande\s+à|c['’]est|vraag|bel|zapytać|zapytaj|"
+            r"zadzwoń\s+do|zgłosił|zgłosiła|chiedi\s+a|chiama|avvisa|pregunta\s+a|"
+            r"pregúntale\s+a|llama\s+a|avisa\s+a|"
+            # "by" after a participle: "gestart door", "gemeldet von", "vérifié par",
+            # "firmato da", "revisado por", "podpisane przez"
+            r"\p{L}{3,}[dt]\s+door|\p{L}{3,}(?:t|en)\s+von|\p{L}{3,}(?:é|ée|és|ées)\s+par|"
+            r"\p{L}{3,}(?:ato|ata|uto|uta|ito|ita)\s+da|\p{L}{3,}(?:ado|ada|ido|ida)\s+por|"
+            r"\p{L}{3,}(?:ne|na|ny)\s+przez)\s+",
 }
 _CUE = regex.compile("|".join(f"(?P<{k}>{v})" for k, v in _CUES.items()), regex.I)
 # After a name, words that show it is a person, whatever the name looks like
@@ -336,10 +348,76 @@ class NameFinder:
             assert kind is not None  # every alternative of _CUE is a named group
             found += self._names_at(text, cue.end(), kind, many=kind in ("label", "roster"))
         found += self._initials(text)
+        found += self._surname_first(text)
+        found += self._speakers(text)
+        found += self._table_people(text)
         found += self._lexicon(text)
         found += self._sign_off(text)
         found += self._surnames(text)
         return found
+
+    def _surname_first(self, text: str) -> list[Candidate]:
+        """"Surname, First" as rosters and sign-off sheets write it, in any case
+        ("KOWALCZYK, ANNA / NOWAK, PIOTR", "mueller, jonas (lead)", "Peeters, Lotte"): a word
+        that is no ordinary word, a comma, a first name in the same case, between list
+        separators."""
+        out = []
+        for m in _SURNAME_FIRST.finditer(text):
+            surname, first = m.group("surname"), m.group("first")
+            if not _same_style(surname, first) or not self.in_first_names(first) \
+                    or self.is_common(first) or self.is_common(surname) \
+                    or surname.casefold() in self.allowed or first.casefold() in self.allowed \
+                    or (surname.isupper() and len(_VOWELS.findall(surname)) < 1) \
+                    or surname.casefold() in FOREIGN_FUNCTION_WORDS:
+                continue
+            if surname.islower() and surname in self.dictionary and first in self.dictionary:
+                continue  # "stopper, grace": two ordinary words
+            out.append(Candidate(m.start("surname"), m.end("first"), "surname-first"))
+        return out
+
+    def _speakers(self, text: str) -> list[Candidate]:
+        """Chat speakers: a name opening a line before a colon or an emoji ("kasia: line 2 is
+        down", "[07:02] Tomek 👷:", "<Dani> who signed", "rafa 🙌 lot released"), and
+        "@Sven". The name is a listed first name; any name-like word not in the dictionary
+        counts when the line shows it is chat (emoji, a time stamp, angle brackets)."""
+        out = []
+        for m in _SPEAKER.finditer(text):
+            word = m.group("name")
+            folded = word.casefold()
+            if folded in self.allowed or self.is_common(word) or len(folded) < 3 \
+                    or word.isupper() and len(word) <= 4:
+                continue
+            line = text[m.start():text.find("\n", m.start()) if "\n" in text[m.start():]
+                        else len(text)]
+            chatty = bool(m.group("stamp") or m.group("angle") or _EMOJI.search(line))
+            if (self.in_first_names(word) and folded not in FOREIGN_FUNCTION_WORDS) or (
+                    chatty and folded not in self.dictionary):
+                out.append(Candidate(m.start("name"), m.end("name"), "speaker"))
+        for m in _MENTION.finditer(text):
+            if not self.is_common(m.group(1)) and m.group(1).casefold() not in self.allowed:
+                out.append(Candidate(m.start(1), m.end(1), "speaker"))
+        return out
+
+    def _table_people(self, text: str) -> list[Candidate]:
+        """Names in the columns of a table whose header says they hold people ("| Name |
+        Badge | Signed |", "Owner | Action | Due")."""
+        out = []
+        for column, cells in table_columns(text):
+            if not _PERSON_HEADER.fullmatch(column):
+                continue
+            for start, end in cells:
+                span = self._one_name(text, start, "label")
+                if span and span[1] <= end:
+                    out.append(Candidate(span[0], span[1], "table"))
+        return out
+
+    def table_ids(self, text: str) -> list[tuple[int, int]]:
+        """Ids in a table column headed "Badge", "Employee no.", "Personalnummer"..."""
+        out = []
+        for column, cells in table_columns(text):
+            if _ID_HEADER.fullmatch(column):
+                out += [(a, b) for a, b in cells if _ID_CELL.fullmatch(text[a:b])]
+        return out
 
     def _sign_off(self, text: str) -> list[Candidate]:
         """A first name alone at the very end, after a dash, a comma or a line break, in any
@@ -368,7 +446,8 @@ class NameFinder:
                                 r"(?:de|di|da|du)(?:\s(?:la|le))?|ter|ten)"
                                 r"\s(\p{Lu}\p{Ll}{2,})(?![\p{L}\d])",
                                 text):
-            if m.group(1).lower() not in self.dictionary:  # "de Groot", "van der Berg"
+            if m.group(1).lower() not in self.dictionary \
+                    and m.group(1).casefold() not in self.allowed:  # "de Groot", not "de Validación"
                 out.append(Candidate(m.start(), m.end(), "shape"))
         for m in regex.finditer(r"(?<![\p{L}\d-])\p{Lu}(?:['’]\p{Lu})?\p{Ll}\p{L}*"
                                 r"(?:-\p{Lu}\p{Ll}\p{L}*)?(?![\p{L}\d]|-\d)", text):
@@ -395,6 +474,13 @@ class NameFinder:
                 word.casefold() not in self.dictionary
         return True
 
+    def _lower_surname(self, word: str) -> bool:
+        """A lower-case word after a lower-case first name that may be its surname
+        ("chiedi a lorenzo moretti"): no word of English or of the plant's other languages."""
+        folded = word.casefold()
+        return len(folded) >= 3 and folded not in self.dictionary and not self.is_common(word) \
+            and folded not in self.allowed and folded not in FOREIGN_FUNCTION_WORDS
+
     def _names_at(self, text: str, pos: int, kind: str, many: bool) -> list[Candidate]:
         out: list[Candidate] = []
         while True:
@@ -403,7 +489,8 @@ class NameFinder:
                 return out
             out.append(Candidate(span[0], span[1], kind))
             sep = _SEPARATOR.match(text, span[1]) if many else None
-            if not sep:
+            # "owner: Wiebke Sommer; approver: Matthias Brenner": the next label, no name
+            if not sep or _LABEL_NEXT.match(text, sep.end()):
                 return out
             pos = sep.end()
 
@@ -420,7 +507,9 @@ class NameFinder:
             if m.group().casefold() in TITLE_WORDS:  # "Dr. Annika Høgh" after "by"
                 filler, stop = True, m.end() + (text[m.end():m.end() + 1] == ".")
             elif not filler:
-                if not self._token_ok(word, kind):
+                if not self._token_ok(word, kind) and not (
+                        kind == "verb" and words and words[-1].islower() and word.islower()
+                        and self.is_first_name(words[-1]) and self._lower_surname(word)):
                     break
                 if word.endswith(".") and words and not words[-1].endswith("."):
                     break
@@ -509,6 +598,93 @@ class NameFinder:
                 out.append(Candidate(start, end, "lexicon"))  # "Lena and Jonas"
             i = j
         return out
+
+
+def table_columns(text: str) -> list[tuple[str, list[tuple[int, int]]]]:
+    """The columns of pipe tables in `text`: (header, [(start, end) of each later cell]).
+    A table is a header line with two or more cells split by "|" (or tabs), then rows with
+    as many cells."""
+    lines, pos = [], 0
+    for line in text.split("\n"):
+        lines.append((pos, line))
+        pos += len(line) + 1
+    out: list[tuple[str, list[tuple[int, int]]]] = []
+    i = 0
+    while i < len(lines):
+        header = _cells(*lines[i])
+        if len(header) < 2 or not any(_PERSON_HEADER.fullmatch(lines[i][1][a - lines[i][0]:
+                                                                          b - lines[i][0]])
+                                      or _ID_HEADER.fullmatch(lines[i][1][a - lines[i][0]:
+                                                                          b - lines[i][0]])
+                                      for a, b in header):
+            i += 1
+            continue
+        rows = []
+        j = i + 1
+        while j < len(lines) and len(cells := _cells(*lines[j])) == len(header):
+            if not regex.fullmatch(r"[\s|:-]*", lines[j][1]):  # not the "|---|---|" rule
+                rows.append(cells)
+            j += 1
+        for k, (a, b) in enumerate(header):
+            out.append((text[a:b], [row[k] for row in rows]))
+        i = j
+    return out
+
+
+def _cells(offset: int, line: str) -> list[tuple[int, int]]:
+    sep = "|" if line.count("|") >= 1 else "\t" if "\t" in line else None
+    if sep is None:
+        return []
+    out, pos = [], 0
+    for part in line.split(sep):
+        stripped = part.strip()
+        if stripped:
+            start = pos + part.index(stripped)
+            out.append((offset + start, offset + start + len(stripped)))
+        elif 0 < pos < len(line) - len(part):  # an empty cell inside the row keeps its place
+            out.append((offset + pos, offset + pos))
+        pos += len(part) + 1
+    return out
+
+
+# Column headers of people and of ids, in the plant's languages
+_PERSON_HEADER = regex.compile(
+    r"(?i)(?:name|full\s+name|names?|owner|action\s+owner|responsible|signed(?:\s+by)?|"
+    r"signature|trainee|trainer|participant|attendee|operator|analyst|reviewer|reviewed\s+by|"
+    r"approver|approved\s+by|verifier|verified\s+by|performed\s+by|done\s+by|employee|"
+    r"person|assignee|witness|teilnehmer(?:in)?|verantwortlich(?:er)?|unterschrift|nom|"
+    r"nom\s+et\s+prénom|responsable|participant|naam|verantwoordelijke|eigenaar|"
+    r"imię\s+i\s+nazwisko|nazwisko|odpowiedzialny|nome|nome\s+e\s+cognome|responsabile|"
+    r"nombre|nombre\s+y\s+apellidos|responsable)")
+_ID_HEADER = regex.compile(
+    r"(?i)(?:badge(?:\s+(?:no\.?|number|id))?|employee\s+(?:no\.?|number|id)|emp\.?\s+no\.?|"
+    r"staff\s+(?:no\.?|number|id)|personnel\s+(?:no\.?|number)|personalnummer|"
+    r"personal-?nr\.?|ausweis(?:-?nr\.?)?|matricule|personeelsnummer|nr\s+pracownika|"
+    r"numer\s+pracownika|matricola|n[º°o]\.?\s+empleado|número\s+de\s+empleado|"
+    r"user\s*id|login)")
+_ID_CELL = regex.compile(r"#?(?=[\p{L}\d/._ -]*\d)[\p{L}\d](?:[\p{L}\d/._-]| (?=\d)){2,14}")
+_SURNAME_FIRST = regex.compile(
+    r"(?:^|(?<=[\n:;/|+(–—]\s*)|(?<=,\s)|(?<=\s-\s)|(?<=^\p{L}{1,3}\s)|(?<=\s\p{L}{1,3}\s))"
+    r"(?P<surname>(?:(?:[Oo]|[Dd])['’])?\p{L}[\p{L}'’]+(?:-\p{L}[\p{L}'’]+)?),\s?"
+    r"(?P<first>\p{L}[\p{L}'’]+(?:-\p{L}[\p{L}'’]+)?)"
+    r"(?=\s*(?:$|[\n;/|+),]|\s[(–—-]\s?|\s(?:and|und|et|en|i|e|y)\s|\s\())", regex.M)
+_EMOJI = regex.compile(r"[\p{So}\p{Cs}\u2190-\u21ff\u2600-\u27bf\U0001F000-\U0001FAFF]")
+_SPEAKER = regex.compile(
+    r"(?:^|(?<=\n))[^\S\n]*(?P<stamp>\[?\d{1,2}:\d{2}(?::\d{2})?\]?[^\S\n]*)?"
+    r"(?:chat[^\S\n]*)?(?:[\p{So}\U0001F000-\U0001FAFF][^\S\n]*)?"
+    r"(?:(?P<angle><)(?P<name>\p{L}[\p{L}'’.-]*)>|(?P<name>\p{L}[\p{L}'’-]*)"
+    r"(?=[^\S\n]*(?:[\p{So}\U0001F000-\U0001FAFF][^\S\n]*)*:(?!\d)|"
+    r"[^\S\n]*[\p{So}\U0001F000-\U0001FAFF]))", regex.M)
+_MENTION = regex.compile(r"(?<![\w.@])@(\p{L}[\p{L}'’-]{1,})(?![\w.@-])")
+_LABEL_NEXT = regex.compile(r"\p{L}[\p{L} ]{0,20}:")
+_VOWELS = regex.compile(r"(?i)[aeiouyäöüåæøáéíóúàèìòùâêîôûąęó]")
+
+
+def _same_style(a: str, b: str) -> bool:
+    def style(w: str) -> str:
+        return "upper" if w.isupper() else "lower" if w.islower() else "title"
+
+    return style(a) == style(b)
 
 
 _SIGN_OFF = regex.compile(r"(?:^|[-–—]{1,2}[^\S\n]*|,[^\S\n]*|\n\s*)(\p{L}[\p{L}'’]+(?:-\p{L}+)?)"
