@@ -375,8 +375,9 @@ class PresidioScrubber(Scrubber):
                  score_threshold: float = 0.4, config: Path | str = CONFIG_PATH) -> None:
         self.score_threshold = score_threshold
         self.config = SiteConfig.load(config)
-        allowed = {w.casefold() for term in (*self.config.allow_list, *self.config.foreign_words)
-                   for w in term.split()}
+        # id words ("Personalnummer", "Matricule") head table columns: never a name either
+        allowed = {w.casefold() for term in (*self.config.allow_list, *self.config.foreign_words,
+                                             *self.config.id_words) for w in term.split()}
         self._plant_words = PLANT_WORDS | allowed | {t.casefold() for t in extra_plant_terms}
         self._lock = threading.Lock()  # one spaCy pipeline per instance, shared by threads
         self._recent: OrderedDict[str, tuple[Span, ...]] = OrderedDict()
@@ -482,6 +483,10 @@ class PresidioScrubber(Scrubber):
             cued = source in ("title", "label", "by", "roster", "verb", "known")
             return self._names.person_follows(text, end) or (cued and len(named) > 1)
         first_name = bool(named) and self._names.is_first_name(named[0])
+        if source not in _CUED_SOURCES and len(named) == 1 and not first_name and (
+                _LINE_LABEL.match(text, end) and _LINE_START.search(text, 0, start)
+                or _GERMAN_NOUN.fullmatch(named[0])):
+            return False  # "Erinnerung: ...", "Registro 02:10": a heading, not a surname
         if self._names.place_follows(text, end) or (len(named) > 1
                                                      and self._names.is_place(named)):
             return False  # "the Jean Monnet building", "Patrick Street"
@@ -592,6 +597,13 @@ def _regex_compile(pattern: str) -> regex.Pattern[str]:
 # person, the staff list): believed in foreign-language text too.
 _CUED_SOURCES = ("title", "label", "by", "roster", "verb", "known", "initial", "sign-off", "role",
                  "surname-first", "speaker", "table")
+# A word that opens a line (after a time stamp) and is followed by a colon, a dash or a number:
+# the heading of a record line ("Erinnerung:", "Registro 02:10 –")
+_LINE_START = _regex_compile(r"(?:^|\n)[^\S\n]*(?:\[?\d{1,2}:\d{2}\]?[^\S\n]*)?\Z")
+_LINE_LABEL = _regex_compile(r"[^\S\n]*(?::|[–—-]\s|\d)")
+# German nouns by their suffix ("Abweichung", "Sauberkeit", "Personalnummer"): not surnames
+_GERMAN_NOUN = _regex_compile(r"\p{Lu}\p{Ll}{4,}(?:ung|heit|keit|schaft|nummer|schicht|"
+                              r"ität|nisse?|ierung)")
 _LIST_WORD = r"((?:O['’])?\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)"
 # Two to six capitalised words joined by commas and a final "and"/"&"
 _NAME_LIST = _regex_compile(
