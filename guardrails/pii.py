@@ -248,8 +248,9 @@ STREET_ADDRESS_CONTEXT = ["address", "lives", "live", "home", "street", "road", 
 # European addresses: "Hauptstraße 12, 80331 München", "Keizersgracht 123, 1015 CJ Amsterdam",
 # "Nørrebrogade 44, 2. tv, 2200 København N", "Via Roma 15, 20121 Milano", "Rue de la Loi 16,
 # 1000 Bruxelles", "12 rue de la Paix, 75002 Paris", Irish addresses ending in an Eircode.
-_TOWN = r"\p{Lu}[\p{L}'’-]*(?:\s(?:am|an|der|im|bei|sur|en|\p{Lu}[\p{L}'’-]*)){0,3}"
-_HOUSE = r"\d{1,4}\s?[a-zA-Z]?(?:-\d{1,4})?"
+_TOWN = r"\p{Lu}[\p{L}'’-]*(?:[^\S\n](?:am|an|der|im|bei|sur|en|\p{Lu}[\p{L}'’-]*)){0,3}"
+# "12a", "263-267", Polish flats "12/4", Belgian boxes "15 bus 3"
+_HOUSE = r"\d{1,4}\s?[a-zA-Z]?(?:[-/]\d{1,4}[a-zA-Z]?)?(?:\s(?:bus|box|bte)\s\d{1,4})?"
 _SUFFIX_STREET = (r"(?:\p{Lu}[\p{L}'’-]*\s)?\p{Lu}?[\p{L}'’-]*(?:str\.|straße|strasse|weg|allee|"
                   r"gasse|platz|ring|damm|ufer|markt|gracht|laan|straat|plein|kade|singel|dijk|"
                   r"gade|vej|allé|torv|stræde|plads|vägen|gatan|gränd|torget|Straße|Strasse|"
@@ -258,10 +259,17 @@ _SUFFIX_STREET = (r"(?:\p{Lu}[\p{L}'’-]*\s)?\p{Lu}?[\p{L}'’-]*(?:str\.|stra�
 _PREFIX_STREET = (r"(?:Via|Viale|Corso|Piazza|Piazzale|Largo|Vicolo|Strada|Lungomare|Rue|Avenue|"
                   r"Boulevard|Chaussée|Place|Calle|Avenida|Rua|Travessa|Estrada|Alameda|Praça|"
                   r"Plaza|Paseo|Passeig|Carrer|Ronda|Camino|Carretera|Travesía|Gran|ul\.|ulica|"
-                  r"Aleja)")
+                  r"Aleja|al\.|Al\.|Ul\.|pl\.|os\.|C/|Avda\.|Av\.|Pza\.|Plaça|Rambla|Laan|"
+                  r"V\.le|P\.zza)")
 # Postcodes: four or five digits (DE, FR, IT, ES, NL with its letters, BE, AT, CH, DK), Swedish
 # "411 19", Portuguese "1100-053", Polish "00-950"
-_POSTCODE = r"(?:\d{4,5}(?:\s?[A-Z]{2})?|\d{3}\s\d{2}|\d{4}-\d{3}|\d{2}-\d{3})"
+# with an optional country prefix ("D-80331", "F-75002", "A-1070")
+_POSTCODE = (r"(?:(?:[A-Z]{1,2}-)?(?:\d{4,5}(?:[^\S\n]?[A-Z]{2})?|\d{3}\s\d{2}|\d{4}-\d{3}|"
+             r"\d{2}-\d{3}))")
+# between the house number and the postcode: a comma, a line break (a signature, an envelope),
+# a dash ("Via Roma, 15 - 20121 Milano"), or only a space before a five-digit or Dutch postcode
+_TO_POSTCODE = (r"(?:,[^\S\n]*\n?[^\S\n]*|[^\S\n]*\n[^\S\n]*|[^\S\n]+[-–][^\S\n]+|"
+                r"[^\S\n]+(?=(?:[A-Z]{1,2}-)?(?:\d{5}|\d{2}-\d{3}|\d{4}[^\S\n]?[A-Z]{2})[^\S\n]))")
 _FRENCH_STREET = (r"(?i:rue|avenue|av\.|boulevard|bd|place|allée|chemin|quai|impasse|route|"
                   r"cours|square)")
 _IRISH_TYPE = (r"(?:Street|St|Road|Rd|Quay|Avenue|Lane|Terrace|Park|Drive|Place|Square|Row|"
@@ -269,15 +277,15 @@ _IRISH_TYPE = (r"(?:Street|St|Road|Rd|Quay|Avenue|Lane|Terrace|Park|Drive|Place|
 _EIRCODE = r"(?:[AC-FHKNPRTV-Y]\d{2}|D6W)\s?[0-9AC-FHKNPRTV-Y]{4}\b"
 EU_ADDRESS_PATTERNS = [
     ("street-suffix name, number, postcode, town",
-     rf"\b{_SUFFIX_STREET}\s+{_HOUSE}(?:,\s*\d{{1,2}}\.\s*(?:tv|th|mf|sal)\.?)?,\s+"
+     rf"\b{_SUFFIX_STREET}\s+{_HOUSE}(?:,\s*\d{{1,2}}\.\s*(?:tv|th|mf|sal)\.?)?{_TO_POSTCODE}"
      rf"{_POSTCODE}\s+{_TOWN}", 0.75),
     ("street-type word, name, number, postcode, town",
-     rf"\b{_PREFIX_STREET}\s+(?:[\p{{L}}'’.-]+\s+){{1,4}}?{_HOUSE},\s+"
-     rf"{_POSTCODE}\s+{_TOWN}",
+     rf"(?<![\p{{L}}\d]){_PREFIX_STREET}\s*(?:[\p{{L}}'’.-]+,?[^\S\n]+){{1,4}}?{_HOUSE}"
+     rf"{_TO_POSTCODE}{_POSTCODE}\s+{_TOWN}",
      0.75),
     ("number, French street type, name, postcode, town",
      rf"\b\d{{1,4}}(?:\s?(?:bis|ter))?,?\s+{_FRENCH_STREET}\s+(?:[\p{{L}}'’.-]+\s+){{0,5}}?"
-     rf"[\p{{L}}'’.-]+,\s+\d{{4,5}}\s+{_TOWN}", 0.75),
+     rf"[\p{{L}}'’.-]+,\s+(?:[A-Z]-)?\d{{4,5}}\s+{_TOWN}", 0.75),
     ("Irish address with an Eircode",
      rf"(?:(?:Apartment|Apt\.?|Flat|Unit)\s+\d+\w?,\s+)?(?:\d{{1,4}}\w?\s+)?"
      rf"(?:\p{{Lu}}[\p{{L}}'’-]*\s+){{1,3}}{_IRISH_TYPE}\b\.?"
@@ -560,6 +568,8 @@ class PresidioScrubber(Scrubber):
             return tokens[0][0], tokens[-1][1]
         words = [text[a:b] for a, b in tokens]
         parts = {f for w in words for p in [w, *w.split("-")] for f in _word_forms(p)}
+        # German and Dutch plurals of plant words: "Chargen", "Linien", "Lijnen"
+        parts |= {f[:-n] for f in parts if f.endswith("en") for n in (1, 2)}
         if not all(_name_like(w) for w in words) or not parts.isdisjoint(self._plant_words):
             return None
         english = [w for w in words if self._is_word(w)]
