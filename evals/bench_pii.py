@@ -10,14 +10,16 @@ a gold span of the same type. Network connections are blocked while the scrubber
 runs; any attempt is counted in the output. Writes DIR/bench_pii.json.
 
 Cases whose id starts with "heldout-" were written after the recognizers were frozen, and
-"fresh-" cases (pii_fresh.jsonl) before issue 16's tuning and never tuned on; the others were
-used while tuning. Each split is reported on its own as well.
+fresh cases before a round of issue 16's tuning ("fresh-" pii_fresh.jsonl, "fresh-f2-"
+pii_fresh2.jsonl, "pii3-" pii_fresh3.jsonl: splits fresh, fresh2, fresh3); the others were
+used while tuning. Each split is reported on its own as well (`split_of`).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import socket
 import statistics
 import time
@@ -31,6 +33,20 @@ CORE_TYPES = ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER", "EMPLOYEE_ID")
 OTHER_TYPES = ("US_SSN", "STREET_ADDRESS")
 TARGETS = {"recall_min": 0.95, "precision_min": 0.95, "hard_negative_fp_rate_max": 0.02,
            "scrub_p50_ms_max": 50.0}
+
+
+# Which set a case id belongs to. Fresh sets (written before a round's tuning, never tuned on)
+# each get their own label, so that their figures are never mixed into "tuning": "fresh-f2-"
+# is pii_fresh2, "pii3-" pii_fresh3, and any later "piiN-" / "fresh-fN-" set is freshN.
+SPLIT_PREFIXES = (("heldout-", "heldout"), ("fresh-f2-", "fresh2"), ("fresh-", "fresh"))
+
+
+def split_of(case_id: str) -> str:
+    for prefix, split in SPLIT_PREFIXES:
+        if case_id.startswith(prefix):
+            return split
+    numbered = re.match(r"(?:pii|fresh-f)(\d+)-", case_id)
+    return f"fresh{numbered.group(1)}" if numbered else "tuning"
 
 
 def load_cases(path: Path | str) -> list[dict]:
@@ -167,11 +183,9 @@ def run(dataset: Path, rounds: int) -> dict:
     result = score(cases, found)
     result["organisations"] = organisations_kept(cases, scrubbed)
     result["by_split"] = {}
-    def split_of(case_id: str) -> str:
-        return next((p for p in ("heldout", "fresh") if case_id.startswith(p + "-")), "tuning")
-
-    for split in ("tuning", "heldout", "fresh"):
-        subset = [c for c in cases if split_of(c["id"]) == split]
+    splits = [split_of(c["id"]) for c in cases]
+    for split in sorted(set(splits), key=lambda x: (x != "tuning", x)):
+        subset = [c for c, s in zip(cases, splits, strict=True) if s == split]
         if subset:
             part = score(subset, found)
             result["by_split"][split] = {

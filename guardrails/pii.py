@@ -226,7 +226,10 @@ PHONE_PATTERNS = [
     # UK numbers, including the Ofcom drama ranges that libphonenumber calls invalid
     ("UK international", r"(?<![\w+])\+44\s?(?:\(0\)\s?)?\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}(?!\w)",
      0.7),
-    ("UK national", r"(?<![\w.,+/-])0(?!00)\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}(?![\w/-]|[.,]\d)", 0.5),
+    # "0044 7700 900 812": the international prefix written as 00 ("000..." is a record number)
+    ("international with 00", r"(?<![\w.,+/-])00[1-9]\d{0,2}[\s-]?\d{2,4}(?:[\s-]?\d{2,4}){1,4}"
+     r"(?![\w/-]|[.,]\d)", 0.6),
+    ("UK national", r"(?<![\w.,+/-])0(?!0)\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}(?![\w/-]|[.,]\d)", 0.5),
     ("extension", r"(?<=\b(?:ext|extension|tel)\.?:?\s?)\d{3,5}\b(?![-./:,]\d)", 0.5),
     # the trunk prefix in brackets without the country code: "(0)89 1234 5678"
     ("national with (0)", r"(?<![\w+)])\(0\)\s?\d{2,5}[\s-]?\d{3,4}[\s-]?\d{3,5}(?!\w)", 0.6),

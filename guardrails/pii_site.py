@@ -370,8 +370,9 @@ class NameFinder:
                     or (surname.isupper() and len(_VOWELS.findall(surname)) < 1) \
                     or surname.casefold() in FOREIGN_FUNCTION_WORDS:
                 continue
-            if surname.islower() and surname in self.dictionary and first in self.dictionary:
-                continue  # "stopper, grace": two ordinary words
+            if surname.islower() and surname in self.dictionary and first in self.dictionary \
+                    and not _ROSTER_WORDS.search(text):
+                continue  # "stopper, grace": two ordinary words, unless on a roster
             out.append(Candidate(m.start("surname"), m.end("first"), "surname-first"))
         return out
 
@@ -668,6 +669,10 @@ _SURNAME_FIRST = regex.compile(
     r"(?P<surname>(?:(?:[Oo]|[Dd])['’])?\p{L}[\p{L}'’]+(?:-\p{L}[\p{L}'’]+)?),\s?"
     r"(?P<first>\p{L}[\p{L}'’]+(?:-\p{L}[\p{L}'’]+)?)"
     r"(?=\s*(?:$|[\n;/|+),]|\s[(–—-]\s?|\s(?:and|und|et|en|i|e|y)\s|\s\())", regex.M)
+_ROSTER_WORDS = regex.compile(
+    r"(?i)\b(?:shifts?|roster|rota|nights|days|crew|team|cover|\p{L}*schicht|\p{L}*dienst|"
+    r"bereitschaft|équipe|planning|rooster|ploeg|zmiana|grafik|obsada|turno|turni|turnos|"
+    r"guardia|reperibilità)\b")
 _EMOJI = regex.compile(r"[\p{So}\p{Cs}\u2190-\u21ff\u2600-\u27bf\U0001F000-\U0001FAFF]")
 _SPEAKER = regex.compile(
     r"(?:^|(?<=\n))[^\S\n]*(?P<stamp>\[?\d{1,2}:\d{2}(?::\d{2})?\]?[^\S\n]*)?"
@@ -684,7 +689,9 @@ def _same_style(a: str, b: str) -> bool:
     def style(w: str) -> str:
         return "upper" if w.isupper() else "lower" if w.islower() else "title"
 
-    return style(a) == style(b)
+    # capitals and title case mix after recasing: a short surname in capitals ("KRÓL") stays
+    # in capitals while "ADAM" becomes "Adam"
+    return style(a) == style(b) or "lower" not in (style(a), style(b))
 
 
 _SIGN_OFF = regex.compile(r"(?:^|[-–—]{1,2}[^\S\n]*|,[^\S\n]*|\n\s*)(\p{L}[\p{L}'’]+(?:-\p{L}+)?)"
