@@ -227,7 +227,7 @@ PHONE_PATTERNS = [
     ("UK international", r"(?<![\w+])\+44\s?(?:\(0\)\s?)?\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}(?!\w)",
      0.7),
     # "0044 7700 900 812": the international prefix written as 00 ("000..." is a record number)
-    ("international with 00", r"(?<![\w.,+/-])00[1-9]\d{0,2}[\s-]?\d{2,4}(?:[\s-]?\d{2,4}){1,4}"
+    ("international with 00", r"(?<![\w.,+/-])(?=00(?:[\s-]?\d){9,})00[1-9]\d{0,2}[\s-]?\d{2,4}(?:[\s-]?\d{2,4}){1,4}"
      r"(?![\w/-]|[.,]\d)", 0.6),
     ("UK national", r"(?<![\w.,+/-])0(?!0)\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}(?![\w/-]|[.,]\d)", 0.5),
     ("extension", r"(?<=\b(?:ext|extension|tel)\.?:?\s?)\d{3,5}\b(?![-./:,]\d)", 0.5),
@@ -253,12 +253,14 @@ STREET_ADDRESS_CONTEXT = ["address", "lives", "live", "home", "street", "road", 
 # 1000 Bruxelles", "12 rue de la Paix, 75002 Paris", Irish addresses ending in an Eircode.
 _TOWN = r"\p{Lu}[\p{L}'’-]*(?:[^\S\n](?:am|an|der|im|bei|sur|en|\p{Lu}[\p{L}'’-]*)){0,3}"
 # "12a", "263-267", Polish flats "12/4", Belgian boxes "15 bus 3"
-_HOUSE = r"\d{1,4}\s?[a-zA-Z]?(?:[-/]\d{1,4}[a-zA-Z]?)?(?:\s(?:bus|box|bte)\s\d{1,4})?"
+_HOUSE = (r"(?:(?:n\.|nr\.?|nº|n°)\s?)?\d{1,4}\s?[a-zA-Z]?(?:[-/]\d{1,4}[a-zA-Z]?)?"
+          r"(?:\s(?:bus|box|bte|m\.)\s?\d{1,4})?"
+          r"(?:,\s?\d{1,2}[º°ª]\s?(?:[A-Z]|izq\.?|dcha\.?)?)?")  # Spanish floor "18, 3º B"
 _SUFFIX_STREET = (r"(?:\p{Lu}[\p{L}'’-]*\s)?\p{Lu}?[\p{L}'’-]*(?:str\.|straße|strasse|weg|allee|"
                   r"gasse|platz|ring|damm|ufer|markt|gracht|laan|straat|plein|kade|singel|dijk|"
                   r"gade|vej|allé|torv|stræde|plads|vägen|gatan|gränd|torget|Straße|Strasse|"
-                  r"Str\.|Weg|Allee|"
-                  r"Platz|Gasse|Ring)")
+                  r"Str\.|Weg|Allee|Platz|Gasse|Ring|Markt|Damm|Ufer|Steig|Pfad|Hof|Laan|Straat|"
+                  r"Gracht|Kade|Plein|Dijk|Singel)")
 _PREFIX_STREET = (r"(?:Via|Viale|Corso|Piazza|Piazzale|Largo|Vicolo|Strada|Lungomare|Rue|Avenue|"
                   r"Boulevard|Chaussée|Place|Calle|Avenida|Rua|Travessa|Estrada|Alameda|Praça|"
                   r"Plaza|Paseo|Passeig|Carrer|Ronda|Camino|Carretera|Travesía|Gran|ul\.|ulica|"
@@ -271,7 +273,7 @@ _POSTCODE = (r"(?:(?:[A-Z]{1,2}-)?(?:\d{4,5}(?:[^\S\n]?[A-Z]{2})?|\d{3}\s\d{2}|\
              r"\d{2}-\d{3}))")
 # between the house number and the postcode: a comma, a line break (a signature, an envelope),
 # a dash ("Via Roma, 15 - 20121 Milano"), or only a space before a five-digit or Dutch postcode
-_TO_POSTCODE = (r"(?:,[^\S\n]*\n?[^\S\n]*|[^\S\n]*\n[^\S\n]*|[^\S\n]+[-–][^\S\n]+|"
+_TO_POSTCODE = (r"(?:,[^\S\n]*\n?[^\S\n]*|[^\S\n]*\n[^\S\n]*|[^\S\n]+[-–·|•][^\S\n]+|"
                 r"[^\S\n]+(?=(?:[A-Z]{1,2}-)?(?:\d{5}|\d{2}-\d{3}|\d{4}[^\S\n]?[A-Z]{2})[^\S\n]))")
 _FRENCH_STREET = (r"(?i:rue|avenue|av\.|boulevard|bd|place|allée|chemin|quai|impasse|route|"
                   r"cours|square)")
@@ -446,9 +448,13 @@ class PresidioScrubber(Scrubber):
         for r in results:
             if r.entity_type in ("PERSON", "ORGANIZATION", "NAME_CANDIDATE"):
                 source = _person_source(r)
-                trimmed = self._as_person(text, r.start, r.end, source)
-                if trimmed and self._is_person(text, *trimmed, source, firms(source), foreign):
-                    spans.append(Span(*trimmed, "PERSON", r.score))
+                # a name never runs across lines: "Leiter Qualitätskontrolle\nTel" is two
+                # lines of a signature, each judged on its own
+                for start, end in _line_parts(text, r.start, r.end):
+                    trimmed = self._as_person(text, start, end, source)
+                    if trimmed and self._is_person(text, *trimmed, source, firms(source),
+                                                   foreign):
+                        spans.append(Span(*trimmed, "PERSON", r.score))
             elif _recognizer(r) != "PhoneRecognizer" or _phone_shaped(text[r.start:r.end]):
                 spans.append(Span(r.start, r.end, r.entity_type, r.score))
         for candidate in self._names.candidates(text):
@@ -659,6 +665,15 @@ _CAPITALS = re.compile(r"(?<![\w-])[^\W\d_a-zß-ÿ]{4,}(?:['’-][^\W\d_a-zß-ÿ
 
 _SHORT_CAPITAL_FIRST = re.compile(r"(?<![\w-])[^\W\d_a-zß-ÿ]{3}(?= [^\W\d_a-zß-ÿ]{4,}(?![\w]|-\d))")
 _VOWELS = re.compile(r"[AEIOUYÄÖÜÅÆØÁÉÍÓÚÀÈÌÒÙÂÊÎÔÛ]")
+
+
+def _line_parts(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    parts, pos = [], start
+    for line in text[start:end].split("\n"):
+        if line.strip():
+            parts.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return parts
 
 
 def _phone_shaped(value: str) -> bool:

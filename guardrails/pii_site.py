@@ -707,6 +707,10 @@ el los las del es está para por una con se lo al sobre y mi puedo hay
 il gli della è di che non sono alla nel
 het een niet voor staat bij ook zijn naar heeft wordt
 os em não uma com
+się że jest są był była było dla przez oraz lub czy ktoś który która które nie ma też
+sul sulla dal dalla nella nelle degli questo questa anche dopo sono stato stata
+una unos unas pero también desde hasta fue han
+dat wat deze dit zijn werd wordt naar niet ook maar
 """.split())
 _PAIR_AFTER = regex.compile(r"\s*(?:,|and|or|&|und|et)\s*(\p{Lu}\p{Ll}+)(?![\p{L}\d])")
 _PAIR_BEFORE = regex.compile(r"(?<![\p{L}\d])(\p{Lu}\p{Ll}+)\s*(?:,|and|or|&|und|et)\s*$")
