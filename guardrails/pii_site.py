@@ -154,7 +154,8 @@ _INITIALS = r"\p{L}\.(?:\s?\p{L}\.)*"
 _TOKEN = regex.compile(rf"(?:{_INITIALS}|{_WORD})(?![\p{{L}}\d]|-\d)")
 _SEPARATOR = regex.compile(r"\s*(?:,|;|/|&|\band\b|\bund\b|\bet\b|\bor\b|\bto\b)\s*",
                            regex.I)
-TITLE_WORDS = frozenset("mr mrs ms miss mx dr prof herr frau fr hr mme mlle sig sra dott".split())
+TITLE_WORDS = frozenset("""mr mrs ms miss mx dr prof herr frau fr hr mme mlle sig sra dott mevrouw
+meneer dhr mevr pan pani sr señor señora signor signora sig.ra""".split())
 TITLES = rf"(?:{'|'.join(sorted(TITLE_WORDS))})"
 # Words that introduce a person in plant records. Each group is one kind of cue.
 _CUES = {
@@ -508,6 +509,9 @@ class NameFinder:
             if m.group().casefold() in TITLE_WORDS:  # "Dr. Annika Høgh" after "by"
                 filler, stop = True, m.end() + (text[m.end():m.end() + 1] == ".")
             elif not filler:
+                if word.islower() and any(not w.islower() for w in words
+                                          if w.casefold() not in PARTICLES | TITLE_WORDS):
+                    break  # "Sig. Gallo ha visto": a name is written in one case
                 if not self._token_ok(word, kind) and not (
                         kind == "verb" and words and words[-1].islower() and word.islower()
                         and self.is_first_name(words[-1]) and self._lower_surname(word)):
