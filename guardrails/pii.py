@@ -28,6 +28,7 @@ from .errors import GuardrailError
 from .pii_site import (
     CONFIG_PATH,
     FOREIGN_FUNCTION_WORDS,
+    GERMAN_NOUN,
     NameFinder,
     PiiConfigError,  # noqa: F401 (raised by PresidioScrubber; callers catch it from here)
     SiteConfig,
@@ -227,8 +228,8 @@ PHONE_PATTERNS = [
     ("UK international", r"(?<![\w+])\+44\s?(?:\(0\)\s?)?\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}(?!\w)",
      0.7),
     # "0044 7700 900 812": the international prefix written as 00 ("000..." is a record number)
-    ("international with 00", r"(?<![\w.,+/-])(?=00(?:[\s-]?\d){9,})00[1-9]\d{0,2}[\s-]?\d{2,4}(?:[\s-]?\d{2,4}){1,4}"
-     r"(?![\w/-]|[.,]\d)", 0.6),
+    ("international with 00", r"(?<![\w.,+/-])(?=00(?:[\s-]?\d){9,})00[1-9]\d{0,2}[\s-]?\d{2,4}"
+     r"(?:[\s-]?\d{2,4}){1,4}(?![\w/-]|[.,]\d)", 0.6),
     ("UK national", r"(?<![\w.,+/-])0(?!0)\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}(?![\w/-]|[.,]\d)", 0.5),
     ("extension", r"(?<=\b(?:ext|extension|tel)\.?:?\s?)\d{3,5}\b(?![-./:,]\d)", 0.5),
     # the trunk prefix in brackets without the country code: "(0)89 1234 5678"
@@ -490,6 +491,8 @@ class PresidioScrubber(Scrubber):
         """Organisations, methods named after people and trade names are not people."""
         if any(a < end and start < b for a, b in organisations):
             return False
+        if any(a <= start and end <= b for a, b in self._names.table_headers(text)):
+            return False  # "| Schritt | Verantwortlich |": a table's header
         words = re.findall(r"[^\W\d_][\w'’.-]*", text[start:end])
         named = [w for w in words if not w.endswith(".")]
         if foreign and source not in _CUED_SOURCES and not (
@@ -502,7 +505,8 @@ class PresidioScrubber(Scrubber):
         first_name = bool(named) and self._names.is_first_name(named[0])
         if source not in _CUED_SOURCES and len(named) == 1 and not first_name and (
                 _LINE_LABEL.match(text, end) and _LINE_START.search(text, 0, start)
-                or _GERMAN_NOUN.fullmatch(named[0])):
+                or GERMAN_NOUN.fullmatch(named[0])) or source not in _CUED_SOURCES and any(
+                    GERMAN_NOUN.fullmatch(w) for w in named):
             return False  # "Erinnerung: ...", "Registro 02:10": a heading, not a surname
         if self._names.place_follows(text, end) or (len(named) > 1
                                                      and self._names.is_place(named)):
@@ -614,15 +618,13 @@ def _regex_compile(pattern: str) -> regex.Pattern[str]:
 
 # Sources that name a person by their place in the text (a title, a label, a verb aimed at a
 # person, the staff list): believed in foreign-language text too.
-_CUED_SOURCES = ("title", "label", "by", "roster", "verb", "known", "initial", "sign-off", "role",
+_CUED_SOURCES = ("title", "label", "by", "roster", "verb", "fverb", "known", "initial", "sign-off",
+                 "role",
                  "surname-first", "speaker", "table")
 # A word that opens a line (after a time stamp) and is followed by a colon, a dash or a number:
 # the heading of a record line ("Erinnerung:", "Registro 02:10 –")
 _LINE_START = _regex_compile(r"(?:^|\n)[^\S\n]*(?:\[?\d{1,2}:\d{2}\]?[^\S\n]*)?\Z")
 _LINE_LABEL = _regex_compile(r"[^\S\n]*(?::|[–—-]\s|\d)")
-# German nouns by their suffix ("Abweichung", "Sauberkeit", "Personalnummer"): not surnames
-_GERMAN_NOUN = _regex_compile(r"\p{Lu}\p{Ll}{4,}(?:ung|heit|keit|schaft|nummer|schicht|"
-                              r"ität|nisse?|ierung)")
 _LIST_WORD = r"((?:O['’])?\p{Lu}\p{Ll}+(?:-\p{Lu}\p{Ll}+)?)"
 # Two to six capitalised words joined by commas and a final "and"/"&"
 _NAME_LIST = _regex_compile(

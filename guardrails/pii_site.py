@@ -180,10 +180,12 @@ _CUES = {
     "verb": r"\b(?:ask|tell|remind|call|ring|phone|e-?mail|ping|text|thank|inform|notify|"
             r"contact|per|according\s+to|trained|showed|told|asked|thanked|met|remove|take|"
             r"hand\s+\p{L}+\s+to|whatsapp|i'm|i\s+am|this\s+is|it's|my\s+name\s+is|"
-            r"replaced|covering\s+for|cover\s+for|with|seen|thanks|"
-            # the same in the plant's other languages: "danke Jannik", "merci de prévenir
-            # céline", "vraag Bram", "chiedi a Lorenzo", "pregúntale a Andrés", "c'est Kévin qui"
-            r"gracias|danke|merci|grazie|dzięki|bedankt|bitte|frag|fragen\s+sie|anrufen\s+bei|"
+            r"replaced|covering\s+for|cover\s+for|with|seen|thanks)\s+",
+    # the same in the plant's other languages: "danke Jannik", "merci de prévenir céline",
+    # "vraag Bram", "chiedi a Lorenzo", "pregúntale a Andrés", "c'est Kévin qui". German and
+    # Dutch capitalise nouns ("bitte Temperaturschreiber prüfen"), so the name after these
+    # must start with a first name or a title.
+    "fverb": r"\b(?:gracias|danke|merci|grazie|dzięki|bedankt|bitte|frag|fragen\s+sie|anrufen\s+bei|"
             r"prévenir|appeler|demander\s+à|demande\s+à|c['’]est|vraag|bel|zapytać|zapytaj|"
             r"zadzwoń\s+do|zgłosił|zgłosiła|chiedi\s+a|chiama|avvisa|pregunta\s+a|"
             r"pregúntale\s+a|llama\s+a|avisa\s+a|"
@@ -265,7 +267,8 @@ class NameFinder:
         """In the first-name list, or made of listed first names ("Jan-Willem", "Anne-Marie")."""
         folded = word.casefold()
         parts = folded.split("-")
-        return folded in self.first_names or folded in self._unaccented_first or (
+        return folded in self.first_names or folded in self._unaccented_first or \
+            _unaccented(folded) in self.first_names or (
             len(parts) > 1 and all(p in self.first_names for p in parts))
 
     def foreign(self, text: str) -> bool:
@@ -274,6 +277,11 @@ class NameFinder:
         articles people, so there a name needs a first name, a title or a cue."""
         words = regex.findall(r"\p{L}+", text.casefold())
         foreign = sum(w in FOREIGN_FUNCTION_WORDS and w not in self.stop_words for w in words)
+        # "Bowie-Dick-Test AC-03 bestanden, Ausdruck abgelegt": no function word, but its
+        # lower-case words are no English words
+        foreign += sum(len(w) >= 5 and w not in self.dictionary and not w.endswith("s")
+                       and not self.in_first_names(w)
+                       for w in regex.findall(r"(?<![\p{L}-])\p{Ll}+(?![\p{L}-])", text))
         return foreign >= 2 and foreign > sum(w in self.stop_words for w in words)
 
     def organisation_spans(self, text: str) -> list[tuple[int, int]]:
@@ -348,6 +356,7 @@ class NameFinder:
             kind = cue.lastgroup
             assert kind is not None  # every alternative of _CUE is a named group
             found += self._names_at(text, cue.end(), kind, many=kind in ("label", "roster"))
+        found = [c for c in found if c.cue != "fverb" or self._starts_with_first_name(text, c)]
         found += self._initials(text)
         found += self._surname_first(text)
         found += self._speakers(text)
@@ -356,6 +365,11 @@ class NameFinder:
         found += self._sign_off(text)
         found += self._surnames(text)
         return found
+
+    def _starts_with_first_name(self, text: str, candidate: Candidate) -> bool:
+        first = text[candidate.start:candidate.end].split()[0].rstrip(".")
+        return first.casefold() in TITLE_WORDS or first.casefold() in PARTICLES or (
+            self.in_first_names(first) and first.casefold() not in FOREIGN_FUNCTION_WORDS)
 
     def _surname_first(self, text: str) -> list[Candidate]:
         """"Surname, First" as rosters and sign-off sheets write it, in any case
@@ -411,6 +425,13 @@ class NameFinder:
                 span = self._one_name(text, start, "label")
                 if span and span[1] <= end:
                     out.append(Candidate(span[0], span[1], "table"))
+        return out
+
+    def table_headers(self, text: str) -> list[tuple[int, int]]:
+        """Where the header cells of tables are ("| Schritt | Verantwortlich |"): no names."""
+        out = []
+        for _column, cells in table_columns(text, with_header=True):
+            out += cells[:1]
         return out
 
     def table_ids(self, text: str) -> list[tuple[int, int]]:
@@ -471,7 +492,9 @@ class NameFinder:
             # "Grace" is a verb too; as a capitalised first name after a cue it is a name
             return word[0].isupper() and word.casefold() in self.first_names \
                 and word.casefold() not in self.stop_words
-        if kind == "verb" and word[0].islower():
+        if GERMAN_NOUN.fullmatch(word):
+            return False  # "gemeldet von Schichtleitung": a German noun, no surname
+        if kind in ("verb", "fverb") and word[0].islower():
             return word.casefold() in self.first_names and \
                 word.casefold() not in self.dictionary
         return True
@@ -513,7 +536,7 @@ class NameFinder:
                                           if w.casefold() not in PARTICLES | TITLE_WORDS):
                     break  # "Sig. Gallo ha visto": a name is written in one case
                 if not self._token_ok(word, kind) and not (
-                        kind == "verb" and words and words[-1].islower() and word.islower()
+                        kind in ("verb", "fverb") and words and words[-1].islower() and word.islower()
                         and self.is_first_name(words[-1]) and self._lower_surname(word)):
                     break
                 if word.endswith(".") and words and not words[-1].endswith("."):
@@ -571,6 +594,7 @@ class NameFinder:
             titled = first.istitle() and after.istitle() and after.lower() not in \
                 self.dictionary and text[tokens[i].end():tokens[i + 1].start()] == " "
             if not self.in_first_names(first) or first.casefold() in self.allowed \
+                    or (first.islower() and first in FOREIGN_FUNCTION_WORDS | PARTICLES) \
                     or (self.is_common(first) and not titled):
                 i += 1
                 continue
@@ -605,7 +629,8 @@ class NameFinder:
         return out
 
 
-def table_columns(text: str) -> list[tuple[str, list[tuple[int, int]]]]:
+def table_columns(text: str, with_header: bool = False
+                  ) -> list[tuple[str, list[tuple[int, int]]]]:
     """The columns of pipe tables in `text`: (header, [(start, end) of each later cell]).
     A table is a header line with two or more cells split by "|" (or tabs), then rows with
     as many cells."""
@@ -631,7 +656,7 @@ def table_columns(text: str) -> list[tuple[str, list[tuple[int, int]]]]:
                 rows.append(cells)
             j += 1
         for k, (a, b) in enumerate(header):
-            out.append((text[a:b], [row[k] for row in rows]))
+            out.append((text[a:b], [(a, b)] * with_header + [row[k] for row in rows]))
         i = j
     return out
 
@@ -686,6 +711,9 @@ _SPEAKER = regex.compile(
     r"[^\S\n]*[\p{So}\U0001F000-\U0001FAFF]))", regex.M)
 _MENTION = regex.compile(r"(?<![\w.@])@(\p{L}[\p{L}'’-]{1,})(?![\w.@-])")
 _LABEL_NEXT = regex.compile(r"\p{L}[\p{L} ]{0,20}:")
+# German nouns by their suffix ("Abweichung", "Sauberkeit", "Personalnummer"): no surnames
+GERMAN_NOUN = regex.compile(r"\p{Lu}\p{Ll}{4,}(?:ung|heit|keit|schaft|nummer|schicht|ität|nisse?|"
+                             r"ierung|schreiber|raum|stellung)")
 _VOWELS = regex.compile(r"(?i)[aeiouyäöüåæøáéíóúàèìòùâêîôûąęó]")
 
 
