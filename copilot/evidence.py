@@ -243,17 +243,59 @@ class CardComposer:
         self.header_before = header_before
         self.max_support = max_support
 
-    def score(self, question: str, hits: Sequence[Hit],
-              read: Collection[int] | None = None) -> list[ScoredUnit]:
-        """The units of the passages (of those numbered in `read`, when given), best first.
-        Every unit gets the cheap word, code, number and section signals; only the best
-        `EMBEDDED_UNITS` of them are embedded (on long regulatory passages embedding every
-        sentence took ~0.5 s of a 0.7 s answer)."""
-        units = [u for n, hit in enumerate(hits, start=1) if read is None or n in read
-                 for u in split_units(hit, n, self.header_before) if _says_something(u)]
+    def units_of(self, hits: Sequence[Hit], read: Collection[int] | None = None) -> list[Unit]:
+        """The units of the passages (of those numbered in `read`, when given) that say
+        something, in retrieval order."""
+        return [u for n, hit in enumerate(hits, start=1) if read is None or n in read
+                for u in split_units(hit, n, self.header_before) if _says_something(u)]
+
+    def shortlist(self, question: str, hits: Sequence[Hit], read: Collection[int] | None = None,
+                  units: Sequence[Unit] | None = None) -> list[Unit]:
+        """The units `score` would embed and score, found by the cheap signals alone: whether
+        one of them holds what was asked is known without a vector (the pipeline decides on
+        it whether the question is answered, then scores a wider set once)."""
+        units = self.units_of(hits, read) if units is None else list(units)
+        if not units:
+            return []
+        signals = self._signals(question, hits, units)
+        return [units[i] for i in self._keep(signals[0], len(hits) if read is None else len(read))]
+
+    def score(self, question: str, hits: Sequence[Hit], read: Collection[int] | None = None,
+              units: Sequence[Unit] | None = None) -> list[ScoredUnit]:
+        """The units of the passages (of those numbered in `read`, when given; `units`: those
+        units, when already split), best first. Every unit gets the cheap word, code, number
+        and section signals; only the best `EMBEDDED_UNITS` of them are embedded (on long
+        regulatory passages embedding every sentence took ~0.5 s of a 0.7 s answer)."""
+        units = self.units_of(hits, read) if units is None else list(units)
         passages = len(hits) if read is None else len(read)
         if not units:
             return []
+        cheap, valued, pointing = self._signals(question, hits, units)
+        keep = self._keep(cheap, passages)
+        parts = question_parts(question)
+        vectors = self.embed([question] + parts + [f"{hits[units[i].n - 1].section}: "
+                                                   f"{units[i].reading()}" for i in keep])
+        unit_vectors = vectors[1 + len(parts):]
+        sims = unit_vectors @ vectors[0]
+        part_sims = (unit_vectors @ vectors[1:1 + len(parts)].T if parts
+                     else np.zeros((len(keep), 0)))
+        scored = [ScoredUnit(units[i], float(sim) + cheap[i], float(sim), pointing[i],
+                             valued[i], tuple(float(x) for x in part_sim))
+                  for i, sim, part_sim in zip(keep, sims, part_sims, strict=True)]
+        scored.sort(key=lambda s: s.score, reverse=True)
+        return scored
+
+    @staticmethod
+    def _keep(cheap: list[float], passages: int) -> list[int]:
+        """The units to embed: units that share nothing with the question and come late are
+        not; `EMBEDDED_UNITS` per `EMBEDDED_PASSAGES` passages are."""
+        budget = max(EMBEDDED_UNITS, round(EMBEDDED_UNITS * passages / EMBEDDED_PASSAGES))
+        return sorted(range(len(cheap)), key=lambda i: (-cheap[i], i))[:budget]
+
+    def _signals(self, question: str, hits: Sequence[Hit], units: Sequence[Unit]
+                 ) -> tuple[list[float], list[bool], list[bool]]:
+        """Per unit: its cheap score (words, codes, numbers, section), whether it states the
+        kind of value asked for, and whether it names a code that points to a line."""
         context = {n: f"{hit.title} {hit.section}" for n, hit in enumerate(hits, start=1)}
         codes = codes_in(question)
         # The question's numbers, not the digits of its codes (the 03 of ISO-03).
@@ -309,21 +351,7 @@ class CardComposer:
             score -= 0.01 * (unit.n - 1)  # retrieval order breaks ties
             cheap.append(score)
             valued.append(value)
-        # Units that share nothing with the question and come late are not embedded.
-        budget = max(EMBEDDED_UNITS, round(EMBEDDED_UNITS * passages / EMBEDDED_PASSAGES))
-        keep = sorted(range(len(units)), key=lambda i: (-cheap[i], i))[:budget]
-        parts = question_parts(question)
-        vectors = self.embed([question] + parts + [f"{hits[units[i].n - 1].section}: "
-                                                   f"{units[i].reading()}" for i in keep])
-        unit_vectors = vectors[1 + len(parts):]
-        sims = unit_vectors @ vectors[0]
-        part_sims = (unit_vectors @ vectors[1:1 + len(parts)].T if parts
-                     else np.zeros((len(keep), 0)))
-        scored = [ScoredUnit(units[i], float(sim) + cheap[i], float(sim), pointing[i],
-                             valued[i], tuple(float(x) for x in part_sim))
-                  for i, sim, part_sim in zip(keep, sims, part_sims, strict=True)]
-        scored.sort(key=lambda s: s.score, reverse=True)
-        return scored
+        return cheap, valued, pointing
 
     def compose(self, question: str, scored: list[ScoredUnit],
                 accept: Callable[[ScoredUnit], bool] = lambda s: True,

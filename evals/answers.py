@@ -142,7 +142,8 @@ def evaluate_case(copilot: Copilot, case: Case) -> dict:
     row: dict[str, Any] = {
         "id": case.id, "question": case.question, "answerable": case.answerable,
         "restricted": case.expect_restricted, "status": answer.status, "cited": cited,
-        "gold": case.doc, "also_gold": case.also_gold, "answer": answer.text, "decline_reason": answer.decline_reason,
+        "gold": case.doc, "also_gold": case.also_gold, "answer": answer.text,
+        "decline_reason": answer.decline_reason,
         "ttft": first, "evidence_seconds": evidence, "seconds": total,
         "summary_sentences": len(answer.summary),
         "sentences": [s.model_dump() for s in answer.sentences],
