@@ -52,6 +52,7 @@ _SECTION_CUES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
      re.compile(r"acceptance|criteria|limit|specification", re.I)),
 )
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?")
+_CATALOG_TITLE_CHARS = 25  # a title this long is not a phrase an answering line repeats
 # Words of an asking sentence that say how it asks ("can I still ..."), not what about.
 _ASKING_WORDS = content_words("can could may might still now yet ever already okay allowed "
                               "should must need have get know tell please")
@@ -90,7 +91,12 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 # Ltd. Units II and III were inspected ..." is one sentence, and cut in two its second half
 # loses the firm it is about. A title never ends a sentence; a firm's suffix does only when
 # a sentence opener follows ("... by Acme Ltd. The firm ...").
-_TITLE_END = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Messrs|St|No|Nos|Nr|vs|approx|ca|e\.g|i\.e|cf)\.$")
+_TITLE_END = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Messrs|St|No|Nos|Nr|vs|approx|ca|e\.g|i\.e|cf|Pub)\.$")
+# A statute's citations ("Pub. L. 112-144", "126 Stat. 1068", "21 U.S.C. 351(j)", "Aug. 21,
+# 1997") are cut into fragments that start with a number and say nothing on their own
+# ("1068, provided that: ..."): such an abbreviation ends no sentence before a number.
+_NUMBERED_END = re.compile(r"\b(?:Pub\. L|Stat|U\.S\.C|Sec|Secs|Jan|Feb|Mar|Apr|Jun|Jul|Aug|"
+                           r"Sept?|Oct|Nov|Dec)\.$")
 _FIRM_END = re.compile(r"\b(?:Ltd|Inc|Co|Corp|Pvt|Plc|Bros|Pty|S\.A|A\.G|N\.V|B\.V|L\.P)\.$",
                        re.IGNORECASE)
 _OPENER = re.compile(r"^(?:The|This|That|These|Those|It|Its|We|You|Your|They|Their|He|She|In|On|"
@@ -124,6 +130,7 @@ class ScoredUnit:
     names_code: bool = False  # holds an alarm, cycle or form code the question names
     holds_value: bool = False  # states the kind of value a value question asks for
     parts: tuple[float, ...] = ()  # similarity to each part of a question asking several things
+    cued: bool = False  # in the section the question's cue names ("why" -> the root cause)
 
 
 @dataclass
@@ -204,11 +211,12 @@ def split_units(hit: Hit, n: int, header_before: Callable[[Hit], tuple[str, ...]
 
 def joined_sentences(text: str) -> list[str]:
     """The text's sentences, with those the splitter cut after an abbreviation ("Ltd.",
-    "No.", "Dr.") joined to the sentence they continue."""
+    "No.", "Dr.", "Stat. 1068") joined to the sentence they continue."""
     out: list[str] = []
     for sentence in split_sentences(text):
         if out and (_TITLE_END.search(out[-1]) or (
-                _FIRM_END.search(out[-1]) and not _OPENER.match(sentence))):
+                _FIRM_END.search(out[-1]) and not _OPENER.match(sentence)) or (
+                _NUMBERED_END.search(out[-1]) and sentence[:1].isdigit())):
             out[-1] = f"{out[-1]} {sentence}"
         else:
             out.append(sentence)
@@ -272,6 +280,7 @@ class CardComposer:
             return []
         cheap, valued, pointing = self._signals(question, hits, units)
         keep = self._keep(cheap, passages)
+        cues = [section for cue, section in _SECTION_CUES if cue.search(question)]
         parts = question_parts(question)
         vectors = self.embed([question] + parts + [f"{hits[units[i].n - 1].section}: "
                                                    f"{units[i].reading()}" for i in keep])
@@ -280,7 +289,8 @@ class CardComposer:
         part_sims = (unit_vectors @ vectors[1:1 + len(parts)].T if parts
                      else np.zeros((len(keep), 0)))
         scored = [ScoredUnit(units[i], float(sim) + cheap[i], float(sim), pointing[i],
-                             valued[i], tuple(float(x) for x in part_sim))
+                             valued[i], tuple(float(x) for x in part_sim),
+                             any(c.search(hits[units[i].n - 1].section or "") for c in cues))
                   for i, sim, part_sim in zip(keep, sims, part_sims, strict=True)]
         scored.sort(key=lambda s: s.score, reverse=True)
         return scored
@@ -324,6 +334,11 @@ class CardComposer:
         asked = asked_for(question)
         value_asked = asked.kind in VALUE_KINDS
         fate_asked = bool(_FATE_QUESTION.search(question))
+        # A line quoting a retrieved document's whole title is a catalog entry (a corpus's
+        # own list of sources, a letter's "Title:" line): it names a document, it does not
+        # answer from it.
+        titles = {" ".join(hit.title.split()).lower() for hit in hits
+                  if len(hit.title) >= _CATALOG_TITLE_CHARS}
         cheap, valued = [], []
         pointing = [bool({c for c in codes & found if code_weight[c] > 0}) for found in unit_codes]
         for unit, found in zip(units, unit_codes, strict=True):
@@ -336,6 +351,9 @@ class CardComposer:
                 score += 0.3 * sum(code_weight[c] for c in codes & found) / len(codes)
             section = hits[unit.n - 1].section or ""
             if not meta_asked and _META_SECTION.search(section):
+                score -= 0.25
+            if not meta_asked and titles and any(
+                    t in " ".join(unit.reading().split()).lower() for t in titles):
                 score -= 0.25
             if any(pattern.search(section) for pattern in cued):
                 score += 0.15
@@ -418,6 +436,17 @@ class CardComposer:
                 best = max(candidates, key=lambda s: s.score + s.parts[part])
                 support.append(best)
                 chosen.append(best)
+        # A question whose cue names the section that answers ("why" -> the root cause) gets
+        # that section's best line when the card has none from it: the lines naming the
+        # batch or the alarm asked about outscore it, yet it is the one that says why. From the
+        # headline's document only: another document's section says nothing of this event.
+        if not any(c.cued for c in chosen):
+            cued = [s for s in scored if s.cued and s.unit.doc == headline.unit.doc
+                    and s.score >= PART_SHARE * headline.score
+                    and not _near_duplicate(s.unit, [c.unit for c in chosen])]
+            if cued:
+                support.append(cued[0])
+                chosen.append(cued[0])
         if wants_steps:
             support.sort(key=lambda s: (s.unit.n != headline.unit.n, s.unit.n, s.unit.order))
         else:
