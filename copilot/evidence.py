@@ -52,6 +52,7 @@ _SECTION_CUES: tuple[tuple[re.Pattern[str], re.Pattern[str]], ...] = (
      re.compile(r"acceptance|criteria|limit|specification", re.I)),
 )
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?")
+_CATALOG_TITLE_CHARS = 25  # a title this long is not a phrase an answering line repeats
 # Words of an asking sentence that say how it asks ("can I still ..."), not what about.
 _ASKING_WORDS = content_words("can could may might still now yet ever already okay allowed "
                               "should must need have get know tell please")
@@ -90,7 +91,12 @@ _WORD = re.compile(r"[^\W\d_]{2,}")
 # Ltd. Units II and III were inspected ..." is one sentence, and cut in two its second half
 # loses the firm it is about. A title never ends a sentence; a firm's suffix does only when
 # a sentence opener follows ("... by Acme Ltd. The firm ...").
-_TITLE_END = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Messrs|St|No|Nos|Nr|vs|approx|ca|e\.g|i\.e|cf)\.$")
+_TITLE_END = re.compile(r"\b(?:Dr|Mr|Mrs|Ms|Messrs|St|No|Nos|Nr|vs|approx|ca|e\.g|i\.e|cf|Pub)\.$")
+# A statute's citations ("Pub. L. 112-144", "126 Stat. 1068", "21 U.S.C. 351(j)", "Aug. 21,
+# 1997") are cut into fragments that start with a number and say nothing on their own
+# ("1068, provided that: ..."): such an abbreviation ends no sentence before a number.
+_NUMBERED_END = re.compile(r"\b(?:Pub\. L|Stat|U\.S\.C|Sec|Secs|Jan|Feb|Mar|Apr|Jun|Jul|Aug|"
+                           r"Sept?|Oct|Nov|Dec)\.$")
 _FIRM_END = re.compile(r"\b(?:Ltd|Inc|Co|Corp|Pvt|Plc|Bros|Pty|S\.A|A\.G|N\.V|B\.V|L\.P)\.$",
                        re.IGNORECASE)
 _OPENER = re.compile(r"^(?:The|This|That|These|Those|It|Its|We|You|Your|They|Their|He|She|In|On|"
@@ -124,6 +130,7 @@ class ScoredUnit:
     names_code: bool = False  # holds an alarm, cycle or form code the question names
     holds_value: bool = False  # states the kind of value a value question asks for
     parts: tuple[float, ...] = ()  # similarity to each part of a question asking several things
+    cued: bool = False  # in the section the question's cue names ("why" -> the root cause)
 
 
 @dataclass
@@ -204,11 +211,12 @@ def split_units(hit: Hit, n: int, header_before: Callable[[Hit], tuple[str, ...]
 
 def joined_sentences(text: str) -> list[str]:
     """The text's sentences, with those the splitter cut after an abbreviation ("Ltd.",
-    "No.", "Dr.") joined to the sentence they continue."""
+    "No.", "Dr.", "Stat. 1068") joined to the sentence they continue."""
     out: list[str] = []
     for sentence in split_sentences(text):
         if out and (_TITLE_END.search(out[-1]) or (
-                _FIRM_END.search(out[-1]) and not _OPENER.match(sentence))):
+                _FIRM_END.search(out[-1]) and not _OPENER.match(sentence)) or (
+                _NUMBERED_END.search(out[-1]) and sentence[:1].isdigit())):
             out[-1] = f"{out[-1]} {sentence}"
         else:
             out.append(sentence)
@@ -243,17 +251,61 @@ class CardComposer:
         self.header_before = header_before
         self.max_support = max_support
 
-    def score(self, question: str, hits: Sequence[Hit],
-              read: Collection[int] | None = None) -> list[ScoredUnit]:
-        """The units of the passages (of those numbered in `read`, when given), best first.
-        Every unit gets the cheap word, code, number and section signals; only the best
-        `EMBEDDED_UNITS` of them are embedded (on long regulatory passages embedding every
-        sentence took ~0.5 s of a 0.7 s answer)."""
-        units = [u for n, hit in enumerate(hits, start=1) if read is None or n in read
-                 for u in split_units(hit, n, self.header_before) if _says_something(u)]
+    def units_of(self, hits: Sequence[Hit], read: Collection[int] | None = None) -> list[Unit]:
+        """The units of the passages (of those numbered in `read`, when given) that say
+        something, in retrieval order."""
+        return [u for n, hit in enumerate(hits, start=1) if read is None or n in read
+                for u in split_units(hit, n, self.header_before) if _says_something(u)]
+
+    def shortlist(self, question: str, hits: Sequence[Hit], read: Collection[int] | None = None,
+                  units: Sequence[Unit] | None = None) -> list[Unit]:
+        """The units `score` would embed and score, found by the cheap signals alone: whether
+        one of them holds what was asked is known without a vector (the pipeline decides on
+        it whether the question is answered, then scores a wider set once)."""
+        units = self.units_of(hits, read) if units is None else list(units)
+        if not units:
+            return []
+        signals = self._signals(question, hits, units)
+        return [units[i] for i in self._keep(signals[0], len(hits) if read is None else len(read))]
+
+    def score(self, question: str, hits: Sequence[Hit], read: Collection[int] | None = None,
+              units: Sequence[Unit] | None = None) -> list[ScoredUnit]:
+        """The units of the passages (of those numbered in `read`, when given; `units`: those
+        units, when already split), best first. Every unit gets the cheap word, code, number
+        and section signals; only the best `EMBEDDED_UNITS` of them are embedded (on long
+        regulatory passages embedding every sentence took ~0.5 s of a 0.7 s answer)."""
+        units = self.units_of(hits, read) if units is None else list(units)
         passages = len(hits) if read is None else len(read)
         if not units:
             return []
+        cheap, valued, pointing = self._signals(question, hits, units)
+        keep = self._keep(cheap, passages)
+        cues = [section for cue, section in _SECTION_CUES if cue.search(question)]
+        parts = question_parts(question)
+        vectors = self.embed([question] + parts + [f"{hits[units[i].n - 1].section}: "
+                                                   f"{units[i].reading()}" for i in keep])
+        unit_vectors = vectors[1 + len(parts):]
+        sims = unit_vectors @ vectors[0]
+        part_sims = (unit_vectors @ vectors[1:1 + len(parts)].T if parts
+                     else np.zeros((len(keep), 0)))
+        scored = [ScoredUnit(units[i], float(sim) + cheap[i], float(sim), pointing[i],
+                             valued[i], tuple(float(x) for x in part_sim),
+                             any(c.search(hits[units[i].n - 1].section or "") for c in cues))
+                  for i, sim, part_sim in zip(keep, sims, part_sims, strict=True)]
+        scored.sort(key=lambda s: s.score, reverse=True)
+        return scored
+
+    @staticmethod
+    def _keep(cheap: list[float], passages: int) -> list[int]:
+        """The units to embed: units that share nothing with the question and come late are
+        not; `EMBEDDED_UNITS` per `EMBEDDED_PASSAGES` passages are."""
+        budget = max(EMBEDDED_UNITS, round(EMBEDDED_UNITS * passages / EMBEDDED_PASSAGES))
+        return sorted(range(len(cheap)), key=lambda i: (-cheap[i], i))[:budget]
+
+    def _signals(self, question: str, hits: Sequence[Hit], units: Sequence[Unit]
+                 ) -> tuple[list[float], list[bool], list[bool]]:
+        """Per unit: its cheap score (words, codes, numbers, section), whether it states the
+        kind of value asked for, and whether it names a code that points to a line."""
         context = {n: f"{hit.title} {hit.section}" for n, hit in enumerate(hits, start=1)}
         codes = codes_in(question)
         # The question's numbers, not the digits of its codes (the 03 of ISO-03).
@@ -282,6 +334,11 @@ class CardComposer:
         asked = asked_for(question)
         value_asked = asked.kind in VALUE_KINDS
         fate_asked = bool(_FATE_QUESTION.search(question))
+        # A line quoting a retrieved document's whole title is a catalog entry (a corpus's
+        # own list of sources, a letter's "Title:" line): it names a document, it does not
+        # answer from it.
+        titles = {" ".join(hit.title.split()).lower() for hit in hits
+                  if len(hit.title) >= _CATALOG_TITLE_CHARS}
         cheap, valued = [], []
         pointing = [bool({c for c in codes & found if code_weight[c] > 0}) for found in unit_codes]
         for unit, found in zip(units, unit_codes, strict=True):
@@ -294,6 +351,9 @@ class CardComposer:
                 score += 0.3 * sum(code_weight[c] for c in codes & found) / len(codes)
             section = hits[unit.n - 1].section or ""
             if not meta_asked and _META_SECTION.search(section):
+                score -= 0.25
+            if not meta_asked and titles and any(
+                    t in " ".join(unit.reading().split()).lower() for t in titles):
                 score -= 0.25
             if any(pattern.search(section) for pattern in cued):
                 score += 0.15
@@ -309,21 +369,7 @@ class CardComposer:
             score -= 0.01 * (unit.n - 1)  # retrieval order breaks ties
             cheap.append(score)
             valued.append(value)
-        # Units that share nothing with the question and come late are not embedded.
-        budget = max(EMBEDDED_UNITS, round(EMBEDDED_UNITS * passages / EMBEDDED_PASSAGES))
-        keep = sorted(range(len(units)), key=lambda i: (-cheap[i], i))[:budget]
-        parts = question_parts(question)
-        vectors = self.embed([question] + parts + [f"{hits[units[i].n - 1].section}: "
-                                                   f"{units[i].reading()}" for i in keep])
-        unit_vectors = vectors[1 + len(parts):]
-        sims = unit_vectors @ vectors[0]
-        part_sims = (unit_vectors @ vectors[1:1 + len(parts)].T if parts
-                     else np.zeros((len(keep), 0)))
-        scored = [ScoredUnit(units[i], float(sim) + cheap[i], float(sim), pointing[i],
-                             valued[i], tuple(float(x) for x in part_sim))
-                  for i, sim, part_sim in zip(keep, sims, part_sims, strict=True)]
-        scored.sort(key=lambda s: s.score, reverse=True)
-        return scored
+        return cheap, valued, pointing
 
     def compose(self, question: str, scored: list[ScoredUnit],
                 accept: Callable[[ScoredUnit], bool] = lambda s: True,
@@ -390,6 +436,17 @@ class CardComposer:
                 best = max(candidates, key=lambda s: s.score + s.parts[part])
                 support.append(best)
                 chosen.append(best)
+        # A question whose cue names the section that answers ("why" -> the root cause) gets
+        # that section's best line when the card has none from it: the lines naming the
+        # batch or the alarm asked about outscore it, yet it is the one that says why. From the
+        # headline's document only: another document's section says nothing of this event.
+        if not any(c.cued for c in chosen):
+            cued = [s for s in scored if s.cued and s.unit.doc == headline.unit.doc
+                    and s.score >= PART_SHARE * headline.score
+                    and not _near_duplicate(s.unit, [c.unit for c in chosen])]
+            if cued:
+                support.append(cued[0])
+                chosen.append(cued[0])
         if wants_steps:
             support.sort(key=lambda s: (s.unit.n != headline.unit.n, s.unit.n, s.unit.order))
         else:

@@ -40,7 +40,18 @@ def _shown_sentences(answer: Answer) -> list[str]:
 
 def is_gold(case: Case, doc_id: str, source: str = "") -> bool:
     """The gold document, named by id or by file name (as retrieval's metric allows)."""
-    gold = case.doc.lower()
+    return _names(case.doc, doc_id, source)
+
+
+def answers_question(case: Case, doc_id: str, source: str = "") -> bool:
+    """The gold document or one the case lists in `also_gold` (another document stating the
+    answer, checked by reading it): what citation precision and the first citation accept."""
+    return any(_names(d, doc_id, source) for d in (case.doc, *case.also_gold))
+
+
+def _names(name: str, doc_id: str, source: str) -> bool:
+    """`name` (a doc id or a file name) is this document."""
+    gold = name.lower()
     return doc_id.lower() == gold or (bool(source) and (
         Path(source).name.lower() == gold or Path(source).stem.lower() == gold))
 
@@ -89,10 +100,10 @@ def unsupported_number_sentences(answer: Answer) -> tuple[int, int]:
 
 
 def supports(case: Case, doc_id: str, source: str, quote: str) -> bool:
-    """A citation supports the answer when it is from the gold document, or when its passage
-    holds the case's evidence or every one of its key facts (another document stating the
-    same limit, e.g. the equipment manual next to the SOP)."""
-    if is_gold(case, doc_id, source):
+    """A citation supports the answer when it is from the gold document or an `also_gold` one,
+    or when its passage holds the case's evidence or every one of its key facts (another
+    document stating the same limit, e.g. the equipment manual next to the SOP)."""
+    if answers_question(case, doc_id, source):
         return True
     text = normalise(quote)
     if case.evidence and normalise(case.evidence) in text:
@@ -126,10 +137,13 @@ def evaluate_case(copilot: Copilot, case: Case) -> dict:
     cited = answer.cited_doc_ids()
     sources = {c.doc_id: c.source for c in answer.citations}
     gold_ids = [d for d in cited if is_gold(case, d, sources.get(d, ""))]
+    # The first citation may be from the gold document or another one stating the answer.
+    first_answers = bool(cited) and answers_question(case, cited[0], sources.get(cited[0], ""))
     row: dict[str, Any] = {
         "id": case.id, "question": case.question, "answerable": case.answerable,
         "restricted": case.expect_restricted, "status": answer.status, "cited": cited,
-        "gold": case.doc, "answer": answer.text, "decline_reason": answer.decline_reason,
+        "gold": case.doc, "also_gold": case.also_gold, "answer": answer.text,
+        "decline_reason": answer.decline_reason,
         "ttft": first, "evidence_seconds": evidence, "seconds": total,
         "summary_sentences": len(answer.summary),
         "sentences": [s.model_dump() for s in answer.sentences],
@@ -139,7 +153,7 @@ def evaluate_case(copilot: Copilot, case: Case) -> dict:
                                           for c in answer.citations)
         row["citations_total"] = len(answer.citations)
         row["gold_cited"] = bool(gold_ids)
-        row["gold_first"] = bool(cited) and bool(gold_ids) and cited[0] == gold_ids[0]
+        row["gold_first"] = first_answers
         facts = case.key_facts or []
         shown = shown_text(answer)
         scrubber = copilot.scrubber
@@ -190,7 +204,8 @@ def summarise(rows: list[dict]) -> dict:
             # case's evidence or all of its key facts (see supports()).
             "citation_precision": _rate(sum(r["citations_supporting"] for r in answerable),
                                         sum(r["citations_total"] for r in answerable)),
-            # Stricter: share of answers with citations whose first citation is the gold doc.
+            # Stricter: share of answers with citations whose first citation is the gold doc
+            # (or one of the case's `also_gold` documents, which state the answer too).
             "first_citation_gold_rate": _rate(sum(r["gold_first"] for r in cited_rows),
                                               len(cited_rows)),
             # The case's evidence string appears in what was shown (the card's lines).

@@ -113,3 +113,43 @@ def test_evidence_naming_a_person_is_found_as_the_card_redacts_it():
     assert not shown_phrase("QA (Elena Petrova) released HM1-26-0037", shown, redact)
     # A key fact that is only a name is not "shown" by any placeholder.
     assert not shown_phrase("Elena Petrova", shown, redact)
+
+
+def _two_sources(first: str, second: str) -> Answer:
+    """A card citing `first` then `second`, neither passage holding the case's evidence."""
+    citations = [_citation(first, "Stop the press."), _citation(second, "Check the dies.")]
+    citations[1] = citations[1].model_copy(update={"n": 2})
+    return Answer(question="q", text="From the documents:\nStop the press. [1]", status="quoted",
+                  citations=citations,
+                  evidence=[EvidenceLine(n=1, kind="sentence", text="Stop the press.",
+                                         reading="Stop the press.", headline=True)])
+
+
+def test_also_gold_documents_count_for_precision_and_first_citation_not_gold_cited():
+    answer = _two_sources("SOP-2", "SOP-3")
+    plain = Case(id="a", question="a", doc="SOP-1", evidence=EVIDENCE)
+    also = Case(id="a", question="a", doc="SOP-1", evidence=EVIDENCE, also_gold=["sop-2.md"])
+    row = evaluate_case(Scripted({"a": answer}), plain)
+    assert (row["citations_supporting"], row["gold_first"], row["gold_cited"]) == (0, False,
+                                                                                    False)
+    row = evaluate_case(Scripted({"a": answer}), also)
+    # SOP-2 (named by its file name, as `doc` may be) states the answer; SOP-3 does not, and
+    # the gold document itself was never cited
+    assert row["citations_supporting"] == 1 and row["citations_total"] == 2
+    assert row["gold_first"] is True and row["gold_cited"] is False
+
+
+def test_also_gold_must_be_a_list_of_ids(tmp_path):
+    import json
+
+    import pytest
+
+    from evals.dataset import load_cases
+
+    path = tmp_path / "d.jsonl"
+    base = {"id": "a", "question": "q", "doc": "SOP-1", "evidence": "e"}
+    path.write_text(json.dumps({**base, "also_gold": ["SOP-2"]}) + "\n")
+    assert load_cases(path)[0].also_gold == ["SOP-2"]
+    path.write_text(json.dumps({**base, "also_gold": "SOP-2"}) + "\n")
+    with pytest.raises(ValueError, match="also_gold"):
+        load_cases(path)

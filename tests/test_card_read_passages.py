@@ -144,3 +144,31 @@ def test_reading_more_passages_embeds_proportionally_more_units():
     scored = CardComposer(lambda texts: np.full((len(texts), 3), 0.5)).score(question, hits)
     assert quiet in [s.unit.text for s in scored]
     assert len(scored) == 21  # every unit: the budget for ten passages is 27
+
+
+def _counting(pipeline: AnswerPipeline) -> list[int]:
+    """The number of passages of each card the composer scores (embeds) for the pipeline."""
+    calls: list[int] = []
+    score = pipeline.composer.score
+
+    def counted(question, hits, read=None, units=None):
+        calls.append(len(hits))
+        return score(question, hits, read, units)
+
+    pipeline.composer.score = counted  # type: ignore[method-assign]
+    return calls
+
+
+def test_an_answered_question_is_scored_once_over_the_wider_passages():
+    pipeline = _pipeline(_passages(top_states_time=True))
+    calls = _counting(pipeline)
+    answer = final_answer(pipeline.stream(QUESTION))
+    assert answer.status == "quoted" and answer.evidence[0].text == BEST
+    assert calls == [8]  # the top six passages' card is no longer composed first
+
+
+def test_a_question_the_top_passages_do_not_answer_is_declined_without_scoring():
+    pipeline = _pipeline(_passages(top_states_time=False))
+    calls = _counting(pipeline)
+    answer = final_answer(pipeline.stream(QUESTION))
+    assert answer.status == "declined" and calls == []

@@ -149,3 +149,44 @@ def test_a_line_sharing_only_the_section_titles_words_does_not_join():
     card = CardComposer(embed=_same_vector).compose("Can a firm limit an inspection?", scored)
     assert [s.unit.text for s in card.support] == [
         "The firm limited the inspection of its warehouse."]
+
+
+def test_a_statutes_citations_do_not_cut_its_notes_into_fragments():
+    from copilot.evidence import joined_sentences
+
+    text = ("Pub. L. 112-144, title VII, §707(b), July 9, 2012, 126 Stat. 1068, provided that: "
+            "guidance is issued. Section 501(j) of the Act (21 U.S.C. 351(j)) applies. "
+            "It was amended on Aug. 21, 1997 by law. The meeting is in Dec. The firm agreed.")
+    assert joined_sentences(text) == [
+        "Pub. L. 112-144, title VII, §707(b), July 9, 2012, 126 Stat. 1068, provided that: "
+        "guidance is issued.", "Section 501(j) of the Act (21 U.S.C. 351(j)) applies.",
+        "It was amended on Aug. 21, 1997 by law.",
+        # a month's abbreviation before a word still ends the sentence
+        "The meeting is in Dec.", "The firm agreed."]
+
+
+def test_a_line_quoting_a_documents_title_is_a_catalog_entry_not_an_answer():
+    title = "Warning Letter 320-26-40 to Cohance Lifesciences (complaint investigation)"
+    letter = Hit(chunk_id="c1", doc_id="WL-1", title=title, doc_type="warning_letter",
+                 revision="1", status="effective", section="", text=(
+                     "Your complaint investigation concluded that the complaint about crumbling "
+                     "tablets was not substantiated."), start=0, end=10, source="wl.md",
+                 score=1.0, equipment=[])
+    catalog = _hit(f"- Title: {title}, complaint investigation, crumbling tablets", "Files",
+                   doc_id="SOURCES", chunk="c2")
+    question = "Which complaint about crumbling tablets was not substantiated by Cohance?"
+    assert _ranked(question, catalog, letter)[0].startswith("Your complaint investigation")
+
+
+def test_a_why_question_gets_the_root_cause_line_of_the_headlines_document():
+    hits = [_hit("Only batch KT50-25-0087 was affected by the A-31 alarms.", "4 Impact",
+                 doc_id="DEV-1", chunk="c1"),
+            _hit("Batch KT50-25-0087 was compressed on TP-07 with alarm A-31.", "1 Summary",
+                 doc_id="DEV-1", chunk="c2"),
+            _hit("Root cause: the punch gap on TP-07 was entered as 3.45 mm, not 3.65 mm.",
+                 "6 Root Cause", doc_id="DEV-1", chunk="c3")]
+    card = _card("Why did TP-07 keep giving A-31 alarms on batch KT50-25-0087?", *hits)
+    assert any(line.startswith("Root cause:") for line in card)
+    # without a cue naming the section, the line stays off a card its score does not reach
+    card = _card("Was batch KT50-25-0087 affected by the A-31 alarms on TP-07?", *hits)
+    assert not any(line.startswith("Root cause:") for line in card)
