@@ -55,13 +55,41 @@ _STOP = frozenset(
 _SCAFFOLD = re.compile(r"^\s*(?:\[\d{1,2}\]\s+[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+\s+rev\b|"
                        r"Question\s*:|(?:Answer|Sources)\b[^:]{0,60}:\s*(?:\[\d{1,2}\]\s*)*$)")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])(?:\s*\[\d{1,2}\])*\s+(?=[A-Z0-9\"'(])|\n+")
+# Abbreviations whose full stop ends no sentence, as the corpus writes them: "Pub. L. 114-255",
+# "Technical Report No. 18", "(e.g. tips, tubes)", "approx. 39,600 tablets", "see Fig. 2",
+# "Sec. 300.400", "52 Stat. 1049", "Feb. 3, 2003". A dotted acronym ("U.S.", "U.S.C.", "i.e.")
+# is one too: "U.S. Department of Commerce". "etc." and a lone capital ("Grade A.", "60–110 N.")
+# often do end a sentence, so they still split.
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:Pub|Pub\.\s?L|Nos?|e\.g|i\.e|approx|ca|cf|Figs?|Sec|Secs|Stat|Dr|Mr|Mrs|Ms|vs|viz|"
+    r"Ref|Refs|Vol|Vols|pp|Eq|Eqs|Art|Ch|ch|par|para|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|"
+    r"Dec|resp|incl|excl|Ltd|Inc|Corp|Co)|(?<![\w.])(?:[A-Za-z]\.){1,3}[A-Za-z])\.$")
+# "No." is the word "no" ending a sentence unless a number or an identifier follows it.
+_NUMBER_SIGN = re.compile(r"\bNos?\.$")
+
+
+def _abbreviation_ends(text: str, end: int, following: str) -> bool:
+    """The full stop at text[end - 1] closes an abbreviation, not a sentence."""
+    before = text[max(0, end - 12):end]
+    if not _ABBREVIATION.search(before):
+        return False
+    if _NUMBER_SIGN.search(before) or re.search(r"\b(?:Ltd|Inc|Corp|Co)\.$", before):
+        # "No. 18", "Plot No. A-19/C"; "Sons, Inc. 1995" — but "Ltd. The firm" ends one.
+        return bool(re.match(r"\(?[A-Za-z]{0,3}[-/]?\d", following))
+    return True
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences, keeping trailing citation markers with the sentence they close."""
+    """Sentences, keeping trailing citation markers with the sentence they close; a full stop
+    after an abbreviation ("Pub. L.", "No. 18", "e.g.", "approx.", "Fig.") ends none."""
     pieces: list[str] = []
     start = 0
     for match in _SENTENCE_SPLIT.finditer(text):
+        # A line break always ends a piece; a full stop after an abbreviation does not.
+        if ("\n" not in match.group() and "[" not in match.group()
+                and text[match.start() - 1:match.start()] == "."
+                and _abbreviation_ends(text, match.start(), text[match.end():match.end() + 8])):
+            continue
         end = match.start()
         # Citation markers right after the full stop belong to the sentence before.
         trailing = re.match(r"(?:\s*\[\d{1,2}\])+", text[end:match.end()])
