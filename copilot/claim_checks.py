@@ -93,9 +93,10 @@ _GLUE = frozenset("a an the and or but so then also that this these those it its
 
 # "no later than", "not more than", "must not exceed": a bound on a value (the quantity check
 # compares bounds), not a negated statement.
-_BOUND_NEGATION = re.compile(r"\b(?:not|no|never)\s+(?:be\s+|to\s+be\s+)?"
-                             r"(?:more|less|later|earlier|longer|shorter|higher|lower|greater|"
-                             r"fewer|above|below|over|under|sooner)\b"
+# "no longer plan to use" is a negation: a comparative bounds a value only before "than".
+_BOUND_NEGATION = re.compile(r"\b(?:not|no|never)\s+(?:case\s+|be\s+|to\s+be\s+)?"
+                             r"(?:(?:more|less|later|earlier|longer|shorter|higher|lower|greater|"
+                             r"fewer|sooner|colder|warmer)\s+than|above|below|over|under)\b"
                              r"|\b(?:not|never|n't)\s+(?:to\s+)?exceed")
 
 
@@ -144,13 +145,13 @@ _SYNONYM_GROUPS = [
     "stop halt", "torn ripped", "damaged broken", "usually typically normally generally",
     "often frequently", "quickly rapidly", "large big", "small little", "discard dispose",
 ]
-_SYNONYM_STEM = {_stem(w): _stem(group.split()[0]) for group in _SYNONYM_GROUPS
+SYNONYM_STEMS = {_stem(w): _stem(group.split()[0]) for group in _SYNONYM_GROUPS
                  for w in group.split()}
 
 
 def stem(word: str) -> str:
     s = _stem(word)
-    return _SYNONYM_STEM.get(s, s)
+    return SYNONYM_STEMS.get(s, s)
 
 
 _ROLE_STEMS = frozenset(stem(r) for r in ROLES)
@@ -358,6 +359,8 @@ def check_claim(claim: str, passage: str) -> list[str]:
     # A heading names a topic, it states nothing a claim clause could restate.
     candidates = [(c, _content(u) | set(tokens(u)), u) for u in units
                   if not u.startswith("#") for c in clauses(u)]
+    # ... but it scopes its section: "6.1 Start of each day" covers a claim's "each day".
+    heading_tokens = {t for u in units if u.startswith("#") for t in tokens(u)}
     passage_words = _content(passage)
     passage_tokens = set(tokens(passage))
     sentence_words = _content(claim)
@@ -393,7 +396,7 @@ def check_claim(claim: str, passage: str) -> list[str]:
             same_negations = claim_negations == negations(tokens(_unquoted(unit_text)))
             unit_modes = {c.modality for c in clauses(unit_text)}
             judged.append(_compare(clause, source, unit_words, novel, same_negations,
-                                   passage_words, claim_modes, unit_modes))
+                                   passage_words, claim_modes, unit_modes, heading_tokens))
         if judged:
             found, substitutions_only = judged[0]
             # A word swap against the best clause is forgiven when a nearly as close clause
@@ -423,7 +426,8 @@ def _comparable(word: str) -> bool:
     codes), not negations or modals (checked as such), not units."""
     return (word not in _GLUE and len(word) > 1 and not any(ch.isdigit() for ch in word)
             and word not in _NEGATION and not word.endswith("n't") and word not in _PERMIT
-            and word not in _OBLIGE and canonical_unit(word) is None)
+            and word not in _OBLIGE and canonical_unit(word) is None
+            and word not in _UNIT_WORDS and word not in NUMBER_WORDS)
 
 
 # Quantifiers that say the same amount: "the whole time" for "the full time", "several" for
@@ -470,7 +474,8 @@ def _omitted(source: Clause, clause: Clause, markers) -> bool:
 
 def _compare(clause: Clause, source: Clause, unit: set[str], novel: set[str],
              same_negations: bool, passage_words: set[str], claim_modes: set[str] | None = None,
-             unit_modes: set[str] | None = None) -> tuple[list[str], bool]:
+             unit_modes: set[str] | None = None,
+             headings: set[str] | None = None) -> tuple[list[str], bool]:
     """Reasons the claim clause is not what the source clause says, and whether they are
     all word substitutions (which a closer sibling clause may settle)."""
     out = []
@@ -499,7 +504,8 @@ def _compare(clause: Clause, source: Clause, unit: set[str], novel: set[str],
     # "every"/"all" elsewhere in the sentence covers a paraphrase's "each day"; a "some" or
     # "once" must be in the clause it stands for.
     added = clause.quantifiers() - source.quantifiers()
-    if "universal" in added and Clause("", set(), sorted(unit)).quantifiers() & {"universal"}:
+    if "universal" in added and Clause("", set(), sorted(unit | (headings or set()))
+                                       ).quantifiers() & {"universal"}:
         added.discard("universal")
     if added:
         out.append(f"quantifier not in the passage ({', '.join(sorted(added))}): {quote}")

@@ -37,8 +37,8 @@ import numpy as np
 from knowledge import CODE, Embedder, codes_in
 
 from .answer import SentenceCheck
-from .claim_checks import check_claim, passage_units
-from .quantities import quantities_in
+from .claim_checks import SYNONYM_STEMS, check_claim, passage_units
+from .quantities import canonical_unit, quantities_in
 from .quantities import unsupported as unsupported_quantities
 
 CITATION = re.compile(r"\[(\d{1,2})\]")
@@ -156,6 +156,34 @@ def content_words(text: str) -> set[str]:
     return {_stem(w) for w in words if w not in _STOP and len(w) > 2}
 
 
+# Words a rewording adds around a value without adding a fact: numbers written out, unit words
+# and bounds ("at least 80 degrees Celsius" for "minimum 80 °C", "six times" for "6").
+# The quantity check compares the values themselves.
+_VALUE_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty "
+    "forty fifty sixty ninety hundred thousand third fourth fifth sixth seventh eighth ninth "
+    "tenth twelfth twice half times degree degrees least most minimum maximum within between "
+    "below above under over exceed exceeds".split())
+
+
+def _claim_words(text: str) -> set[str]:
+    """The claim's content words that coverage counts: not numbers, units or bounds; a
+    synonym of the passage's word counts as its word ("begin" for "start")."""
+    words = {w.lower() for w in _WORD.findall(strip_citations(text))}
+    return {SYNONYM_STEMS.get(_stem(w), _stem(w)) for w in words
+            if w not in _STOP and len(w) > 2 and w not in _VALUE_WORDS
+            and canonical_unit(w) is None}
+
+
+def _passage_words(text: str) -> set[str]:
+    """The passage's content words for coverage, the parts of hyphenated words as well
+    ("end-of-granulation" holds "granulation"), synonyms as the claim's are."""
+    words = content_words(text)
+    parts = {p for w in _WORD.findall(strip_citations(text)) if "-" in w
+             for p in w.lower().split("-") if len(p) > 2 and p not in _STOP}
+    return {SYNONYM_STEMS.get(w, w) for w in words | {_stem(p) for p in parts}}
+
+
 def _stem(word: str) -> str:
     for suffix in ("ing", "ed", "es", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
@@ -231,8 +259,8 @@ class GroundingVerifier:
         cited_text = "\n".join(passages[n - 1] for n in cited)
         vector = self.embedder.embed([clean])[0]
         verdict.similarity = max(float((prepared.vectors(n) @ vector).max()) for n in cited)
-        words = content_words(clean)
-        present = content_words(cited_text)
+        words = _claim_words(clean)
+        present = _passage_words(cited_text)
         verdict.coverage = len(words & present) / len(words) if words else 1.0
         verdict.missing_terms = unsupported_terms(clean, cited_text)
         mismatches = check_claim(clean, cited_text) if not verdict.missing_terms else []
