@@ -189,16 +189,17 @@ def quantities_in(text: str) -> list[Quantity]:
                               text[m.start():end]))
     for m in _NUMBER_WORD.finditer(text):
         word = m.group(1).lower()
-        if word == "half" and re.match(r"\s+an?\s+hour\b", text[m.end():], re.IGNORECASE):
+        hour = re.match(r"\s+an?\s+hour\b", text[m.end():], re.IGNORECASE)
+        if word == "half" and hour:
             # "half an hour" is 30 min, the way a passage writes it
-            end = m.end() + re.match(r"\s+an?\s+hour\b", text[m.end():], re.IGNORECASE).end()
+            end = m.end() + hour.end()
             found.append(Quantity(30.0, "min", _bound(text, m.start(), end), m.start(), end,
                                   text[m.start():end]))
             continue
         if not re.match(r"\s+(?:of|another|or|by)\b", text[m.end():]):
             after = _WORD_UNIT.match(text[m.end():m.end() + 24])
             unit = canonical_unit(after.group(1)) if after and word in NUMBER_WORDS else None
-            end = m.end() + after.end() if unit else m.end()
+            end = m.end() + after.end() if after and unit else m.end()
             found.append(Quantity(float(_NUMBER_WORDS[word]), unit,
                                   _bound(text, m.start(), end) if unit else None,
                                   m.start(), end, text[m.start():end]))
