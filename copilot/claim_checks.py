@@ -27,7 +27,14 @@ from typing import Any
 
 from knowledge import CODE
 
-from .quantities import Quantity, canonical_unit, compatible, dimension, quantities_in
+from .quantities import (
+    NUMBER_WORDS,
+    Quantity,
+    canonical_unit,
+    compatible,
+    dimension,
+    quantities_in,
+)
 from .row_binding import check_binding
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9'’-]*")
@@ -39,8 +46,9 @@ _NEGATION = frozenset("not no never none nothing neither nor without cannot can'
                       "needn't hasn't haven't non".split())
 _PERMIT = frozenset("may can could allowed permitted optional capable able possible "
                     "acceptable".split())
-_OBLIGE = frozenset("must shall required requires require mandatory always need needs "
-                    "have has".split())
+_OBLIGE = frozenset("must shall required requires require mandatory always".split())
+# "has to", "need to": an obligation; "the media has cooled" is none.
+_OBLIGE_TO = frozenset("have has need needs".split())
 _UNIVERSAL = frozenset("all every each any always whole entire full both".split())
 _PARTIAL = frozenset("some several few part partly partially sometimes occasionally certain "
                      "most many numerous portion first once initial".split())
@@ -85,9 +93,10 @@ _GLUE = frozenset("a an the and or but so then also that this these those it its
 
 # "no later than", "not more than", "must not exceed": a bound on a value (the quantity check
 # compares bounds), not a negated statement.
-_BOUND_NEGATION = re.compile(r"\b(?:not|no|never)\s+(?:be\s+|to\s+be\s+)?"
-                             r"(?:more|less|later|earlier|longer|shorter|higher|lower|greater|"
-                             r"fewer|above|below|over|under|sooner)\b"
+# "no longer plan to use" is a negation: a comparative bounds a value only before "than".
+_BOUND_NEGATION = re.compile(r"\b(?:not|no|never)\s+(?:case\s+|be\s+|to\s+be\s+)?"
+                             r"(?:(?:more|less|later|earlier|longer|shorter|higher|lower|greater|"
+                             r"fewer|sooner|colder|warmer)\s+than|above|below|over|under)\b"
                              r"|\b(?:not|never|n't)\s+(?:to\s+)?exceed")
 
 
@@ -117,7 +126,7 @@ def tokens(text: str) -> list[str]:
     return out
 
 
-def stem(word: str) -> str:
+def _stem(word: str) -> str:
     word = word.lower().strip("'")
     for suffix in ("ations", "ation", "ings", "ing", "edly", "ied", "ies", "ed", "es", "ly",
                    "s"):
@@ -126,13 +135,38 @@ def stem(word: str) -> str:
     return word[:7]
 
 
+# Words a rewording puts for each other in these documents ("the middle of the sheet" for
+# "the centre", "neighbouring" for "adjacent", "begin" for "start"): one stem per group, so a
+# synonym is neither a new detail nor a swap. Only words that name the same thing or action;
+# a position, role or quantity is never in a group.
+_SYNONYM_GROUPS = [
+    "centre center middle", "adjacent neighbouring neighboring", "start begin commence",
+    "inform notify tell", "check verify confirm", "use utilise utilize employ",
+    "stop halt", "torn ripped", "damaged broken", "usually typically normally generally",
+    "often frequently", "quickly rapidly", "large big", "small little", "discard dispose",
+]
+SYNONYM_STEMS = {_stem(w): _stem(group.split()[0]) for group in _SYNONYM_GROUPS
+                 for w in group.split()}
+
+
+def stem(word: str) -> str:
+    s = _stem(word)
+    return SYNONYM_STEMS.get(s, s)
+
+
 _ROLE_STEMS = frozenset(stem(r) for r in ROLES)
 
 
+# "121 degrees Celsius": "degrees" belongs to the unit, as "minutes" does.
+_UNIT_WORDS = frozenset("degree degrees deg".split())
+
+
 def _content(text: str) -> set[str]:
-    # Unit words are not content: "minutes" and "min" are the quantity check's business.
+    # Unit words and numbers written as words are not content: "two minutes" for "2 min" is
+    # the quantity check's business.
     return {stem(t) for t in tokens(text)
-            if t not in _GLUE and len(t) > 1 and canonical_unit(t) is None}
+            if t not in _GLUE and len(t) > 1 and canonical_unit(t) is None
+            and t not in _UNIT_WORDS and t not in NUMBER_WORDS}
 
 
 def _known(word: str, words: set[str]) -> bool:
@@ -144,8 +178,10 @@ def _known(word: str, words: set[str]) -> bool:
 def _related(word: str, words: set[str]) -> bool:
     """`word` is known, or one of `words` is the same word in another form ("enter"/"entry",
     "classify"/"classification"): a shared start of 4 letters and mostly the same letters."""
-    return _known(word, words) or len(word) >= 4 and any(
-        w[:4] == word[:4] and SequenceMatcher(a=w, b=word).ratio() >= 0.75 for w in words)
+    # "wiping"/"wipe" (the stem lost its e), "fail"/"failure" (one a start of the other)
+    return _known(word, words) or word + "e" in words or len(word) >= 4 and any(
+        w[:4] == word[:4] and (SequenceMatcher(a=w, b=word).ratio() >= 0.75
+                               or w.startswith(word) or word.startswith(w)) for w in words)
 
 
 # Words a rewording brings in without stating a fact of its own: particles of phrasal verbs
@@ -157,7 +193,13 @@ _NEUTRAL = frozenset(stem(w) for w in (
     "time times able unable again together itself themselves yourself more less "
     "instead rather already ever likewise otherwise also namely whether "
     # comparisons that bound a value: the quantity check compares the bound itself
-    "higher lower greater fewer later earlier longer shorter").split()) | _NEGATION
+    "higher lower greater fewer later earlier longer shorter least most minimum maximum "
+    "under below above over within between exceed exceeds up colder warmer "
+    # verbs that only link a thing to its state ("must show no residue", "must stay closed",
+    # "lie flat") and connectives ("whereas", "in that case", "whatever the count")
+    "show shows stay stays remain remains lie lies appear appears become becomes "
+    "whereas whilst besides case whatever regardless irrespective upwards "
+    "downwards").split()) | _NEGATION
 # Words that say which one or how many: a swap among them is never a synonym.
 _WHICH = frozenset(stem(w) for w in (
     "top bottom middle upper lower left right front rear back inner outer first last second "
@@ -186,7 +228,8 @@ class Clause:
             # "may not", "is not allowed", "nobody may": a prohibition, an obligation negated.
             return ("oblige" if any(t in _NEGATION or t.endswith("n't") for t in raw)
                     or "nobody" in raw else "permit")
-        return "oblige" if any(t in _OBLIGE for t in raw) else "plain"
+        return "oblige" if any(t in _OBLIGE or t in _OBLIGE_TO and raw[i + 1:i + 2] == ["to"]
+                               for i, t in enumerate(raw)) else "plain"
 
     def quantifiers(self) -> set[str]:
         # "at most"/"at least" bound a value (see quantities), they do not quantify.
@@ -206,17 +249,25 @@ def clauses(text: str) -> list[Clause]:
     parts = [p.strip() for p in _CLAUSE_SPLIT.split(text) if p and p.strip()]
     # "and"/"then" join steps; a clause per step keeps an added step visible.
     out: list[Clause] = []
+    carry = ""  # a one-word fragment that opens the text ("* Liquid and dry items ...")
     for part in parts:
         for piece in re.split(r"\s(?:and then|then|and|but|or else)\s(?=[a-z])", part):
             if not re.search(r"[A-Za-z]", piece):
                 continue
+            if carry:
+                piece, carry = f"{carry} and {piece}", ""
             words = _content(piece)
             # A fragment of one word ("before", "after each incubation") says nothing alone.
             if out and len(words) < 2:
                 last = out.pop()
                 piece = f"{last.text} {piece}"
                 words = last.words | words
+            elif not out and len(words) < 2 and words:
+                carry = piece
+                continue
             out.append(Clause(piece, words, tokens(piece)))
+    if carry:
+        out.append(Clause(carry, _content(carry), tokens(carry)))
     return out
 
 
@@ -264,16 +315,31 @@ def _align(clause: Clause, candidates: list, context: set[str]) -> tuple | None:
     """The passage clause most like `clause` (Dice over content words; the claim sentence
     breaks ties), with the words of the unit it belongs to. None when the best is weak: an
     unaligned clause is judged by the word and similarity checks alone."""
-    best, best_score = None, 0.0
+    ranked = _aligned(clause, candidates, context)
+    return ranked[0] if ranked else None
+
+
+def _aligned(clause: Clause, candidates: list, context: set[str],
+             margin: float = 0.0) -> list:
+    """The best-aligned passage clauses: the best one first, then those that score within
+    `margin` of it ("read the printout" is as close to "Sign and date the printout" as to
+    "read the printout before opening the clean-side door"). Empty when the best is weak."""
+    scored = []
     for candidate in candidates:
         cand, unit = candidate[0], candidate[1]
-        score = _dice(clause.words, cand.words) + 0.1 * _dice(context, unit)
-        if score > best_score:
-            best, best_score = candidate, score
-    if best is None:
-        return None
+        scored.append((_dice(clause.words, cand.words) + 0.1 * _dice(context, unit), candidate))
+    if not scored:
+        return []
+    best_score = max(score for score, _ in scored)
+    if best_score <= 0:
+        return []
+    best = next(c for score, c in scored if score == best_score)
     shared = len(clause.words & best[0].words)
-    return best if shared >= 2 or shared and shared >= 0.5 * len(clause.words) else None
+    if not (shared >= 2 or shared and shared >= 0.5 * len(clause.words)):
+        return []
+    return [best] + [c for score, c in scored if c is not best and score > 0
+                     and score >= best_score - margin
+                     and len(clause.words & c[0].words) >= min(shared, 2)]
 
 
 def _without_codes(text: str) -> str:
@@ -293,6 +359,8 @@ def check_claim(claim: str, passage: str) -> list[str]:
     # A heading names a topic, it states nothing a claim clause could restate.
     candidates = [(c, _content(u) | set(tokens(u)), u) for u in units
                   if not u.startswith("#") for c in clauses(u)]
+    # ... but it scopes its section: "6.1 Start of each day" covers a claim's "each day".
+    heading_tokens = {t for u in units if u.startswith("#") for t in tokens(u)}
     passage_words = _content(passage)
     passage_tokens = set(tokens(passage))
     sentence_words = _content(claim)
@@ -304,27 +372,42 @@ def check_claim(claim: str, passage: str) -> list[str]:
     claim_clauses = clauses(_without_codes(claim))
     first = claim_clauses[0] if claim_clauses else None
     claim_negations = negations(tokens(_unquoted(claim)))
+    claim_modes = {c.modality for c in claim_clauses}
     for clause in claim_clauses:
         unknown = {w for w in clause.words if not _known(w, passage_words)}
         roles = sorted(t for t in clause.raw if t in ROLES and stem(t) in unknown)
         if roles:
             reasons.append(f"names someone the passage does not: {', '.join(roles)}")
         novel = {w for w in unknown if w not in _NEUTRAL and not _related(w, passage_words)}
-        if len(novel) >= 2:
+        # A new detail names a thing ("weigh each pack", "the door gasket"); two verbs or
+        # adverbs the passage lacks ("lie flat ... facing upwards") are a rewording.
+        if len(novel) >= 2 and _names_a_thing(novel, clause.text):
             reasons.append(f"a step or detail not in the cited passage: "
                            f"{', '.join(sorted(novel))}")
         elif novel and clause is not first and _leading_word(clause) in novel:
             # "..., inform the supervisor and replace the door seals": a new action.
             reasons.append(f"a step not in the cited passage: \"{clause.text[:60]}\"")
-        aligned = _align(clause, candidates, sentence_words)
-        if aligned is not None:
-            source, unit_words, unit_text = aligned
+        ranked = _aligned(clause, candidates, sentence_words, margin=0.1)
+        judged = []
+        for source, unit_words, unit_text in ranked:
             # A negation the claim moved to another clause of the same sentence ("must not
             # enter with a cold or a rash" for "Do not enter if you have a cold, ... a rash")
             # is no flip: the sentence and the claim hold as many negations.
             same_negations = claim_negations == negations(tokens(_unquoted(unit_text)))
-            reasons.extend(_compare(clause, source, unit_words, novel, same_negations,
-                                    passage_words))
+            unit_modes = {c.modality for c in clauses(unit_text)}
+            judged.append(_compare(clause, source, unit_words, novel, same_negations,
+                                   passage_words, claim_modes, unit_modes, heading_tokens))
+        if judged:
+            found, substitutions_only = judged[0]
+            # A word swap against the best clause is forgiven when a nearly as close clause
+            # that shares more of the claim's words states it as the claim does ("read the
+            # printout" is "Sign and date the printout" by Dice, but step 1 reads it).
+            shared = len(clause.words & ranked[0][0].words)
+            if found and substitutions_only and any(
+                    not r and len(clause.words & c[0].words) > shared
+                    for (r, _), c in zip(judged[1:], ranked[1:], strict=True)):
+                found = []
+            reasons.extend(found)
     reasons.extend(_recombined(claim, units))
     return list(dict.fromkeys(reasons))
 
@@ -343,7 +426,8 @@ def _comparable(word: str) -> bool:
     codes), not negations or modals (checked as such), not units."""
     return (word not in _GLUE and len(word) > 1 and not any(ch.isdigit() for ch in word)
             and word not in _NEGATION and not word.endswith("n't") and word not in _PERMIT
-            and word not in _OBLIGE and canonical_unit(word) is None)
+            and word not in _OBLIGE and canonical_unit(word) is None
+            and word not in _UNIT_WORDS and word not in NUMBER_WORDS)
 
 
 # Quantifiers that say the same amount: "the whole time" for "the full time", "several" for
@@ -362,31 +446,74 @@ def _spelling_variant(a: str, b: str) -> bool:
     return SequenceMatcher(a=a, b=b).ratio() >= 0.75
 
 
+def _governed(clause: Clause, markers) -> set[str]:
+    """Content stems right after each marker word in the clause (up to three): what a "not",
+    "no" or "can" is about."""
+    out: set[str] = set()
+    raw = clause.raw
+    for i, t in enumerate(raw):
+        if markers(t):
+            following = [stem(w) for w in raw[i + 1:] if w not in _GLUE and len(w) > 1
+                         and not markers(w) and canonical_unit(w) is None][:3]
+            out.update(following)
+    return out
+
+
+def _is_negation(t: str) -> bool:
+    # "without" is left out: "restart a cycle without supervisor approval" loses its meaning
+    # with the condition, so a claim that drops it is not an omission of detail.
+    return t != "without" and (t in _NEGATION or t.endswith("n't"))
+
+
+def _omitted(source: Clause, clause: Clause, markers) -> bool:
+    """The passage clause's marker governs words the claim clause leaves out ("filled to the
+    brim" from "filled to the brim with no air bubble"): a detail omitted, not flipped."""
+    governed = _governed(source, markers)
+    return bool(governed) and not any(_related(w, clause.words) for w in governed)
+
+
 def _compare(clause: Clause, source: Clause, unit: set[str], novel: set[str],
-             same_negations: bool, passage_words: set[str]) -> list[str]:
+             same_negations: bool, passage_words: set[str], claim_modes: set[str] | None = None,
+             unit_modes: set[str] | None = None,
+             headings: set[str] | None = None) -> tuple[list[str], bool]:
+    """Reasons the claim clause is not what the source clause says, and whether they are
+    all word substitutions (which a closer sibling clause may settle)."""
     out = []
     quote = f"\"{source.text[:90]}\""
-    if clause.negated != source.negated and not same_negations:
+    raw, source_raw = set(clause.raw), set(source.raw)
+    swapped = sorted(w for w in raw - unit
+                     if (_OPPOSITE.get(w, set()) & source_raw) - raw)
+    negation_flip = (clause.negated != source.negated and not same_negations
+                     and not _omitted(source if source.negated else clause,
+                                      clause if source.negated else source, _is_negation))
+    if negation_flip and len(swapped) == 1:
+        # "must stay closed" for "do not open": an antonym and a negation cancel out.
+        negation_flip, swapped = False, []
+    if negation_flip:
         out.append(f"negation differs from the passage: {quote}")
     claim_mode, source_mode = clause.modality, source.modality
-    if claim_mode != source_mode and ("permit" in (claim_mode, source_mode)
-                                      or "free" in (claim_mode, source_mode)):
+    # A "could" or "can" the claim moved to another clause of the sentence is no flip; nor is
+    # one the claim leaves out with the words it governs ("until you can touch them").
+    moved = (claim_modes is not None and unit_modes is not None
+             and claim_mode in unit_modes and source_mode in claim_modes)
+    if (claim_mode != source_mode and not moved
+            and ("permit" in (claim_mode, source_mode) or "free" in (claim_mode, source_mode))
+            and not (source_mode == "permit" and claim_mode == "plain"
+                     and _omitted(source, clause, lambda t: t in _PERMIT))):
         out.append(f"modality differs from the passage ({claim_mode} vs {source_mode}): {quote}")
     # "every"/"all" elsewhere in the sentence covers a paraphrase's "each day"; a "some" or
     # "once" must be in the clause it stands for.
     added = clause.quantifiers() - source.quantifiers()
-    if "universal" in added and Clause("", set(), sorted(unit)).quantifiers() & {"universal"}:
+    if "universal" in added and Clause("", set(), sorted(unit | (headings or set()))
+                                       ).quantifiers() & {"universal"}:
         added.discard("universal")
     if added:
         out.append(f"quantifier not in the passage ({', '.join(sorted(added))}): {quote}")
-    raw, source_raw = set(clause.raw), set(source.raw)
-    swapped = sorted(w for w in raw - unit
-                     if (_OPPOSITE.get(w, set()) & source_raw) - raw)
     if swapped:
         opposite = sorted(set().union(*(_OPPOSITE[w] for w in swapped)) & source_raw)
         out.append(f"says {', '.join(swapped)} where the passage says {', '.join(opposite)}")
-    out.extend(_substituted(clause, source, unit, passage_words))
-    return out
+    substituted = _substituted(clause, source, unit, passage_words)
+    return out + substituted, not out
 
 
 # The bundled spaCy tagger (the PII guard's model), loaded the first time a swap needs it.
@@ -412,6 +539,12 @@ def _nouns(text: str) -> frozenset[str] | None:
     if tagger is None:
         return None
     return frozenset(stem(t.text) for t in tagger(text) if t.pos_ in ("NOUN", "PROPN"))
+
+
+def _names_a_thing(novel: set[str], clause_text: str) -> bool:
+    """One of the novel words is a noun or a role (every word is, without the tagger)."""
+    nouns = _nouns(clause_text)
+    return nouns is None or any(w in nouns or w in _ROLE_STEMS for w in novel)
 
 
 def _swap_word(word: str, clause_text: str, passage_words: set[str]) -> bool:
@@ -460,33 +593,48 @@ def _recombined(claim: str, units: list[str]) -> list[str]:
     candidates = [(c, _content(u) | {f"\0row{i}"} | ({"\0table"} if u.startswith("|") else set()))
                   for i, u in enumerate(units) for c in unit_clauses[i]]
     unit_quantities = [quantities_in(_without_codes(u)) for u in units]
+    # Two sentences in a row may be merged into one claim ("Take a 100 mL sample ... The
+    # limit is 5.0 µS/cm"); table rows are items of their own and are never joined.
+    windows = unit_quantities + [unit_quantities[i] + unit_quantities[i + 1]
+                                 for i in range(len(units) - 1)
+                                 if not units[i].startswith("|")
+                                 and not units[i + 1].startswith("|")]
     claim_words = _content(claim)
     for clause in clauses(_without_codes(claim)):
         wanted = quantities_in(clause.text)
         if not wanted:
             continue
         if len(wanted) > 1 and not any(all(any(compatible(q, s) for s in qs) for q in wanted)
-                                       for qs in unit_quantities):
+                                       for qs in windows):
             out.append("values stated for different items in the passage: "
                        + ", ".join(str(q) for q in wanted))
             continue
-        aligned = _align(clause, candidates, claim_words)
-        if aligned is None:
+        ranked = _aligned(clause, candidates, claim_words, margin=0.05)
+        if not ranked:
             continue
-        stated = quantities_in(aligned[0].text)
-        row = next(int(w[4:]) for w in aligned[1] if w.startswith("\0row"))
-        # The cells of a table row describe one item; the clauses of a sentence may not.
-        # A claim clause that joins two clauses of one sentence ("put 0.5 ml tubes inside a
-        # 1.5 ml tube" for "When using 0.5 ml tubes, put them inside of a 1.5 ml tube") may take
-        # its values from both: the other clause counts when it shares two words with it.
-        scope = unit_quantities[row] if "\0table" in aligned[1] else stated + [
-            s for c in unit_clauses[row] if c is not aligned[0]
-            and len(c.words & clause.words) >= 2 for s in quantities_in(c.text)]
-        for q in wanted:
-            rivals = [s for s in stated if dimension(s.unit) == dimension(q.unit)]
-            if rivals and not any(compatible(q, s) for s in scope):
-                out.append(f"{q} where the passage says {', '.join(str(s) for s in rivals)}: "
-                           f"\"{aligned[0].text[:90]}\"")
+        found: list[str] | None = None
+        for aligned in ranked:  # a near tie that states the claim's values settles it
+            stated = quantities_in(aligned[0].text)
+            row = next(int(w[4:]) for w in aligned[1] if w.startswith("\0row"))
+            # The cells of a table row describe one item; the clauses of a sentence may not.
+            # A claim clause that joins two clauses of one sentence ("put 0.5 ml tubes inside
+            # a 1.5 ml tube" for "When using 0.5 ml tubes, put them inside of a 1.5 ml tube")
+            # may take its values from both: the other clause counts when it shares a word.
+            scope = unit_quantities[row] if "\0table" in aligned[1] else stated + [
+                s for c in unit_clauses[row] if c is not aligned[0]
+                and c.words & clause.words for s in quantities_in(c.text)]
+            reasons = []
+            for q in wanted:
+                rivals = [s for s in stated if dimension(s.unit) == dimension(q.unit)]
+                if rivals and not any(compatible(q, s) for s in scope):
+                    reasons.append(f"{q} where the passage says "
+                                   f"{', '.join(str(s) for s in rivals)}: "
+                                   f"\"{aligned[0].text[:90]}\"")
+            if found is None or len(reasons) < len(found):
+                found = reasons
+            if not reasons:
+                break
+        out.extend(found or [])
     return out
 
 

@@ -37,8 +37,8 @@ import numpy as np
 from knowledge import CODE, Embedder, codes_in
 
 from .answer import SentenceCheck
-from .claim_checks import check_claim, passage_units
-from .quantities import quantities_in
+from .claim_checks import SYNONYM_STEMS, check_claim, passage_units
+from .quantities import canonical_unit, quantities_in
 from .quantities import unsupported as unsupported_quantities
 
 CITATION = re.compile(r"\[(\d{1,2})\]")
@@ -55,13 +55,41 @@ _STOP = frozenset(
 _SCAFFOLD = re.compile(r"^\s*(?:\[\d{1,2}\]\s+[A-Z][A-Z0-9]*(?:-[A-Z0-9]+)+\s+rev\b|"
                        r"Question\s*:|(?:Answer|Sources)\b[^:]{0,60}:\s*(?:\[\d{1,2}\]\s*)*$)")
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])(?:\s*\[\d{1,2}\])*\s+(?=[A-Z0-9\"'(])|\n+")
+# Abbreviations whose full stop ends no sentence, as the corpus writes them: "Pub. L. 114-255",
+# "Technical Report No. 18", "(e.g. tips, tubes)", "approx. 39,600 tablets", "see Fig. 2",
+# "Sec. 300.400", "52 Stat. 1049", "Feb. 3, 2003". A dotted acronym ("U.S.", "U.S.C.", "i.e.")
+# is one too: "U.S. Department of Commerce". "etc." and a lone capital ("Grade A.", "60–110 N.")
+# often do end a sentence, so they still split.
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:Pub|Pub\.\s?L|Nos?|e\.g|i\.e|approx|ca|cf|Figs?|Sec|Secs|Stat|Dr|Mr|Mrs|Ms|vs|viz|"
+    r"Ref|Refs|Vol|Vols|pp|Eq|Eqs|Art|Ch|ch|par|para|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|"
+    r"Dec|resp|incl|excl|Ltd|Inc|Corp|Co)|(?<![\w.])(?:[A-Za-z]\.){1,3}[A-Za-z])\.$")
+# "No." is the word "no" ending a sentence unless a number or an identifier follows it.
+_NUMBER_SIGN = re.compile(r"\bNos?\.$")
+
+
+def _abbreviation_ends(text: str, end: int, following: str) -> bool:
+    """The full stop at text[end - 1] closes an abbreviation, not a sentence."""
+    before = text[max(0, end - 12):end]
+    if not _ABBREVIATION.search(before):
+        return False
+    if _NUMBER_SIGN.search(before) or re.search(r"\b(?:Ltd|Inc|Corp|Co)\.$", before):
+        # "No. 18", "Plot No. A-19/C"; "Sons, Inc. 1995" — but "Ltd. The firm" ends one.
+        return bool(re.match(r"\(?[A-Za-z]{0,3}[-/]?\d", following))
+    return True
 
 
 def split_sentences(text: str) -> list[str]:
-    """Sentences, keeping trailing citation markers with the sentence they close."""
+    """Sentences, keeping trailing citation markers with the sentence they close; a full stop
+    after an abbreviation ("Pub. L.", "No. 18", "e.g.", "approx.", "Fig.") ends none."""
     pieces: list[str] = []
     start = 0
     for match in _SENTENCE_SPLIT.finditer(text):
+        # A line break always ends a piece; a full stop after an abbreviation does not.
+        if ("\n" not in match.group() and "[" not in match.group()
+                and text[match.start() - 1:match.start()] == "."
+                and _abbreviation_ends(text, match.start(), text[match.end():match.end() + 8])):
+            continue
         end = match.start()
         # Citation markers right after the full stop belong to the sentence before.
         trailing = re.match(r"(?:\s*\[\d{1,2}\])+", text[end:match.end()])
@@ -126,6 +154,34 @@ def _as_claimed(q) -> str:
 def content_words(text: str) -> set[str]:
     words = {w.lower() for w in _WORD.findall(strip_citations(text))}
     return {_stem(w) for w in words if w not in _STOP and len(w) > 2}
+
+
+# Words a rewording adds around a value without adding a fact: numbers written out, unit words
+# and bounds ("at least 80 degrees Celsius" for "minimum 80 °C", "six times" for "6").
+# The quantity check compares the values themselves.
+_VALUE_WORDS = frozenset(
+    "one two three four five six seven eight nine ten eleven twelve fifteen twenty thirty "
+    "forty fifty sixty ninety hundred thousand third fourth fifth sixth seventh eighth ninth "
+    "tenth twelfth twice half times degree degrees least most minimum maximum within between "
+    "below above under over exceed exceeds".split())
+
+
+def _claim_words(text: str) -> set[str]:
+    """The claim's content words that coverage counts: not numbers, units or bounds; a
+    synonym of the passage's word counts as its word ("begin" for "start")."""
+    words = {w.lower() for w in _WORD.findall(strip_citations(text))}
+    return {SYNONYM_STEMS.get(_stem(w), _stem(w)) for w in words
+            if w not in _STOP and len(w) > 2 and w not in _VALUE_WORDS
+            and canonical_unit(w) is None}
+
+
+def _passage_words(text: str) -> set[str]:
+    """The passage's content words for coverage, the parts of hyphenated words as well
+    ("end-of-granulation" holds "granulation"), synonyms as the claim's are."""
+    words = content_words(text)
+    parts = {p for w in _WORD.findall(strip_citations(text)) if "-" in w
+             for p in w.lower().split("-") if len(p) > 2 and p not in _STOP}
+    return {SYNONYM_STEMS.get(w, w) for w in words | {_stem(p) for p in parts}}
 
 
 def _stem(word: str) -> str:
@@ -203,8 +259,8 @@ class GroundingVerifier:
         cited_text = "\n".join(passages[n - 1] for n in cited)
         vector = self.embedder.embed([clean])[0]
         verdict.similarity = max(float((prepared.vectors(n) @ vector).max()) for n in cited)
-        words = content_words(clean)
-        present = content_words(cited_text)
+        words = _claim_words(clean)
+        present = _passage_words(cited_text)
         verdict.coverage = len(words & present) / len(words) if words else 1.0
         verdict.missing_terms = unsupported_terms(clean, cited_text)
         mismatches = check_claim(clean, cited_text) if not verdict.missing_terms else []

@@ -100,8 +100,20 @@ _QUANTITY = re.compile(
 _RANGE_LINK = re.compile(r"^\s*(?:-|–|—|to|and|or|bis)\s*$", re.IGNORECASE)
 _NUMBER_WORDS = {"two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
                  "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "twice": 2, "both": 2,
-                 "one": 1, "single": 1, "half": 0.5, "dozen": 12}
+                 "one": 1, "single": 1, "half": 0.5, "dozen": 12, "fifteen": 15,
+                 "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60,
+                 "ninety": 90, "hundred": 100, "thousand": 1000,
+                 # "after every tenth full clean" is "after every 10th"
+                 "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
+                 "ninth": 9, "tenth": 10, "twelfth": 12}
+NUMBER_WORDS = frozenset(_NUMBER_WORDS) - {"single", "both", "half", "twice"}
 _NUMBER_WORD = re.compile(r"\b(" + "|".join(_NUMBER_WORDS) + r")\b(?!-)", re.IGNORECASE)
+# "10th", "3rd": an ordinal is its number ("third" is too).
+_ORDINAL = re.compile(r"(?<![\w.,])(\d{1,3})(?:st|nd|rd|th)\b")
+# A number word takes the unit written right after it: "two minutes" is 2 min, not 2 h.
+_WORD_UNIT = re.compile(r"^[ \u00a0]?(" + "|".join(
+    re.escape(u) for u in sorted(set(FOLDED_UNITS) | {"min", "h", "s", "d"}, key=len, reverse=True)
+    if re.fullmatch(r"[a-z ]+", u)) + r")\b", re.IGNORECASE)
 # Words that make a stated value a lower or an upper bound, before or after it.
 _LINK = r"(?:\s+(?:every|each|a|an|of|the|once|per))*"  # "at least every 15 min"
 _LOWER_BEFORE = re.compile(r"(?:at least|minimum(?: of)?|min\.|not less than|no less than|"
@@ -164,7 +176,8 @@ def quantities_in(text: str) -> list[Quantity]:
         unit = None
         if m.group("unit"):
             spelled = m.group("unit")
-            if spelled in ("C", "F") and m.group("sp"):
+            if spelled in ("C", "F") and m.group("sp") and not _SPACED_DEGREES.search(
+                    text[max(0, m.start() - 20):m.start()] + "|" + text[m.end():m.end() + 12]):
                 unit = None  # "Grade 4 C", "Figure 2 F": a lone letter after a space is no unit
             else:
                 unit = canonical_unit(spelled)
@@ -175,19 +188,90 @@ def quantities_in(text: str) -> list[Quantity]:
         found.append(Quantity(value, unit, _bound(text, m.start(), end), m.start(), end,
                               text[m.start():end]))
     for m in _NUMBER_WORD.finditer(text):
+        word = m.group(1).lower()
+        hour = re.match(r"\s+an?\s+hour\b", text[m.end():], re.IGNORECASE)
+        if word == "half" and hour:
+            # "half an hour" is 30 min, the way a passage writes it
+            end = m.end() + hour.end()
+            found.append(Quantity(30.0, "min", _bound(text, m.start(), end), m.start(), end,
+                                  text[m.start():end]))
+            continue
         if not re.match(r"\s+(?:of|another|or|by)\b", text[m.end():]):
-            found.append(Quantity(float(_NUMBER_WORDS[m.group(1).lower()]), None, None,
-                                  m.start(), m.end(), m.group(0)))
+            after = _WORD_UNIT.match(text[m.end():m.end() + 24])
+            unit = canonical_unit(after.group(1)) if after and word in NUMBER_WORDS else None
+            end = m.end() + after.end() if after and unit else m.end()
+            found.append(Quantity(float(_NUMBER_WORDS[word]), unit,
+                                  _bound(text, m.start(), end) if unit else None,
+                                  m.start(), end, text[m.start():end]))
+    for m in _ORDINAL.finditer(text):
+        found.append(Quantity(float(m.group(1)), None, None, m.start(), m.end(), m.group(0)))
     found.sort(key=lambda q: q.start)
-    return _inherit_range_units(text, found)
+    found = _inherit_list_units(text, _inherit_range_units(text, found))
+    return found + _tolerance_ends(text, found)
+
+
+# "transfer to 50 C drying oven", "store at 4 C overnight": a spaced C is degrees when a
+# temperature word is near ("oven", "incubate", "store", "at") and no label word ("Grade",
+# "Class", "Figure") names the number.
+_SPACED_DEGREES = re.compile(
+    r"(?<![A-Za-z])(?:at|to|oven|bath|incubat\w*|stor\w*|heat\w*|cool\w*|freez\w*|fridge|"
+    r"temperature|warm\w*|dry\w*|drying|water)\s+[-−]?\d+(?:[.,]\d+)?\s*\||"
+    r"^[^|]*\|\s*(?:oven|bath|incubat\w*|stor\w*|overnight|water bath|drying|freezer)\b",
+    re.IGNORECASE)
+# "a, b, and c mL": the ends of a list take its one unit, as a range's ends do.
+_LIST_LINK = re.compile(r"^\s*,\s*(?:and\s+|or\s+)?$")
+# "60 °C ± 5 °C" is the range 55 to 65 °C.
+_TOLERANCE = re.compile(r"^\s*(?:±|\+/-|\+/−|plus or minus)\s*$", re.IGNORECASE)
+
+
+def _inherit_list_units(text: str, found: list[Quantity]) -> list[Quantity]:
+    """ "0.5, 1.7, and 2 mL": 0.5 and 1.7 are mL as well, when the list closes with "and" or
+    "or" before its one unit (a plain comma between numbers may join two facts)."""
+    out = list(found)
+    for i in range(len(out) - 1, 0, -1):
+        first, second = out[i - 1], out[i]
+        if first.unit is not None or second.unit is None:
+            continue
+        link = text[first.end:second.start]
+        if not _LIST_LINK.match(link):
+            continue
+        # the chain must end in "and"/"or" before its unit: find the quantity that holds it
+        j = i
+        while j + 1 < len(out) and out[j].unit == second.unit and _LIST_LINK.match(
+                text[out[j].end:out[j + 1].start]):
+            j += 1
+        tail = text[out[max(i, j - 1)].end:out[j].start] if j > i else link
+        closing = [text[out[k].end:out[k + 1].start] for k in range(i - 1, len(out) - 1)]
+        if not any(re.search(r"\b(?:and|or)\b", c) for c in closing[:4]) and not re.search(
+                r"\b(?:and|or)\b", tail):
+            continue
+        out[i - 1] = Quantity(first.value, second.unit, first.bound, first.start, first.end,
+                              f"{first.text} {second.unit}")
+    return out
+
+
+def _tolerance_ends(text: str, found: list[Quantity]) -> list[Quantity]:
+    """The ends of "60 °C ± 5 °C" (and "60 ± 5 °C") as quantities of their own."""
+    ends = []
+    for value, tol in zip(found, found[1:], strict=False):
+        unit = value.unit or tol.unit
+        if unit and tol.unit in (None, unit) and _TOLERANCE.match(text[value.end:tol.start]):
+            # the low end is a lower bound, the high end an upper one ("at most 55 °C" is not
+            # what "60 °C ± 5 °C" says)
+            for v, bound in ((value.value - tol.value, "lower"), (value.value + tol.value, "upper")):
+                ends.append(Quantity(round(v, 9), unit, bound, value.start, tol.end,
+                                     f"{v:g} {unit}"))
+    return ends
 
 
 # A negated comparison is the opposite bound: "not less than 5 min" is at least 5 min, "not
 # higher than 1.3 mbar/min" and "no later than 2 days" at most. Checked before the plain words.
-_NOT = r"\b(?:not|no|never)\s+(?:be\s+|to\s+be\s+)?"
-_NEGATED_UPPER = re.compile(_NOT + r"(?:more|higher|greater|later|longer|above|over|exceeding)"
+_NOT = r"\b(?:not|no|never)\s+(?:case\s+|be\s+|to\s+be\s+)?"  # "in no case less than 2 years"
+_NEGATED_UPPER = re.compile(_NOT + r"(?:more|higher|greater|later|longer|above|over|exceeding|"
+                            r"warmer|hotter)"
                             r"(?:\s+than)?" + _LINK + r"\s*$", re.IGNORECASE)
-_NEGATED_LOWER = re.compile(_NOT + r"(?:less|lower|fewer|earlier|shorter|below|under|sooner)"
+_NEGATED_LOWER = re.compile(_NOT + r"(?:less|lower|fewer|earlier|shorter|below|under|sooner|"
+                            r"colder|cooler)"
                             r"(?:\s+than)?" + _LINK + r"\s*$", re.IGNORECASE)
 
 
@@ -231,7 +315,10 @@ def compatible(claim: Quantity, stated: Quantity) -> bool:
 def unsupported(claim_text: str, passage_text: str) -> list[Quantity]:
     """The claim's quantities that the passage does not state, with the same unit and bound."""
     stated = quantities_in(passage_text)
-    return [q for q in quantities_in(claim_text) if not any(compatible(q, s) for s in stated)]
+    # A claim's "both" ("both at 25 °C") restates two things the passage names; it is a
+    # quantifier, not a value the passage must write as 2.
+    return [q for q in quantities_in(claim_text) if q.text.lower() != "both"
+            and not any(compatible(q, s) for s in stated)]
 
 
 __all__ = ["EXACT_UNITS", "FOLDED_UNITS", "Quantity", "UNIT_PATTERNS", "canonical_unit",
