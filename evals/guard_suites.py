@@ -131,11 +131,14 @@ def fresh_reports() -> dict:
             "injection_fresh4": injection_fresh_reports(prefix="injection_fresh4"),
             "injection_fresh5": injection_fresh_reports(prefix="injection_fresh5"),
             "injection_fresh6": injection_fresh_reports(prefix="injection_fresh6"),
+            "injection_fresh7": injection_fresh_reports(prefix="injection_fresh7"),
             "policy_fresh2": policy_fresh_reports(),
             "policy_fresh3": policy_fresh_reports(prefix="policy_fresh3"),
             "policy_fresh4": policy_fresh_reports(prefix="policy_fresh4"),
             "policy_fresh5": policy_fresh_reports(prefix="policy_fresh5"),
-            "pii_fresh2": pii_fresh_reports()}
+            "policy_fresh6": policy_fresh_reports(prefix="policy_fresh6"),
+            "pii_fresh2": pii_fresh_reports(),
+            "pii_fresh3": pii_fresh_reports(prefix="pii_fresh3")}
 
 
 # ---- policy -----------------------------------------------------------------------------
