@@ -17,6 +17,16 @@ policy_fresh.run; policy_fresh3.jsonl is the fresh set.) Round 4 adds policy_tun
 policy_fresh3.jsonl (measured twice in round 3) as tuning material; round 5 used
 policy_fresh..fresh4 and the everyday questions as tuning material; policy_fresh5.jsonl is the
 fresh set.
+
+Round 6: the classifier also trains on labelled sets (`TRAINING`: our own policy_train*.jsonl,
+written for this round in many voices and eight languages, the tune sets, the tune split of
+policy_cases and policy_fresh..fresh5, every one now tuning material), each kind mapped to its
+intent and "allowed" to answer; cases with a role are left out (their label depends on it).
+
+    python -m evals.policy_tune --validate   fit without policy_fresh4/fresh5 (`HOLDOUT`) and
+                                             report those two as the validation figures
+    python -m evals.policy_tune --fit        fit on all of TRAINING and write the weights (the
+                                             examples travel inside policy.model.npz)
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ import argparse
 from pathlib import Path
 
 from guardrails import CachedEmbed, PolicyChecker
+from guardrails.policy_model import fold
 
 from . import policy_fresh
 from .guard_suites import POLICY_CASES, load_jsonl, policy_suite
@@ -33,6 +44,21 @@ DATASETS = Path(__file__).parent / "datasets"
 TUNE = DATASETS / "policy_tune.jsonl"
 TUNE2 = DATASETS / "policy_tune2.jsonl"
 TUNE3 = DATASETS / "policy_tune3.jsonl"
+# the labelled sets the classifier trains on (round 6), and those held out by --validate
+TRAINING = ("policy_tune", "policy_tune2", "policy_tune3", "policy_fresh", "policy_fresh2",
+            "policy_fresh3", "policy_fresh4", "policy_fresh5")
+HOLDOUT = ("policy_fresh4", "policy_fresh5")
+# the kind of a labelled case -> the intent it is an example of
+KIND_INTENT = {"audit_trail": "disable_audit_trail", "backdating": "falsify_record",
+               "fabricate_record": "falsify_record", "batch_status_change": "batch_disposition",
+               "bypass_interlock": "bypass_interlock_or_alarm",
+               "silence_alarm": "bypass_interlock_or_alarm",
+               "close_deviation": "close_deviation_without_investigation",
+               "lab_data_manipulation": "manipulate_lab_data",
+               "production_data_manipulation": "manipulate_production_data",
+               "obstruct_inspection": "mislead_inspection",
+               "privileged_credentials": "obtain_credentials", "skip_gmp_step": "skip_gmp_step",
+               "colleague_personal_data": "disclose_personal_data"}
 
 
 def cases_tune_split() -> list[dict]:
@@ -40,6 +66,34 @@ def cases_tune_split() -> list[dict]:
     return [{**c, "label": "allowed" if c["action"] == "answer" else "violation",
              "kind": c.get("rule") or "near_miss"}
             for c in load_jsonl(POLICY_CASES) if c.get("split") == "tune"]
+
+
+def training_examples(checker: PolicyChecker,
+                      leave_out: tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
+    """(texts, labels) of the labelled training sets, less `leave_out` (set names)."""
+    names = [p.stem for p in sorted(DATASETS.glob("policy_train*.jsonl"))] + list(TRAINING)
+    cases = [c for name in names if name not in leave_out
+             for c in policy_fresh.load_cases(DATASETS / f"{name}.jsonl")]
+    cases += cases_tune_split()
+    training = checker.lexicon.objects["training"]
+    texts, labels = [], []
+    for case in cases:
+        if case.get("role"):
+            continue
+        if case["label"] == "allowed":
+            label = "answer"
+        elif case["kind"] in KIND_INTENT:
+            label = KIND_INTENT[case["kind"]]
+            # a colleague's training record is an intent of its own
+            if label == "disclose_personal_data" and training.search(fold(case["text"])):
+                label = "disclose_training_record"
+        elif case.get("rule"):  # policy_cases: the intent itself
+            label = case["rule"]
+        else:
+            raise ValueError(f"{case['id']}: kind {case['kind']!r} names no intent")
+        texts.append(case["text"])
+        labels.append(label)
+    return texts, labels
 
 
 def evaluate(checker: PolicyChecker) -> dict:
@@ -59,6 +113,7 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true")
     parser.add_argument("--show", action="store_true")
     parser.add_argument("--fit", action="store_true")
+    parser.add_argument("--validate", action="store_true")
     args = parser.parse_args()
     from copilot import Settings
     from copilot.build import build_embedder
@@ -66,13 +121,28 @@ def main() -> None:
     # The shipped weights are fitted with the embedder the product uses by default (their
     # probe embedding must match at load time, or every process refits at first use).
     embed = CachedEmbed(build_embedder(Settings().embedder).embed, maxsize=100_000)
+    if args.validate:
+        checker = PolicyChecker(embed=embed)
+        assert checker.classifier is not None
+        checker.classifier.set_extra(*training_examples(checker, leave_out=HOLDOUT))
+        checker.classifier.model_path = None
+        checker.classifier.fit()
+        for name in HOLDOUT:
+            r = policy_fresh.run(checker, policy_fresh.load_cases(DATASETS / f"{name}.jsonl"))
+            print(f"validation {name}: accuracy {r['accuracy']:.3f}, caught "
+                  f"{r['violations_caught']:.3f}, legit refused {r['refused_legit_rate']:.3f}")
+            for kind, k in r["by_kind"].items():
+                print(f"  {kind:30} {k['accuracy']:.2f}")
+        return
     if args.fit:
         checker = PolicyChecker(embed=embed)
         assert checker.classifier is not None and checker.classifier.model_path is not None
+        checker.classifier.set_extra(*training_examples(checker))
         checker.classifier.fit()
         checker.classifier.save(checker.classifier.model_path)
         print(f"wrote {checker.classifier.model_path}: {len(checker.classifier.texts)} "
-              f"examples, classes {', '.join(checker.classifier.classes)}")
+              f"policy-file examples and {len(checker.classifier.extra_texts)} from the "
+              f"labelled sets, classes {', '.join(checker.classifier.classes)}")
         return
     if args.sweep:
         for c, weight, similarity in ((16.0, 0.5, 1.0),

@@ -43,7 +43,7 @@ import numpy as np
 from ._patterns import _SENTENCE_END, compile_patterns, load_yaml, sentences, string_list
 from .errors import RuleFileError, UnknownRoleError
 from .policy_model import ANSWER as ANSWER_CLASS
-from .policy_model import IntentClassifier, IntentPairs, Lexicon
+from .policy_model import IntentClassifier, IntentPairs, Lexicon, fold, saved_extra
 from .users import ROLES
 
 Embed = Callable[[list[str]], np.ndarray]
@@ -125,8 +125,10 @@ class PolicyChecker:
                                tuple(string_list(path, i, "objects")))
                         for i in config["intents"]]
         macros = config.get("macros", {})
+        # rules, like the lexicon, are matched on folded text (see policy_model.fold)
+        macros = {name: fold(str(value)) for name, value in macros.items()}
         self._rules = {intent.id: list(compile_patterns(
-            {f"{intent.id}#{n}": p for n, p in enumerate(intent.rules)}, macros).values())
+            {f"{intent.id}#{n}": fold(p) for n, p in enumerate(intent.rules)}, macros).values())
             for intent in self.intents}
         self.embed = embed
         self.lexicon = Lexicon(path, config.get("lexicon") or {},
@@ -156,9 +158,12 @@ class PolicyChecker:
         # a prohibition is a request for it (matched_by "lexicon"); and the classifier alone
         # refuses a text naming no lexicon action only at statement_threshold.
         other = settings.get("other_languages") or {}
-        self.other_words = frozenset(w.lower() for w in string_list(path, other, "words"))
-        self.english_words = frozenset(w.lower() for w in string_list(path, other,
-                                                                      "english_words"))
+        self.english_words = frozenset(fold(w.lower()) for w in string_list(path, other,
+                                                                            "english_words"))
+        # folded too ("zeby", "juz", "nao" count as written without their diacritics), less
+        # the words folding made English ("à" -> "a")
+        self.other_words = frozenset(fold(w.lower()) for w in string_list(path, other, "words")) \
+            - self.english_words
         self.other_min_words = int(other.get("min_words", 2))
         # Round 5: the classifier names an intent for a text that mentions none of the
         # intent's protected objects ("can I just turn the force up?" as an interlock bypass,
@@ -192,11 +197,22 @@ class PolicyChecker:
         texts.extend(answers)
         labels.extend([ANSWER_CLASS] * len(answers))
         assert self.embed is not None
+        model_path = path.with_suffix(".model.npz")
+        # The extra training examples (round 6) come with the fitted weights: the policy's own
+        # file, else the bundled one's, of the intents this policy has.
+        extra = saved_extra(model_path) or saved_extra(DEFAULT_POLICY.with_suffix(".model.npz"))
+        if extra:
+            known = set(labels)
+            kept = [(t, label) for t, label in zip(*extra) if label in known]
+            extra = ([t for t, _ in kept], [label for _, label in kept])
         return IntentClassifier(self.lexicon, texts, labels, self.embed,
                                 c=float(settings.get("C", 4.0)),
                                 lexicon_weight=float(settings.get("lexicon_weight", 0.5)),
                                 similarity_weight=float(settings.get("similarity_weight", 0.0)),
-                                model_path=path.with_suffix(".model.npz"))
+                                model_path=model_path,
+                                ngram_weight=float(settings.get("ngram_weight", 0.0)),
+                                ngram_dims=int(settings.get("ngram_dims", 4096)),
+                                extra=extra)
 
     def _frames(self, path: Path, settings: dict[str, Any], key: str,
                 groups: dict[str, re.Pattern[str]] | None = None,
@@ -214,6 +230,7 @@ class PolicyChecker:
         """Whether `text` is worded as a question about the proper way or as a prohibition and
         names no explicit falsifying act (the clause a prohibition, a formal request or a quote
         opens is left out for that: its words are the rule's, not a request's)."""
+        text = fold(text)
         if not any(p.search(text) for p in self.legit_frames + self.topic_frames):
             return False
         rest = text
@@ -226,14 +243,16 @@ class PolicyChecker:
         sentence of a longer message: one naming no lexicon action is a statement)."""
         if self.framed(text):
             return self.framed_threshold
+        folded = fold(text)  # the raw text for other_language: its accents count
         if (sentence or self.other_language(text)) and \
-                not any(p.search(text) for p in self.lexicon.actions.values()):
+                not any(p.search(folded) for p in self.lexicon.actions.values()):
             return max(self.threshold, self.statement_threshold)
         return self.threshold
 
     def objectless_threshold(self, intent_id: str, text: str) -> float:
         """`object_threshold` when the classifier names `intent_id` for a text naming none of
         that intent's lexicon objects (and the intent is gated); 0.0 otherwise."""
+        text = fold(text)
         if intent_id not in self.object_gate or not self.object_threshold:
             return 0.0
         intent = self.intent(intent_id)
@@ -248,8 +267,8 @@ class PolicyChecker:
         if not self.other_words:
             return False
         words = _WORD.findall(text.lower())
-        other = sum(1 for w in words if w in self.other_words or _ACCENTED.search(w))
-        english = sum(1 for w in words if w in self.english_words)
+        other = sum(1 for w in words if fold(w) in self.other_words or _ACCENTED.search(w))
+        english = sum(1 for w in words if fold(w) in self.english_words)
         return other >= self.other_min_words and other >= english
 
     def _by_lexicon(self, text: str, role: str | None) -> PolicyVerdict | None:
@@ -287,6 +306,7 @@ class PolicyChecker:
         """Whether one of the intent's rules matches `text` outside a prohibition: a match
         whose words a prohibition of its own sentence overlaps ("do not bypass interlocks")
         is the SOP's rule, not a request."""
+        text = fold(text)  # the rules are compiled folded; positions are the same
         for pattern in self._rules[intent.id]:
             for match in pattern.finditer(text):
                 if self._in_topic_clause(text, match.start()):

@@ -24,6 +24,8 @@ import hashlib
 import json
 import re
 import threading
+import unicodedata
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +49,61 @@ _STAND_INS = {"PERSON": "Alex Morgan", "EMPLOYEE_ID": "E4711",
               "EMAIL_ADDRESS": "alex.morgan@example.com", "PHONE_NUMBER": "+44 1632 960000",
               "STREET_ADDRESS": "1 High Street", "US_SSN": "078-05-1120"}
 _PLACEHOLDER = re.compile(r"<([A-Z_]+)_\d+>")
+
+
+# Round 6: plants type without diacritics ("wymysl", "zeby nikt", "loschen", "contrasena")
+# as often as with them, and a pattern written with them missed the bare spelling (and the
+# other way round). Every lexicon pattern, rule and frame is compiled on its folded source and
+# matched against the folded text: a letter with diacritics becomes its base letter, one
+# character for one (ł -> l, ß -> s, æ -> a, curly quotes -> '), so match positions in the
+# folded text are positions in the original.
+_FOLD_EXTRA = {"ł": "l", "Ł": "L", "ß": "s", "æ": "a", "Æ": "A", "ø": "o", "Ø": "O", "œ": "o",
+               "Œ": "O", "đ": "d", "Đ": "D", "ı": "i", "’": "'", "‘": "'", "ʼ": "'"}
+
+
+def _fold_table() -> dict[int, str]:
+    table: dict[int, str] = {}
+    for code in range(0xC0, 0x250):
+        decomposed = unicodedata.normalize("NFD", chr(code))
+        if len(decomposed) > 1 and ord(decomposed[0]) < 128 \
+                and all(unicodedata.combining(c) for c in decomposed[1:]):
+            table[code] = decomposed[0]
+    table.update({ord(k): v for k, v in _FOLD_EXTRA.items()})
+    return table
+
+
+_FOLD = _fold_table()
+
+
+def fold(text: str) -> str:
+    """`text` with diacritics dropped, character for character (same length)."""
+    return text.translate(_FOLD)
+
+
+# Round 6: words and character n-grams of the folded text, hashed into a fixed number of
+# columns. The embedder is English-only, so in German, Polish or Portuguese it gives little;
+# the n-grams of word stems ("loesch", "wymysl", "apag") are the same in any spelling and
+# carry what the multilingual training examples teach into text worded differently.
+_TOKEN = re.compile(r"[^\W\d_]+")
+
+
+def ngram_features(texts: list[str], dims: int) -> np.ndarray:
+    out = np.zeros((len(texts), dims), dtype=np.float32)
+    for row, text in enumerate(texts):
+        words = _TOKEN.findall(fold(text).lower())
+        keys = [f"w {w}" for w in words]
+        keys += [f"p {w[:5]}" for w in words if len(w) > 5]
+        keys += [f"b {a} {b}" for a, b in zip(words, words[1:])]
+        for word in words:
+            padded = f"<{word}>"
+            keys += [padded[i:i + 4] for i in range(max(len(padded) - 3, 1))]
+        if not keys:
+            continue
+        columns = np.fromiter((zlib.crc32(k.encode("utf-8")) % dims for k in keys),
+                              dtype=np.int64, count=len(keys))
+        np.add.at(out[row], columns, 1.0)
+        out[row] /= np.linalg.norm(out[row])
+    return out
 
 
 def readable(text: str) -> str:
@@ -85,6 +142,7 @@ class Lexicon:
                                  sort_keys=True) + json.dumps([p.__dict__ for p in self.pairs])
 
     def features(self, text: str) -> np.ndarray:
+        text = fold(text)
         starts = [m.start() for m in _WORD.finditer(text)]
 
         def words(pattern: re.Pattern[str]) -> list[int]:
@@ -125,6 +183,7 @@ def _groups(path: Path, config: dict[str, Any], key: str,
                                           f"non-empty list of patterns")
             pattern = "|".join(f"(?:{p})" for p in pattern)
         source = rf"(?<!\w)(?:{pattern})(?!\w)" if whole_words else str(pattern)
+        source = fold(source)  # matched against folded text: see fold()
         try:
             compiled[name] = re.compile(source, re.IGNORECASE | re.MULTILINE)
         except re.error as exc:
@@ -138,19 +197,48 @@ class IntentClassifier:
 
     def __init__(self, lexicon: Lexicon, texts: list[str], labels: list[str], embed: Embed,
                  c: float, lexicon_weight: float, similarity_weight: float = 0.0,
-                 model_path: Path | None = None) -> None:
+                 model_path: Path | None = None, ngram_weight: float = 0.0,
+                 ngram_dims: int = 4096,
+                 extra: tuple[list[str], list[str]] | None = None) -> None:
         self.lexicon, self.embed = lexicon, embed
         self.lexicon_weight = lexicon_weight
         self.similarity_weight = similarity_weight
+        self.ngram_weight, self.ngram_dims = ngram_weight, ngram_dims
         self._train_vectors: np.ndarray | None = None  # for the similarity features
         self.texts, self.labels, self.c = texts, labels, c
+        # Round 6: training examples beyond the policy file's exemplars (the labelled sets
+        # under evals/datasets, written by `policy_tune --fit`); they travel inside the .npz
+        # so that a refit at first use trains on the same examples.
+        self.extra_texts, self.extra_labels = (list(extra[0]), list(extra[1])) if extra \
+            else ([], [])
         self.model_path = model_path
         self.classes: list[str] = []
         self._coef: np.ndarray | None = None
         self._intercept: np.ndarray | None = None
         self.loaded_from_file = False
-        self._label_order = sorted(set(labels))
         self._lock = threading.Lock()  # the UI checks several questions at once
+
+    @property
+    def all_texts(self) -> list[str]:
+        return self.texts + self.extra_texts
+
+    @property
+    def all_labels(self) -> list[str]:
+        return self.labels + self.extra_labels
+
+    def set_extra(self, texts: list[str], labels: list[str]) -> None:
+        """Train (at the next fit) on these examples beyond the policy file's."""
+        self.extra_texts, self.extra_labels = list(texts), list(labels)
+        self._coef = self._intercept = None
+        self._labels_cache = None
+
+    _labels_cache: tuple[np.ndarray, list[str]] | None = None
+
+    def _label_columns(self) -> tuple[np.ndarray, list[str]]:
+        if self._labels_cache is None or len(self._labels_cache[0]) != len(self.all_labels):
+            labels = self.all_labels
+            self._labels_cache = (np.asarray(labels), sorted(set(labels)))
+        return self._labels_cache
 
     # ---- features and prediction ----
     def matrix(self, texts: list[str], training: bool = False) -> np.ndarray:
@@ -159,6 +247,8 @@ class IntentClassifier:
         lexical = np.stack([self.lexicon.features(t) for t in texts]) if texts \
             else np.zeros((0, len(self.lexicon.names)), np.float32)
         columns: list[np.ndarray] = [vectors, self.lexicon_weight * lexical]
+        if self.ngram_weight:
+            columns.append(self.ngram_weight * ngram_features(texts, self.ngram_dims))
         if self.similarity_weight:
             columns.append(self.similarity_weight * self._similarities(vectors, training))
         return np.hstack(columns).astype(np.float32)
@@ -170,9 +260,8 @@ class IntentClassifier:
         cosines = vectors @ self._train_vectors.T
         if training:
             np.fill_diagonal(cosines, -1.0)
-        labels = np.asarray(self.labels)
-        return np.stack([cosines[:, labels == c].max(axis=1) for c in self._label_order],
-                        axis=1)
+        labels, order = self._label_columns()
+        return np.stack([cosines[:, labels == c].max(axis=1) for c in order], axis=1)
 
     def probabilities(self, texts: list[str]) -> np.ndarray:
         """Rows: texts; columns: `self.classes`."""
@@ -213,27 +302,30 @@ class IntentClassifier:
     def fit(self) -> None:
         from sklearn.linear_model import LogisticRegression  # only when (re)training
 
-        if len(set(self.labels)) < 2:
+        texts, labels = self.all_texts, self.all_labels
+        if len(set(labels)) < 2:
             raise RuleFileError(self.model_path or Path("policy"),
                                 "the classifier needs exemplars of at least one intent and "
                                 "answer_exemplars (questions that must be answered)")
         # "answer" weighs as much as all intents together, each intent as much as any other:
         # refusing a legitimate question costs as much as answering a violation.
-        counts = {label: self.labels.count(label) for label in set(self.labels)}
+        counts = {label: labels.count(label) for label in set(labels)}
         intents = len(counts) - (ANSWER in counts)
-        total = len(self.labels)
+        total = len(labels)
         weights = {label: total / (2 * n) if label == ANSWER else total / (2 * intents * n)
                    for label, n in counts.items()}
         model = LogisticRegression(C=self.c, class_weight=weights, max_iter=5000)
-        self._train_vectors = np.asarray(self.embed([readable(t) for t in self.texts]),
+        self._train_vectors = np.asarray(self.embed([readable(t) for t in texts]),
                                          dtype=np.float32)
-        model.fit(self.matrix(self.texts, training=True), self.labels)
+        model.fit(self.matrix(texts, training=True), labels)
         self.classes = [str(c) for c in model.classes_]
         self._coef = model.coef_.astype(np.float32)
         self._intercept = model.intercept_.astype(np.float32)
 
     def fingerprint(self) -> str:
         data = json.dumps({"texts": self.texts, "labels": self.labels, "c": self.c,
+                           "extra_texts": self.extra_texts, "extra_labels": self.extra_labels,
+                           "ngram_weight": self.ngram_weight, "ngram_dims": self.ngram_dims,
                            "stand_ins": _STAND_INS,
                            "lexicon_weight": self.lexicon_weight,
                            "similarity_weight": self.similarity_weight,
@@ -246,7 +338,21 @@ class IntentClassifier:
         probe = np.asarray(self.embed([PROBE]), dtype=np.float32)[0]
         assert (self._coef is not None and self._intercept is not None
                 and self._train_vectors is not None)  # ensure_fitted set them
-        np.savez(path, coef=self._coef, intercept=self._intercept,
-                 classes=np.asarray(self.classes), fingerprint=np.asarray(self.fingerprint()),
-                 train_vectors=self._train_vectors.astype(np.float16),
-                 probe=probe)
+        np.savez_compressed(path, coef=self._coef, intercept=self._intercept,
+                            classes=np.asarray(self.classes),
+                            fingerprint=np.asarray(self.fingerprint()),
+                            train_vectors=self._train_vectors.astype(np.float16),
+                            probe=probe, extra_texts=np.asarray(self.extra_texts, dtype=str),
+                            extra_labels=np.asarray(self.extra_labels, dtype=str))
+
+
+def saved_extra(path: Path | None) -> tuple[list[str], list[str]] | None:
+    """The extra training examples a saved model was fitted with (None: no such file, or a
+    file from before round 6)."""
+    if path is None or not path.is_file():
+        return None
+    with np.load(path, allow_pickle=False) as saved:
+        if "extra_texts" not in saved.files:
+            return None
+        return ([str(t) for t in saved["extra_texts"]], [str(label) for label in
+                                                          saved["extra_labels"]])

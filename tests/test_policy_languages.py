@@ -17,6 +17,7 @@ from test_security_inputs import SHAPES, _grows_too_fast
 from guardrails import PolicyChecker
 from guardrails.errors import RuleFileError
 from guardrails.policy import DEFAULT_POLICY
+from guardrails.policy_model import fold
 
 
 @pytest.fixture(scope="module")
@@ -166,7 +167,8 @@ def test_a_lexicon_group_may_be_a_list_of_patterns(tmp_path):
     policy.write_text(text.replace("  pair_window: 8\n",
                                    "  pair_window: 8\n  extra:\n", 1), "utf-8")
     checker = PolicyChecker()
-    assert checker.lexicon.actions["delete"].search("lösche das")
+    # round 6: the patterns are compiled folded and match the folded text
+    assert checker.lexicon.actions["delete"].search(fold("lösche das"))
     assert checker.lexicon.actions["delete"].search("delete that")
     broken = text.replace("    delete:\n", "    delete: []\n    unused:\n", 1)
     policy.write_text(broken, "utf-8")
