@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from knowledge import CODE
 
-from .asked_value import property_holders, role_object, yes_no_subject
+from .asked_value import limit_object, property_holders, role_object, yes_no_subject
 from .grounding import codes_in, content_words, split_sentences
 
 _NUM = r"(?<![\w.])\d+(?:[.,]\d+)?"
@@ -332,6 +332,9 @@ class Asked:
     time_unit: str = ""
     # Numbers a bound question gives as context ("minimum's 350"): no answer to it.
     given: frozenset[str] = frozenset()
+    # A limit asked ("what ... limit should have flagged the rise"): a measured value ("had
+    # risen from 4.1 to 6.8 µS/cm") is no limit.
+    limit: bool = False
 
 
 # How a request is put before what it asks: "I'd like (to know) the ...", "Could you tell me
@@ -477,7 +480,7 @@ def asked_for(question: str) -> Asked:
     holders = frozenset(_stems(property_holders(asking)) - not_subject - attribute) \
         if kind in _VALUE_KINDS else frozenset()
     said_of = yes_no_subject(asking) if kind == "yes_no" else role_object(asking) \
-        if kind == "role" else []
+        if kind == "role" else limit_object(asking) if kind in ("criterion", "measure") else []
     per = _PER.search(asking) if kind == "count" else None
     if per:
         said_of = [*said_of, per.group(1)]  # "how many tubes per jar": per jar
@@ -486,7 +489,19 @@ def asked_for(question: str) -> Asked:
     time_unit = _time_unit(asked_unit.group(1)) if asked_unit else ""
     return Asked(kind, focus, codes, label, required, amount, counted, options, bound, head,
                  attribute, references, shelf, named, holders, subject, time_unit,
-                 given if bound else frozenset())
+                 given if bound else frozenset(),
+                 kind in ("criterion", "measure") and bool(_LIMIT_ASKED.search(asking)))
+
+
+_LIMIT_ASKED = re.compile(r"\b(?:limits?|criteri(?:on|a)|specifications?|tolerances?|"
+                          r"acceptance)\b", re.IGNORECASE)
+# What a line says to state a limit rather than a reading: a limit's name, a bound, a rule.
+_LIMIT_LINE = re.compile(r"\b(?:limits?|criteri(?:on|a)|specifi\w*|spec|tolerances?|accept\w*|"
+                         r"max(?:imum)?|min(?:imum)?|not (?:more|less) than|no (?:more|less) than|"
+                         r"at (?:least|most)|up to|or (?:less|more|lower|higher|below|above)|below|"
+                         r"above|within|between|range|alarms?|action|alert|must|shall|should|"
+                         r"only|pass\w*|fail\w*|exceed\w*|target|set ?points?|nmt|nlt|complies|"
+                         r"conform\w*|required?)\b|[≤≥<>±]", re.IGNORECASE)
 
 
 _STATED_BOUND = re.compile(
@@ -642,6 +657,8 @@ def why_not(asked: Asked, text: str) -> str:
         return "holder"  # "what chopper speed" is not answered by the impeller's speed
     if asked.subject and not all(any(_same_word(h, w) for w in words) for h in asked.subject):
         return "subject_np"  # "is a damp cloth allowed" is not answered by the dry-cloth rule
+    if asked.limit and not _LIMIT_LINE.search(text):
+        return "no_limit"  # a reading is no limit
     if asked.time_unit and not _near_time_unit(asked.time_unit, values):
         return "time_unit"  # "how many years" is not answered by "2-3 days"
     if asked.kind == "classification" and asked.options and asked.codes and not (
@@ -660,7 +677,8 @@ def why_not(asked: Asked, text: str) -> str:
         # is not answered by the plant steam pressure.
         # (Nor is any word naming a property: "what shaker speed (rpm)" is about the shaker.)
         subject = [f for f in asked.focus if not any(_names(f, a) for a in _PROPERTIES)]
-        if subject and not any(_same_word(f, w) for f in subject for w in words):
+        if subject and not any(_same_word(f, w) or _contracted(f, w) for f in subject
+                               for w in words):
             return "subject"
     if asked.kind == "frequency" and len(asked.required) == 1:
         # The work must be done to the thing asked about: "how often are the levelling feet
@@ -791,6 +809,14 @@ def _same_word(a: str, b: str) -> bool:
         return True
     short, long_ = sorted((a, b), key=len)
     return len(short) >= 4 and long_.startswith(short[: max(4, len(short) - 1)])
+
+
+def _contracted(short: str, long_: str) -> bool:
+    """Whether one word is a contraction of the other: 'microfuge' of 'microcentrifuge' (the
+    same first five and last four letters)."""
+    short, long_ = sorted((short, long_), key=len)
+    return len(short) >= 7 and len(long_) > len(short) and short[:5] == long_[:5] \
+        and short[-4:] == long_[-4:]
 
 
 def _names(word: str, stem: str) -> bool:

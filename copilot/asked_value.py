@@ -30,7 +30,7 @@ _PROPERTY = re.compile(
 # pressure", "main compression force" is kept: "main" tells it from pre-compression).
 _FRAME = frozenset(
     "what which whats what's the a an its their our your this that these those is are was "
-    "max maximum min minimum upper lower highest lowest high low allowed allowable acceptable "
+    "max maximum min minimum top full upper lower highest lowest high low allowed allowable acceptable "
     "required right correct exact typical usual normal nominal target set given specified "
     "current new old average mean peak relative differential operating working actual "
     "measured recorded stated validated any some of for at in on to by with and or "
@@ -143,3 +143,17 @@ def wh_subject(asking: str) -> list[str]:
                     and words[2] == "to") * 2 if len(words) > 1 else 1
         return _phrase(words[verb + 1:]) if len(words) > verb else []
     return _phrase(words)
+
+
+# "the acceptance criterion for the overboot contact plates", "the limit of the RO permeate":
+# the thing a limit is asked for.
+# (Only "for": "the detection limit of FDA's method" names whose limit, not the thing tested.)
+_LIMIT_FOR = re.compile(r"\b(?:limits?|criteri(?:on|a)|specifications?|tolerances?|acceptance)"
+                        r"\s+for\s+(.*)$", re.IGNORECASE)
+
+
+def limit_object(asking: str) -> list[str]:
+    """'what is the acceptance criterion for the overboot contact plates?' -> ['overboot',
+    'contact', 'plates']."""
+    found = _LIMIT_FOR.search(asking)
+    return _phrase(_words(found.group(1))) if found else []
