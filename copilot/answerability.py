@@ -34,8 +34,15 @@ _QUANTITY = {
                            rf"water|in\.? ?wg|mm ?wg)\b", re.IGNORECASE),
     "percentage": re.compile(rf"{_NUM}\s*(?:%|per ?cent|percent)", re.IGNORECASE),
 }
+# "each"/"every" states a frequency only of an occasion or a time ("each batch", "every working
+# day"): "each manufacturer", "each piece of equipment", "each of its accounts" are no interval.
+_OCCASION = (r"(?:times?|uses?|runs?|cycles?|batch(?:es)?|lots?|loads?|shifts?|days?|weeks?|months?|"
+             r"years?|hours?|sessions?|campaigns?|fillings?|changes?|starts?|entr(?:y|ies)|visits?|"
+             r"sampling|shipments?|deliver(?:y|ies)|occasions?|mornings?|evenings?|nights?|breaks?|"
+             r"receipts?|openings?|quarters?|periods?|seasons?|step|stage|phase)")
 _FREQUENCY = re.compile(
-    rf"\b(?:every|each|daily|weekly|monthly|quarterly|annual(?:ly)?|yearly|hourly|per (?:shift|"
+    rf"\b(?:every|each)\s+(?:[\w-]+\s+){{0,2}}?{_OCCASION}\b|"
+    rf"\b(?:daily|weekly|monthly|quarterly|annual(?:ly)?|yearly|hourly|per (?:shift|"
     rf"batch|day|week|month|year|cycle|run|lot)|once|twice|biannual(?:ly)?|semi-?annual(?:ly)?|"
     rf"at least \w+ (?:a|per) \w+|interval|before (?:the )?(?:first|each|every|use|start)|after "
     rf"(?:each|every))\b|(?:every|each|per|once|twice|times)\b[^.;]{{0,20}}?{_NUM}\s*{_TIME_UNIT}\b|"
@@ -445,12 +452,18 @@ def asked_for(question: str) -> Asked:
     # A code's parts ("bal" of BAL-12) name the equipment, which every retrieved line is
     # about: they are no subject words.
     code_parts = _focus_words(" ".join(c.replace("-", " ") for c in codes))
-    focus = frozenset(_focus_words(question) - _GENERIC - code_parts
+    focus = frozenset(_focus_words(question, redone=False) - _GENERIC - code_parts
                       - {c.lower() for c in codes} - _focus_words(" ".join(options)))
     stems = _ACTIONS if kind in _TIMED_KINDS else _DATED_ACTIONS if kind == "date" \
         else _PROPERTIES if kind in _VALUE_KINDS else ()
     # (_names: "speed" is stemmed to "spe" among the focus words, and still names a speed.)
-    required = frozenset(a for a in stems if any(_names(w, a) for w in focus))
+    required = frozenset(a for a in stems if any(_names(w, a) for w in focus)) | (
+        frozenset({"ph"}) if kind in _VALUE_KINDS and re.search(r"\bph\b", asking, re.IGNORECASE)
+        else frozenset())
+    if kind == "date":
+        # "when did FDA reinspect": a re-done act is dated by its own word, not the first one's
+        required |= {w for w in focus if w.startswith("re") and len(w) > 5
+                     and any(_names(w[2:], a) for a in _DATED_ACTIONS)}
     unit = _COUNT_UNIT.search(asking) if kind == "count" else None
     amount = bool(unit and re.fullmatch(_UNIT, unit.group(1) or unit.group(2), re.IGNORECASE))
     counted = _counted(asking[unit.start(1) if unit.group(1) else unit.start(2):]) \
@@ -700,6 +713,8 @@ def why_not(asked: Asked, text: str) -> str:
         return ""
     best = hidden = other = 0
     for sentence in split_sentences(text):
+        if sentence.rstrip(" *_").endswith("?"):
+            continue  # a question in the text ("Let's spin at 2000 RPM ... what is the g?") asks
         values = _without(asked.given, _values_for(asked.kind, sentence))
         matched = focus_matches(asked, sentence) if asked.focus else 1
         if check(values):
@@ -707,8 +722,8 @@ def why_not(asked: Asked, text: str) -> str:
                 best = max(best, matched)
         elif _REDACTED.search(sentence):
             hidden = max(hidden, matched)
-        else:
-            other = max(other, matched)
+        elif len(sentence.split()) > 6 and " > " not in sentence:
+            other = max(other, matched)  # (a heading or a fragment tells no subject)
     # A value redacted where the subject is named ("Your action level is (b)(4) or more CFU")
     # is not stated by a number in a sentence about the subject no better ("83 CFU were
     # recovered from an operator's neck").
@@ -798,10 +813,14 @@ def focus_matches(asked: Asked, text: str) -> int:
     return sum(1 for f in asked.focus if any(_same_word(f, w) for w in words))
 
 
-def _focus_words(text: str) -> set[str]:
+def _focus_words(text: str, redone: bool = True) -> set[str]:
     words = content_words(text)
+    # A re-done act in a line names the act ("requalification" is a qualification); long
+    # stems only ("report" is no port). (Not among a question's own words: "replacement" asks
+    # a replacement, not a placement.)
     return words | {part for w in words if "-" in w for part in content_words(
-        w.replace("-", " "))}
+        w.replace("-", " "))} | ({w[2:] for w in words if w.startswith("re") and len(w) >= 10}
+                                 if redone else set())
 
 
 def _same_word(a: str, b: str) -> bool:
