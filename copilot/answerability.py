@@ -71,7 +71,7 @@ _CLASS = re.compile(r"\b(?:grade [a-d]|class (?:[ivx]+|\d+|[a-d])|iso (?:class )
                     r"\w+|critical|major|minor|type [a-z0-9]+|level \d|classified as \w+|"
                     r"class i{1,3}|(?:abort|trip|stop|quality|information|critical) alarms?|"
                     r"warnings?|alert (?:limit|level)|action (?:limit|level)|class higher|"
-                    r"higher class)\b", re.IGNORECASE)
+                    r"higher class|adulterated|misbranded)\b", re.IGNORECASE)
 _RULE = re.compile(r"\b(?:must|shall|should|may|might|can(?:not)?|never|not|no|only|required|"
                    r"requires?|allowed|permitted|prohibited|forbidden|mandatory|need(?:s)?|"
                    r"always)\b", re.IGNORECASE)
@@ -89,6 +89,9 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
                                 r"(?:mean|stand for|indicate)|\b(?:meaning|means?|stand for)\s*\??"
                                 r"\s*$|\bwhat(?:'s| is| does)\s+(?:an? )?[A-Z][A-Z0-9]{0,5}-\d",
                                 re.IGNORECASE)),
+    # "What due date did they give for the CAPA on the longest interventions?" asks a date,
+    # though "longest" would read as a time.
+    ("date", re.compile(r"\b(?:what|which)\s+(?:[\w-]+\s+)?date\b|\bdue date\b", re.IGNORECASE)),
     ("frequency", re.compile(r"\bhow often\b|\bfrequency\b|\binterval\b|\bhow frequently\b|"
                              r"\bwhen\b.{0,80}\b(?:be|get|gets|is|are) (?:replaced|changed|"
                              r"calibrated|tested|requalified|re-?qualified|revalidated|"
@@ -139,7 +142,7 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
                            r"needs?|is supposed) (?:to )?read\b", re.IGNORECASE)),
     ("criterion", re.compile(r"\bacceptance (?:criteri|limit)|\bcriteri(?:on|a)\b|"
                              r"\bspecification\b|\blimits?\b|"
-                             r"\bmaximum\b|\bminimum\b|\bmax\b|\bmin\b|"
+                             r"\bmaximum\b|\bminimum\b|\bmax\b|(?<!\d)(?<!\d )\bmin\b|"
                              r"\bthreshold\b|\btolerance\b|\bwhat (?:level|value)\b|"
                              r"\b(?:action|alert|detection|residue|acceptance) levels?\b|\bendpoints?\b|"
                              r"\bhow tight\b|\bplus(?:/| or )minus\b|±|"
@@ -359,7 +362,7 @@ _ALTERNATIVES = re.compile(rf"\b({_CLASS_WORD})\b[\w\s-]{{0,25}}?\bor\b[\w\s-]{{
 # One bound asked: "the maximum pressure" is not answered by "6.0 bar(g) minimum".
 _ASKS_UPPER = re.compile(r"\b(?:max(?:imum)?|upper|highest|longest|at most|ceiling|too (?:hot|high|"
                          r"much|many|long|warm|fast|big))\b", re.IGNORECASE)
-_ASKS_LOWER = re.compile(r"\b(?:min(?:imum)?|lower|lowest|shortest|at least|too (?:cold|low|"
+_ASKS_LOWER = re.compile(r"(?<!\d )(?<!\d)\b(?:min(?:imum)?|lower|lowest|shortest|at least|too (?:cold|low|"
                          r"little|few|short|slow|small))\b", re.IGNORECASE)
 # Words that state one bound only, and those that state the other or both (a range, a
 # tolerance, "above"/"below", which serve either).
@@ -465,7 +468,8 @@ def asked_for(question: str) -> Asked:
         required |= {w for w in focus if w.startswith("re") and len(w) > 5
                      and any(_names(w[2:], a) for a in _DATED_ACTIONS)}
     unit = _COUNT_UNIT.search(asking) if kind == "count" else None
-    amount = bool(unit and re.fullmatch(_UNIT, unit.group(1) or unit.group(2), re.IGNORECASE))
+    amount = bool(unit and re.fullmatch(_UNIT, unit.group(1) or unit.group(2), re.IGNORECASE)) \
+        or (kind == "count" and not unit and bool(re.search(r"\bhow much\b", asking, re.I)))
     counted = _counted(asking[unit.start(1) if unit.group(1) else unit.start(2):]) \
         if kind == "count" and unit and not amount else frozenset()
     # A bound the question states itself ("minimum's 350 m3/h, whats the upper limit?",
@@ -652,13 +656,14 @@ def why_not(asked: Asked, text: str) -> str:
     if check is None:
         return ""  # nothing specific asked: the best line is the answer
     # The value must be there, about the question's subject, and for the work asked about.
-    values = _values_for(asked.kind, text)
+    values = _times(asked, _values_for(asked.kind, text))
     if not check(values):
         return "kind"
     words = _focus_words(text)
     # A property is named by its word or by the unit of a stated value ("50-60°C" is a
     # temperature even where the line does not say "temperature").
-    if not all(any(_names(w, a) for w in words)
+    if not all(any(_names(w, a) or any(_names(w, o) for o in _SAME_WORK.get(a, ()))
+                   for w in words)
                or (a in _PROPERTY_UNIT and _PROPERTY_UNIT[a].search(values))
                for a in asked.required):
         return "required"
@@ -715,7 +720,7 @@ def why_not(asked: Asked, text: str) -> str:
     for sentence in split_sentences(text):
         if sentence.rstrip(" *_").endswith("?"):
             continue  # a question in the text ("Let's spin at 2000 RPM ... what is the g?") asks
-        values = _without(asked.given, _values_for(asked.kind, sentence))
+        values = _times(asked, _without(asked.given, _values_for(asked.kind, sentence)))
         matched = focus_matches(asked, sentence) if asked.focus else 1
         if check(values):
             if matched >= 1 and not (bounded and _only_other_bound(asked.bound, values, text)):
@@ -742,6 +747,13 @@ def why_not(asked: Asked, text: str) -> str:
 # How many more subject words a sentence without the value must name than the value's best
 # sentence for the value to be another thing's (tuned on the tuning sets: see round 5).
 ELSEWHERE_MARGIN = 0
+
+
+def _times(asked: Asked, values: str) -> str:
+    """"rinse 3x" says three times, when times are counted ("10x magnifier" is no count)."""
+    if asked.kind == "count" and any(c.startswith("tim") for c in asked.counted):
+        return re.sub(r"(?<![\w.])(\d+)\s*x\b", r"\1 times", values)
+    return values
 
 
 # FDA's redaction marks hide a value: "(b)(4) batches" states no number.
@@ -836,6 +848,10 @@ def _contracted(short: str, long_: str) -> bool:
     short, long_ = sorted((short, long_), key=len)
     return len(short) >= 7 and len(long_) > len(short) and short[:5] == long_[:5] \
         and short[-4:] == long_[-4:]
+
+
+# Work named in other words: a glove "change" is its replacement.
+_SAME_WORK = {"chang": ("replac", "swap", "exchang"), "replac": ("chang", "swap", "exchang")}
 
 
 def _names(word: str, stem: str) -> bool:
