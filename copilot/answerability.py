@@ -518,7 +518,9 @@ _LIMIT_LINE = re.compile(r"\b(?:limits?|criteri(?:on|a)|specifi\w*|spec|toleranc
                          r"at (?:least|most)|up to|or (?:less|more|lower|higher|below|above)|below|"
                          r"above|within|between|range|alarms?|action|alert|must|shall|should|"
                          r"only|pass\w*|fail\w*|exceed\w*|target|set ?points?|nmt|nlt|complies|"
-                         r"conform\w*|required?)\b|[≤≥<>±]", re.IGNORECASE)
+                         r"conform\w*|required?)\b|[≤≥<>±]|"
+                         rf"(?<!from )(?<!between ){_NUM}\s*[^\s\d]*\s*(?:-|–|to)\s*{_NUM}",
+                         re.IGNORECASE)  # a range, not a change ("from 4.1 to 6.8")
 
 
 _STATED_BOUND = re.compile(
@@ -675,12 +677,12 @@ def why_not(asked: Asked, text: str) -> str:
         return "holder"  # "what chopper speed" is not answered by the impeller's speed
     if asked.subject and not all(any(_same_word(h, w) for w in words) for h in asked.subject):
         return "subject_np"  # "is a damp cloth allowed" is not answered by the dry-cloth rule
-    if asked.limit and not _LIMIT_LINE.search(text):
+    if asked.limit and not _LIMIT_LINE.search(values):
         return "no_limit"  # a reading is no limit
     if asked.time_unit and not _near_time_unit(asked.time_unit, values):
         return "time_unit"  # "how many years" is not answered by "2-3 days"
-    if asked.kind == "classification" and asked.options and asked.codes and not (
-            asked.codes & (codes_in(text) | labels_in(text))):
+    if asked.kind == "classification" and asked.options and asked.codes and not _names_codes(
+            asked.codes, codes_in(text) | labels_in(text)):
         return "code"  # "E-24: abort alarm or warning?" is not answered by what a warning is
     if _other_label(asked.codes, text):
         return "other_label"  # Cycle 3's time does not answer "how long is Cycle 4"
@@ -890,6 +892,14 @@ def _other_label(codes: frozenset[str], text: str) -> bool:
         if _family(c) in asked:
             named.setdefault(_family(c), set()).add(c)
     return any(not (found & asked[family]) for family, found in named.items())
+
+
+def _names_codes(asked: frozenset[str], named: set[str]) -> bool:
+    """Whether a line names the codes a question asks about: every alarm code (one letter,
+    a dash, digits: "I-13"; the equipment tag beside it, "ISO-03", names the manual, which
+    every line of it is about), or else one of them."""
+    alarms = {c for c in asked if re.fullmatch(r"[A-Z]-\d+", c)}
+    return alarms <= named if alarms else bool(asked & named)
 
 
 def _family(code: str) -> str:
