@@ -718,7 +718,7 @@ def why_not(asked: Asked, text: str) -> str:
     bounded = asked.bound and asked.kind in VALUE_KINDS
     if not (asked.focus or bounded):
         return ""
-    best = hidden = other = 0
+    best = hidden = other = told = 0
     for sentence in split_sentences(text):
         if sentence.rstrip(" *_").endswith("?"):
             continue  # a question in the text ("Let's spin at 2000 RPM ... what is the g?") asks
@@ -727,10 +727,15 @@ def why_not(asked: Asked, text: str) -> str:
         if check(values):
             if matched >= 1 and not (bounded and _only_other_bound(asked.bound, values, text)):
                 best = max(best, matched)
+                if " > " not in sentence:  # (the section path, with the step's number after it)
+                    told = max(told, matched)
         elif _REDACTED.search(sentence):
             hidden = max(hidden, matched)
-        elif len(sentence.split()) > 6 and " > " not in sentence:
-            other = max(other, matched)  # (a heading or a fragment tells no subject)
+        elif told and len(sentence.split()) > 6 and " > " not in sentence:
+            # (Only after the value: a sentence before it sets the subject the value's sentence
+            # goes on about, "Measure the working length of every punch. Each must be within
+            # ±0.03 mm"; a heading or a fragment tells no subject.)
+            other = max(other, matched)
     # A value redacted where the subject is named ("Your action level is (b)(4) or more CFU")
     # is not stated by a number in a sentence about the subject no better ("83 CFU were
     # recovered from an operator's neck").
@@ -741,7 +746,7 @@ def why_not(asked: Asked, text: str) -> str:
     # The subject told in a sentence without the value, the value in another that names it
     # less: "Dry the bowl ... at 60 °C for 30 min. Dry the parts in the drying cabinet at
     # 60 °C." gives the bowl's drying time, not the parts'.
-    if asked.kind in VALUE_KINDS and other > best + ELSEWHERE_MARGIN:
+    if asked.kind in VALUE_KINDS and other > told + ELSEWHERE_MARGIN:
         return "elsewhere"
     return ""
 

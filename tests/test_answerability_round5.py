@@ -194,3 +194,12 @@ def test_fewer_false_declines():
     assert asked_for("I-18 after aeration - how much extra aeration do I give it?").amount
     assert asked_for("What due date did they give for the CAPA to put the longest "
                      "interventions into media fills?").kind == "date"
+
+
+def test_a_sentence_before_the_value_sets_its_subject():
+    # The step's number after the section path is no value, and the sentence before the value
+    # tells what the value's sentence goes on about.
+    asked = asked_for("How far off can a punch's working length be before I have to reject it?")
+    assert holds(asked, "Procedure > Punch and die inspection 4. Measure the working length of "
+                        "every upper and lower punch with the gauge. Each punch must be within "
+                        "±0.03 mm of the nominal value.")
