@@ -12,10 +12,12 @@ holds that kind of value about that focus.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from knowledge import CODE
 
+from .asked_value import limit_object, property_holders, role_object, yes_no_subject
 from .grounding import codes_in, content_words, split_sentences
 
 _NUM = r"(?<![\w.])\d+(?:[.,]\d+)?"
@@ -32,8 +34,15 @@ _QUANTITY = {
                            rf"water|in\.? ?wg|mm ?wg)\b", re.IGNORECASE),
     "percentage": re.compile(rf"{_NUM}\s*(?:%|per ?cent|percent)", re.IGNORECASE),
 }
+# "each"/"every" states a frequency only of an occasion or a time ("each batch", "every working
+# day"): "each manufacturer", "each piece of equipment", "each of its accounts" are no interval.
+_OCCASION = (r"(?:times?|uses?|runs?|cycles?|batch(?:es)?|lots?|loads?|shifts?|days?|weeks?|months?|"
+             r"years?|hours?|sessions?|campaigns?|fillings?|changes?|starts?|entr(?:y|ies)|visits?|"
+             r"sampling|shipments?|deliver(?:y|ies)|occasions?|mornings?|evenings?|nights?|breaks?|"
+             r"receipts?|openings?|quarters?|periods?|seasons?|step|stage|phase)")
 _FREQUENCY = re.compile(
-    rf"\b(?:every|each|daily|weekly|monthly|quarterly|annual(?:ly)?|yearly|hourly|per (?:shift|"
+    rf"\b(?:every|each)\s+(?:[\w-]+\s+){{0,2}}?{_OCCASION}\b|"
+    rf"\b(?:daily|weekly|monthly|quarterly|annual(?:ly)?|yearly|hourly|per (?:shift|"
     rf"batch|day|week|month|year|cycle|run|lot)|once|twice|biannual(?:ly)?|semi-?annual(?:ly)?|"
     rf"at least \w+ (?:a|per) \w+|interval|before (?:the )?(?:first|each|every|use|start)|after "
     rf"(?:each|every))\b|(?:every|each|per|once|twice|times)\b[^.;]{{0,20}}?{_NUM}\s*{_TIME_UNIT}\b|"
@@ -62,7 +71,7 @@ _CLASS = re.compile(r"\b(?:grade [a-d]|class (?:[ivx]+|\d+|[a-d])|iso (?:class )
                     r"\w+|critical|major|minor|type [a-z0-9]+|level \d|classified as \w+|"
                     r"class i{1,3}|(?:abort|trip|stop|quality|information|critical) alarms?|"
                     r"warnings?|alert (?:limit|level)|action (?:limit|level)|class higher|"
-                    r"higher class)\b", re.IGNORECASE)
+                    r"higher class|adulterated|misbranded)\b", re.IGNORECASE)
 _RULE = re.compile(r"\b(?:must|shall|should|may|might|can(?:not)?|never|not|no|only|required|"
                    r"requires?|allowed|permitted|prohibited|forbidden|mandatory|need(?:s)?|"
                    r"always)\b", re.IGNORECASE)
@@ -73,11 +82,16 @@ _CRITERION = re.compile(rf"{_NUM}|\b(?:at least|at most|not more than|not less t
 
 # Question patterns, tried in order: the first that matches names the kind.
 _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    # ("the low temperature alarm limit" asks a limit, not what an alarm means)
     ("code_meaning", re.compile(r"\b(?:what does|what is|what's|meaning of|means?)\b.{0,120}?\b"
-                                r"(?:alarm|code|error|message|fault)\b|\bwhat does \S+ "
+                                r"(?:alarm|code|error|message|fault)\b(?!\s+(?:limits?|levels?|"
+                                r"set ?points?|thresholds?|delays?|values?))|\bwhat does \S+ "
                                 r"(?:mean|stand for|indicate)|\b(?:meaning|means?|stand for)\s*\??"
                                 r"\s*$|\bwhat(?:'s| is| does)\s+(?:an? )?[A-Z][A-Z0-9]{0,5}-\d",
                                 re.IGNORECASE)),
+    # "What due date did they give for the CAPA on the longest interventions?" asks a date,
+    # though "longest" would read as a time.
+    ("date", re.compile(r"\b(?:what|which)\s+(?:[\w-]+\s+)?date\b|\bdue date\b", re.IGNORECASE)),
     ("frequency", re.compile(r"\bhow often\b|\bfrequency\b|\binterval\b|\bhow frequently\b|"
                              r"\bwhen\b.{0,80}\b(?:be|get|gets|is|are) (?:replaced|changed|"
                              r"calibrated|tested|requalified|re-?qualified|revalidated|"
@@ -128,7 +142,7 @@ _KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
                            r"needs?|is supposed) (?:to )?read\b", re.IGNORECASE)),
     ("criterion", re.compile(r"\bacceptance (?:criteri|limit)|\bcriteri(?:on|a)\b|"
                              r"\bspecification\b|\blimits?\b|"
-                             r"\bmaximum\b|\bminimum\b|\bmax\b|\bmin\b|"
+                             r"\bmaximum\b|\bminimum\b|\bmax\b|(?<!\d)(?<!\d )\bmin\b|"
                              r"\bthreshold\b|\btolerance\b|\bwhat (?:level|value)\b|"
                              r"\b(?:action|alert|detection|residue|acceptance) levels?\b|\bendpoints?\b|"
                              r"\bhow tight\b|\bplus(?:/| or )minus\b|±|"
@@ -247,7 +261,7 @@ _ACTIONS = ("replac", "chang", "calibrat", "requalif", "qualif", "revalid", "val
             "clean", "review", "retrain", "train", "repeat", "renew", "inspect", "audit", "sampl",
             "sanitis", "sanitiz", "sterilis", "steriliz", "test", "maintain", "maintenanc",
             "archiv", "retain", "retent", "stor", "hold", "expir", "approv", "clos", "report",
-            "investigat", "monitor")
+            "investigat", "monitor", "implement")
 _TIMED_KINDS = ("frequency", "duration")
 # A date is the date of an event: "when was the investigation closed" is not answered by the
 # date it was opened, nor "when may they resume" by the date they suspended.
@@ -316,6 +330,21 @@ class Asked:
     # An amount that names the item asked about ("the 50 g check weight"): a line about
     # another weight (the 200 g one) does not answer.
     named_amounts: frozenset[str] = frozenset()
+    # Whose property a value question asks ("what chopper speed": chopper): the impeller's
+    # speed in the next step does not answer it.
+    holders: frozenset[str] = frozenset()
+    # The thing a yes/no or role question is about ("is a damp cloth allowed": damp, cloth;
+    # "who approves the quantity of ...": quantity): a rule or a role for another thing does
+    # not answer it.
+    subject: frozenset[str] = frozenset()
+    # The time unit a duration is asked in ("how many seconds"): a value in a unit far from it
+    # ("5 min" is near, "2 years" is not) is another time.
+    time_unit: str = ""
+    # Numbers a bound question gives as context ("minimum's 350"): no answer to it.
+    given: frozenset[str] = frozenset()
+    # A limit asked ("what ... limit should have flagged the rise"): a measured value ("had
+    # risen from 4.1 to 6.8 µS/cm") is no limit.
+    limit: bool = False
 
 
 # How a request is put before what it asks: "I'd like (to know) the ...", "Could you tell me
@@ -333,7 +362,7 @@ _ALTERNATIVES = re.compile(rf"\b({_CLASS_WORD})\b[\w\s-]{{0,25}}?\bor\b[\w\s-]{{
 # One bound asked: "the maximum pressure" is not answered by "6.0 bar(g) minimum".
 _ASKS_UPPER = re.compile(r"\b(?:max(?:imum)?|upper|highest|longest|at most|ceiling|too (?:hot|high|"
                          r"much|many|long|warm|fast|big))\b", re.IGNORECASE)
-_ASKS_LOWER = re.compile(r"\b(?:min(?:imum)?|lower|lowest|shortest|at least|too (?:cold|low|"
+_ASKS_LOWER = re.compile(r"(?<!\d )(?<!\d)\b(?:min(?:imum)?|lower|lowest|shortest|at least|too (?:cold|low|"
                          r"little|few|short|slow|small))\b", re.IGNORECASE)
 # Words that state one bound only, and those that state the other or both (a range, a
 # tolerance, "above"/"below", which serve either).
@@ -346,6 +375,8 @@ _EITHER = re.compile(rf"\b(?:above|below|over|under|more than|less than|between|
                      re.IGNORECASE)
 
 
+_ALARM_ASKED = re.compile(r"\b(?:alarms?|limits?|warnings?|trips?|alerts?|interlocks?)\b",
+                          re.IGNORECASE)
 _BELOW = re.compile(r"\b(?:below|under|less than|lower than)\b", re.IGNORECASE)
 _ABOVE = re.compile(r"\b(?:above|over|more than|higher than)\b", re.IGNORECASE)
 _LOW = re.compile(r"\b(?:low|too low)\b", re.IGNORECASE)
@@ -424,17 +455,35 @@ def asked_for(question: str) -> Asked:
     # A code's parts ("bal" of BAL-12) name the equipment, which every retrieved line is
     # about: they are no subject words.
     code_parts = _focus_words(" ".join(c.replace("-", " ") for c in codes))
-    focus = frozenset(_focus_words(question) - _GENERIC - code_parts
+    focus = frozenset(_focus_words(question, redone=False) - _GENERIC - code_parts
                       - {c.lower() for c in codes} - _focus_words(" ".join(options)))
     stems = _ACTIONS if kind in _TIMED_KINDS else _DATED_ACTIONS if kind == "date" \
         else _PROPERTIES if kind in _VALUE_KINDS else ()
-    required = frozenset(a for a in stems if any(
-        w == a if len(a) <= 3 else w.startswith(a) for w in focus))
+    # (_names: "speed" is stemmed to "spe" among the focus words, and still names a speed.)
+    required = frozenset(a for a in stems if any(_names(w, a) for w in focus)) | (
+        frozenset({"ph"}) if kind in _VALUE_KINDS and re.search(r"\bph\b", asking, re.IGNORECASE)
+        else frozenset())
+    if kind == "date":
+        # "when did FDA reinspect": a re-done act is dated by its own word, not the first one's
+        required |= {w for w in focus if w.startswith("re") and len(w) > 5
+                     and any(_names(w[2:], a) for a in _DATED_ACTIONS)}
     unit = _COUNT_UNIT.search(asking) if kind == "count" else None
-    amount = bool(unit and re.fullmatch(_UNIT, unit.group(1) or unit.group(2), re.IGNORECASE))
+    amount = bool(unit and re.fullmatch(_UNIT, unit.group(1) or unit.group(2), re.IGNORECASE)) \
+        or (kind == "count" and not unit and bool(re.search(r"\bhow much\b", asking, re.I)))
     counted = _counted(asking[unit.start(1) if unit.group(1) else unit.start(2):]) \
         if kind == "count" and unit and not amount else frozenset()
-    upper, lower = bool(_ASKS_UPPER.search(asking)), bool(_ASKS_LOWER.search(asking))
+    # A bound the question states itself ("minimum's 350 m3/h, whats the upper limit?",
+    # "needs 60C or more, but how hot is too hot?") is context: the other one is asked, and a
+    # line stating only the given number does not answer.
+    given = frozenset(_number_key(n) for m in _STATED_BOUND.finditer(asking)
+                      for n in re.findall(_NUM, m.group(0)))
+    unbound = _STATED_BOUND.sub(" ", asking)
+    upper, lower = bool(_ASKS_UPPER.search(unbound)), bool(_ASKS_LOWER.search(unbound))
+    if _ALARM_ASKED.search(unbound):
+        # "the low temperature alarm", "high pressure trip": an alarm on one side is a bound.
+        # ("high-shear granulator" names a machine, not a bound.)
+        upper = upper or bool(re.search(r"\bhigh\b(?!-)", unbound, re.IGNORECASE))
+        lower = lower or bool(re.search(r"\blow\b(?!-)", unbound, re.IGNORECASE))
     bound = "upper" if upper and not lower else "lower" if lower and not upper else ""
     label = f"what {' or '.join(sorted(codes))} means" if kind == "code_meaning" \
         else _label(asking, kind)
@@ -444,8 +493,82 @@ def asked_for(question: str) -> Asked:
     references = frozenset(_SECTION_REF.findall(question))
     shelf = kind == "duration" and bool(_SHELF_ASKED.search(asking))
     named = frozenset(_amount_key(m.group(1)) for m in _NAMED_AMOUNT.finditer(asking))
+    not_subject = _GENERIC | {c.lower() for c in codes} | code_parts
+    holders = frozenset(_stems(property_holders(asking)) - not_subject - attribute) \
+        if kind in _VALUE_KINDS else frozenset()
+    said_of = yes_no_subject(asking) if kind == "yes_no" else role_object(asking) \
+        if kind == "role" else limit_object(asking) if kind in ("criterion", "measure") else []
+    per = _PER.search(asking) if kind == "count" else None
+    if per:
+        said_of = [*said_of, per.group(1)]  # "how many tubes per jar": per jar
+    subject = frozenset(_stems(said_of) - not_subject)
+    asked_unit = _ASKED_TIME_UNIT.search(asking) if kind == "duration" else None
+    time_unit = _time_unit(asked_unit.group(1)) if asked_unit else ""
     return Asked(kind, focus, codes, label, required, amount, counted, options, bound, head,
-                 attribute, references, shelf, named)
+                 attribute, references, shelf, named, holders, subject, time_unit,
+                 given if bound else frozenset(),
+                 kind in ("criterion", "measure") and bool(_LIMIT_ASKED.search(asking)))
+
+
+_LIMIT_ASKED = re.compile(r"\b(?:limits?|criteri(?:on|a)|specifications?|tolerances?|"
+                          r"acceptance)\b", re.IGNORECASE)
+# What a line says to state a limit rather than a reading: a limit's name, a bound, a rule.
+_LIMIT_LINE = re.compile(r"\b(?:limits?|criteri(?:on|a)|specifi\w*|spec|tolerances?|accept\w*|"
+                         r"max(?:imum)?|min(?:imum)?|not (?:more|less) than|no (?:more|less) than|"
+                         r"at (?:least|most)|up to|or (?:less|more|lower|higher|below|above)|below|"
+                         r"above|within|between|range|alarms?|action|alert|must|shall|should|"
+                         r"only|pass\w*|fail\w*|exceed\w*|target|set ?points?|nmt|nlt|complies|"
+                         r"conform\w*|required?)\b|[≤≥<>±]|"
+                         rf"(?<!from )(?<!between ){_NUM}\s*[^\s\d]*\s*(?:-|–|to)\s*{_NUM}",
+                         re.IGNORECASE)  # a range, not a change ("from 4.1 to 6.8")
+
+
+_STATED_BOUND = re.compile(
+    rf"\b(?:min(?:imum)?|max(?:imum)?|at least|at most|lower|upper)(?:'s|’s|\s+is|\s+of)?\s*"
+    rf"{_NUM}[^,;?]*|{_NUM}\s*\S*\s+or (?:more|less|higher|lower|above|below|greater)\b",
+    re.IGNORECASE)
+
+
+def _number_key(number: str) -> str:
+    return f"{float(number.replace(',', '.')):g}"
+
+
+def _without(given: frozenset[str], values: str) -> str:
+    """The values without the numbers the question gave itself."""
+    if not given:
+        return values
+    return re.sub(_NUM, lambda m: " " if _number_key(m.group(0)) in given else m.group(0), values)
+
+
+_PER = re.compile(r"\bper\s+([a-z][\w-]*)", re.IGNORECASE)
+_ASKED_TIME_UNIT = re.compile(r"\bhow many\s+(seconds|minutes|hours|days|weeks|months|years)\b",
+                              re.IGNORECASE)
+# Time units in order of size; a value one step away from the asked unit may answer it.
+_TIME_UNITS = ("s", "min", "h", "d", "wk", "mo", "yr")
+_TIME_UNIT_WORD = re.compile(rf"{_NUM}\s*(?:(?:-|to|–|and)\s*{_NUM}\s*)?(?:[a-z]+\s+)?"
+                             rf"({_TIME_UNIT})\b", re.IGNORECASE)
+
+
+def _time_unit(word: str) -> str:
+    word = word.lower()
+    for unit, prefixes in (("min", ("min",)), ("mo", ("month",)), ("s", ("s",)),
+                           ("h", ("h",)), ("d", ("d",)), ("wk", ("w",)), ("yr", ("y",))):
+        if word.startswith(prefixes):
+            return unit
+    return ""
+
+
+def _near_time_unit(unit: str, values: str) -> bool:
+    """Whether the text states a time within one unit of size of `unit`."""
+    want = _TIME_UNITS.index(unit)
+    return any(abs(_TIME_UNITS.index(u) - want) <= 1 for u in (
+        _time_unit(m.group(1)) for m in _TIME_UNIT_WORD.finditer(values)) if u)
+
+
+def _stems(words: Iterable[str]) -> set[str]:
+    """Content words of a phrase, a hyphenated word by its parts ("clean-side": clean, side):
+    a line may write it apart."""
+    return content_words(" ".join(w.replace("-", " ") for w in words))
 
 
 # "the 50 g check weight", "the E2 1 g weight", "a 5 mm test piece": an amount between an
@@ -469,14 +592,15 @@ _SHELF_ASKED = re.compile(r"\bgood for\b|\b(?:is|are) (?:it|they|these|those) go
                           r"remains?|keeps?) (?:viable|good|usable|stable|valid)\b|\bviable\b|"
                           r"\bshelf|\bexpir|\buse-?by\b|\bbefore (?:re-?\w+|discard\w*)", re.IGNORECASE)
 _SHELF_LINE = re.compile(r"\b(?:stor\w*|kept|keep\w*|expir\w*|shelf|use(?:d)? (?:within|by|for)|"
-                         r"use-by|good for|viab\w*|discard\w*|hold time|valid\w*|stable|stability)\b",
+                         r"use-by|good for|viab\w*|discard\w*|hold time|valid\w*|"
+                         r"stable (?:for|up to)|stability)\b",
                          re.IGNORECASE)
 
 
 # "the nitrate limit", "Intas's action limit", "its detection limit": the words before the
 # limit's name say which limit.
 _LIMIT_NAME = re.compile(r"((?:[\w'’/-]+\s+){1,2})(?:limits?|criteri(?:on|a)|tolerances?|"
-                         r"specifications?|ratings?|endpoints?|levels?)\b", re.IGNORECASE)
+                         r"specifications?|ratings?|endpoints?|levels?|values?)\b", re.IGNORECASE)
 _NOT_ATTRIBUTE = content_words(
     "upper lower allowable allowed applicable acceptable accepted specified required pass "
     "passing current new old its their our your this that these those which what whats the "
@@ -519,53 +643,73 @@ MIN_FOCUS_SHARE = 0.34
 def holds(asked: Asked, text: str) -> bool:
     """Whether `text` (a unit as read, with its column names and section) holds a value of the
     asked kind about the question's focus."""
+    return not why_not(asked, text)
+
+
+def why_not(asked: Asked, text: str) -> str:
+    """Why `text` does not hold what was asked (the rule that rejects it), "" when it does."""
     if asked.kind == "code_meaning":
-        return bool(asked.codes & (codes_in(text) | labels_in(text)))
+        return "" if asked.codes & (codes_in(text) | labels_in(text)) else "code"
     check = _HOLDS["measure"] if asked.kind == "count" and asked.amount \
         else _HOLDS.get(asked.kind)
     if asked.options:
         def check(t: str) -> bool:
             return any(re.search(rf"\b{re.escape(o)}", t, re.IGNORECASE) for o in asked.options)
     if check is None:
-        return True  # nothing specific asked: the best line is the answer
+        return ""  # nothing specific asked: the best line is the answer
     # The value must be there, about the question's subject, and for the work asked about.
-    values = _values_for(asked.kind, text)
+    values = _times(asked, _values_for(asked.kind, text))
     if not check(values):
-        return False
+        return "kind"
     words = _focus_words(text)
     # A property is named by its word or by the unit of a stated value ("50-60°C" is a
     # temperature even where the line does not say "temperature").
-    if not all(any(_names(w, a) for w in words)
+    if not all(any(_names(w, a) or any(_names(w, o) for o in _SAME_WORK.get(a, ()))
+                   for w in words)
                or (a in _PROPERTY_UNIT and _PROPERTY_UNIT[a].search(values))
                for a in asked.required):
-        return False
+        return "required"
     if asked.counted and not _counts_the(asked.counted, values, asked.counted_head):
-        return False
+        return "counted"
     if asked.attribute and not all(any(_same_word(a, w) for w in words) for a in asked.attribute):
-        return False  # "the nitrate limit" is not answered by the conductivity limit
+        return "attribute"  # "the nitrate limit" is not answered by the conductivity limit
+    if asked.holders and not all(any(_same_word(h, w) for w in words) for h in asked.holders):
+        return "holder"  # "what chopper speed" is not answered by the impeller's speed
+    if asked.subject and not all(any(_same_word(h, w) for w in words) for h in asked.subject):
+        return "subject_np"  # "is a damp cloth allowed" is not answered by the dry-cloth rule
+    if asked.limit and not _LIMIT_LINE.search(values):
+        return "no_limit"  # a reading is no limit
+    if asked.time_unit and not _near_time_unit(asked.time_unit, values):
+        return "time_unit"  # "how many years" is not answered by "2-3 days"
+    if asked.kind == "classification" and asked.options and asked.codes and not _names_codes(
+            asked.codes, codes_in(text) | labels_in(text)):
+        return "code"  # "E-24: abort alarm or warning?" is not answered by what a warning is
+    if _other_label(asked.codes, text):
+        return "other_label"  # Cycle 3's time does not answer "how long is Cycle 4"
     if asked.references and not _in_sections(asked.references, text):
-        return False
+        return "references"
     if asked.named_amounts and not asked.named_amounts & _amounts_in(text):
-        return False  # the 200 g weight's tolerance is not the 50 g weight's
+        return "named_amount"  # the 200 g weight's tolerance is not the 50 g weight's
     if asked.shelf and not _SHELF_LINE.search(text):
-        return False  # how long a step takes is no shelf life
+        return "shelf"  # how long a step takes is no shelf life
     if asked.kind in _VALUE_KINDS and asked.required:
         # The property is checked above; the subject is the rest: "the compressed air pressure"
         # is not answered by the plant steam pressure.
         # (Nor is any word naming a property: "what shaker speed (rpm)" is about the shaker.)
         subject = [f for f in asked.focus if not any(_names(f, a) for a in _PROPERTIES)]
-        if subject and not any(_same_word(f, w) for f in subject for w in words):
-            return False
+        if subject and not any(_same_word(f, w) or _contracted(f, w) for f in subject
+                               for w in words):
+            return "subject"
     if asked.kind == "frequency" and len(asked.required) == 1:
         # The work must be done to the thing asked about: "how often are the levelling feet
         # serviced" is not answered by when the balance goes back to its service provider.
         # (Two kinds of work named, "close the investigation", are work and thing at once.)
         things = [f for f in asked.focus if not any(_names(f, a) for a in asked.required)]
         if things and not any(_same_word(f, w) for f in things for w in words):
-            return False
+            return "thing"
     if asked.focus and focus_matches(asked, text) < max(1, round(
             MIN_FOCUS_SHARE * len(asked.focus))):
-        return False
+        return "focus_share"
     # The value must be said of the subject: "the analyst poured acid ... reported it on
     # November 22" dates the report, not the pouring. One sentence must hold a value of the
     # kind and a word of the subject.
@@ -573,20 +717,50 @@ def holds(asked: Asked, text: str) -> bool:
     # longest time).
     bounded = asked.bound and asked.kind in VALUE_KINDS
     if not (asked.focus or bounded):
-        return True
-    best = hidden = 0
+        return ""
+    best = hidden = other = told = 0
     for sentence in split_sentences(text):
-        values = _values_for(asked.kind, sentence)
+        if sentence.rstrip(" *_").endswith("?"):
+            continue  # a question in the text ("Let's spin at 2000 RPM ... what is the g?") asks
+        values = _times(asked, _without(asked.given, _values_for(asked.kind, sentence)))
         matched = focus_matches(asked, sentence) if asked.focus else 1
         if check(values):
             if matched >= 1 and not (bounded and _only_other_bound(asked.bound, values, text)):
                 best = max(best, matched)
+                if " > " not in sentence:  # (the section path, with the step's number after it)
+                    told = max(told, matched)
         elif _REDACTED.search(sentence):
             hidden = max(hidden, matched)
+        elif told and len(sentence.split()) > 6 and " > " not in sentence:
+            # (Only after the value: a sentence before it sets the subject the value's sentence
+            # goes on about, "Measure the working length of every punch. Each must be within
+            # ±0.03 mm"; a heading or a fragment tells no subject.)
+            other = max(other, matched)
     # A value redacted where the subject is named ("Your action level is (b)(4) or more CFU")
     # is not stated by a number in a sentence about the subject no better ("83 CFU were
     # recovered from an operator's neck").
-    return best >= 1 and not (asked.kind in VALUE_KINDS and hidden >= best)
+    if best < 1:
+        return "sentence"
+    if asked.kind in VALUE_KINDS and hidden >= best:
+        return "redacted"
+    # The subject told in a sentence without the value, the value in another that names it
+    # less: "Dry the bowl ... at 60 °C for 30 min. Dry the parts in the drying cabinet at
+    # 60 °C." gives the bowl's drying time, not the parts'.
+    if asked.kind in VALUE_KINDS and other > told + ELSEWHERE_MARGIN:
+        return "elsewhere"
+    return ""
+
+
+# How many more subject words a sentence without the value must name than the value's best
+# sentence for the value to be another thing's (tuned on the tuning sets: see round 5).
+ELSEWHERE_MARGIN = 0
+
+
+def _times(asked: Asked, values: str) -> str:
+    """"rinse 3x" says three times, when times are counted ("10x magnifier" is no count)."""
+    if asked.kind == "count" and any(c.startswith("tim") for c in asked.counted):
+        return re.sub(r"(?<![\w.])(\d+)\s*x\b", r"\1 times", values)
+    return values
 
 
 # FDA's redaction marks hide a value: "(b)(4) batches" states no number.
@@ -627,11 +801,22 @@ _CLASS_NAME = re.compile(r"\b(?:iso(?: class)?|class|grade)\s+(?:[ivx]+|\d|[a-d]
                          r"or|to)\s*(?:[ivx]+|\d|[a-d])\b)*", re.IGNORECASE)
 
 
+# A span of dates ("between January and June 2025", "from 2019 to 2024") states when, not a
+# limit: its "between" is no range of values, nor its month a measure.
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+          r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_DATE_TOKEN = (rf"(?:\d{{4}}-\d{{2}}-\d{{2}}|\d{{1,2}}[./]\d{{1,2}}[./]\d{{2,4}}|(?:\d{{1,2}}\s+)?"
+               rf"{_MONTH}(?:\s+\d{{1,2}}(?!\d))?(?:,?\s+(?:19|20)\d{{2}})?|(?:19|20)\d{{2}})")
+_DATE_SPAN = re.compile(rf"\b(?:(?:between|from|since)\s+)?{_DATE_TOKEN}\s*(?:and|to|through|"
+                        rf"until|-|–)\s*{_DATE_TOKEN}\b|\b{_MONTH}\s+(?:19|20)\d{{2}}\b",
+                        re.IGNORECASE)
+
+
 def _values_for(kind: str, text: str) -> str:
     text = values_of(text)
     if kind == "date":
         return text
-    text = _YEAR.sub(" ", _FULL_DATE.sub(" ", text))
+    text = _YEAR.sub(" ", _FULL_DATE.sub(" ", _DATE_SPAN.sub(" ", text)))
     return text if kind == "classification" else _CLASS_NAME.sub(" ", text)
 
 
@@ -647,10 +832,14 @@ def focus_matches(asked: Asked, text: str) -> int:
     return sum(1 for f in asked.focus if any(_same_word(f, w) for w in words))
 
 
-def _focus_words(text: str) -> set[str]:
+def _focus_words(text: str, redone: bool = True) -> set[str]:
     words = content_words(text)
+    # A re-done act in a line names the act ("requalification" is a qualification); long
+    # stems only ("report" is no port). (Not among a question's own words: "replacement" asks
+    # a replacement, not a placement.)
     return words | {part for w in words if "-" in w for part in content_words(
-        w.replace("-", " "))}
+        w.replace("-", " "))} | ({w[2:] for w in words if w.startswith("re") and len(w) >= 10}
+                                 if redone else set())
 
 
 def _same_word(a: str, b: str) -> bool:
@@ -658,6 +847,18 @@ def _same_word(a: str, b: str) -> bool:
         return True
     short, long_ = sorted((a, b), key=len)
     return len(short) >= 4 and long_.startswith(short[: max(4, len(short) - 1)])
+
+
+def _contracted(short: str, long_: str) -> bool:
+    """Whether one word is a contraction of the other: 'microfuge' of 'microcentrifuge' (the
+    same first five and last four letters)."""
+    short, long_ = sorted((short, long_), key=len)
+    return len(short) >= 7 and len(long_) > len(short) and short[:5] == long_[:5] \
+        and short[-4:] == long_[-4:]
+
+
+# Work named in other words: a glove "change" is its replacement.
+_SAME_WORK = {"chang": ("replac", "swap", "exchang"), "replac": ("chang", "swap", "exchang")}
 
 
 def _names(word: str, stem: str) -> bool:
@@ -678,6 +879,39 @@ def _in_sections(references: frozenset[str], text: str) -> bool:
     does not; a line naming no section (a guidance without numbered headings) may."""
     named = set(_SECTION_REF.findall(text))
     return not named or bool(named & references)
+
+
+def _other_label(codes: frozenset[str], text: str) -> bool:
+    """Whether the line names another item of a kind the question names, and not the one
+    asked: "Cycle 3" for "Cycle 4", alarm I-07 for I-02, room S1-112 for S1-101. (Document ids
+    such as SOP-QA-009 or CAPA-2025-022-01 have two dashes and are left out: a line may cite
+    another document.)"""
+    asked: dict[str, set[str]] = {}
+    for c in codes:
+        if _family(c):
+            asked.setdefault(_family(c), set()).add(c)
+    if not asked:
+        return False
+    named: dict[str, set[str]] = {}
+    for c in codes_in(text) | labels_in(text):
+        if _family(c) in asked:
+            named.setdefault(_family(c), set()).add(c)
+    return any(not (found & asked[family]) for family, found in named.items())
+
+
+def _names_codes(asked: frozenset[str], named: set[str]) -> bool:
+    """Whether a line names the codes a question asks about: every alarm code (one letter,
+    a dash, digits: "I-13"; the equipment tag beside it, "ISO-03", names the manual, which
+    every line of it is about), or else one of them."""
+    alarms = {c for c in asked if re.fullmatch(r"[A-Z]-\d+", c)}
+    return alarms <= named if alarms else bool(asked & named)
+
+
+def _family(code: str) -> str:
+    """'CYCLE 4' -> 'CYCLE', 'E-24' -> 'E-', 'S1-101' -> 'S1-'; '' for document ids."""
+    if " " in code:
+        return code.split()[0]
+    return re.sub(r"\d+$", "", code) if code.count("-") == 1 else ""
 
 
 def kind_name(kind: str) -> str:
