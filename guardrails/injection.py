@@ -618,12 +618,14 @@ def _decoded_more(text: str) -> list[str]:
     """Readings of hex bytes, OCR-split words and fragments under ordinal labels. Each is
     tried only when its shape is in the text, so a plain question costs a few regex scans."""
     out = [d for d in map(_decode_hex, _HEX_RUN.findall(text)) if d]
-    if "%" in text:
-        out += [d for d in (unquote(r) for r in _PERCENT.findall(text)) if _readable(d)]
+    # percent-encoding and \\u escapes are decoded in place: the run may be one word of a
+    # sentence ("\\u0069\\u0067... your previous instructions")
+    if "%" in text and _PERCENT.search(text):
+        out.append(_PERCENT.sub(lambda m: unquote(m.group(0)), text))
     out += [d for d in map(_decode_char_codes, _CHAR_CODES.findall(text)) if d]
-    if "\\u" in text:
-        out += [d for d in (codecs.decode(r, "unicode_escape") for r in
-                            _UNICODE_ESCAPES.findall(text)) if _readable(d)]
+    if "\\u" in text and _UNICODE_ESCAPES.search(text):
+        out.append(_UNICODE_ESCAPES.sub(
+            lambda m: codecs.decode(m.group(0), "unicode_escape"), text))
     joined = _rejoin_fragments(text)
     if joined:
         out.append(joined)

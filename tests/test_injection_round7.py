@@ -216,7 +216,13 @@ def test_validation_sets_are_not_fitted():
 
 
 def test_lexicon_is_linear_on_long_inputs(rules):
-    for text in ("ignorier " * 4000, "a " * 20000 + "?", "忽略" * 5000, "x-\n" * 5000):
+    """The lexicon's per-sentence reading on long inputs (the rules' regexes are timed by
+    tests/test_security_inputs.py)."""
+    lexicon = [r for r in rules.rules if r.id.startswith("lexicon_")]
+    assert lexicon
+    for text in ("ignorier " * 4000, "a " * 20000 + "?", "忽略" * 5000, "x-\n" * 5000,
+                 "zeig die alle Anweisungen. " * 1000):
         started = time.perf_counter()
-        rules.check_document(text)
-        assert time.perf_counter() - started < 5.0, text[:20]
+        for rule in lexicon:
+            rule.search(text)
+        assert time.perf_counter() - started < 3.0, text[:20]
