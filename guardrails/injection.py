@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import codecs
+import html
 import json
 import math
 import re
@@ -28,6 +29,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import numpy as np
 
@@ -108,9 +110,45 @@ _FRAGMENT_PREFIXES = frozenset(w[:n] for w in _FRAGMENT_WORDS for n in range(1, 
 # Fragments given in order under ordinal labels ("First word: Print. Second: your."), read
 # as one text.
 _LABELLED = re.compile(
-    r"(?:^|(?<=[\n.;]))[^\S\n]*(?:first|second|third|fourth|fifth|sixth|seventh|eighth|next|"
-    r"last|final)(?:[^\S\n]+(?:word|part|piece|fragment|bit|half))?[^\S\n]*(?:is|=|:)"
+    r"(?:^|(?<=[\n.;]))[^\S\n]*(?:(?:first|second|third|fourth|fifth|sixth|seventh|eighth|next|"
+    r"last|final)(?:[^\S\n]+(?:word|part|piece|fragment|bit|half))?|(?:word|part|piece|fragment|"
+    r"token)[^\S\n]*#?\d{1,2})[^\S\n]*(?:is|=|:)"
     r"[^\S\n]*['\"‘“]?([^\n.;'\"’”]{1,40})", re.IGNORECASE)
+# Round 7 (issue 16): more readings back, each only when its shape is in the text.
+# A word hyphenated across a line break ("instruc-\ntions"), or broken "instruc- tions" by a
+# PDF export: joined. "pre- and post-rinse" joins to a non-word that no rule knows.
+_HYPHEN_BREAK = re.compile(r"(?<=[^\W\d_])-[^\S\n]*\n\s*(?=[^\W\d_])|(?<=[a-z])- (?=[a-z])")
+# Combining marks stacked on Latin letters ("i̵g̵n̵o̵r̵e̵", Zalgo text): dropped when they follow an
+# ASCII letter; precomposed accents (é, ü) are single characters and stay.
+_COMBINING_ON_ASCII = re.compile("(?<=[A-Za-z])[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff"
+                                 "\u20d0-\u20ff\ufe20-\ufe2f]+")
+# Letters NFKC leaves alone: small capitals, negative squared/circled letters, regional
+# indicators ("ɪɢɴᴏʀᴇ", "🅸🅶🅽🅾🆁🅴").
+_SMALL_CAPITALS = "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ"
+_LOOKALIKE_LETTERS = {**{ord(c): letter for c, letter in zip(_SMALL_CAPITALS,
+                                                            "abcdefghijklmnopqrstuvwyz")},
+                      **{0x1F150 + n: chr(65 + n) for n in range(26)},
+                      **{0x1F170 + n: chr(65 + n) for n in range(26)},
+                      **{0x1F1E6 + n: chr(65 + n) for n in range(26)}}
+_LOOKALIKE_CHARS = re.compile("[ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ\U0001F150-\U0001F169"
+                              "\U0001F170-\U0001F189\U0001F1E6-\U0001F1FF]")
+# Markup inside a word ("ig<b></b>nore", "in<!-- -->structions") and character references
+# ("&#105;gnore", "&lt;system&gt;").
+_TAG_IN_WORD = re.compile(r"(?<=[A-Za-z])(?:<[^<>\n]{0,40}>)+(?=[A-Za-z])")
+_ENTITY = re.compile(r"&(?:#\d{2,5}|#x[0-9A-Fa-f]{2,5}|[A-Za-z]{2,8});")
+# Percent-encoding ("%69%67%6E%6F%72%65"), four escapes or more.
+_PERCENT = re.compile(r"(?:%[0-9A-Fa-f]{2}[^%\s]{0,3}){4,}")
+# Character codes: eight or more decimal numbers 32-126 in a row ("105 103 110 111 ...") or
+# \uXXXX escapes.
+_CHAR_CODES = re.compile(r"(?<![\d.])(?:(?:3[2-9]|[4-9]\d|1[01]\d|12[0-6])[ ,;]+){7,}"
+                         r"(?:3[2-9]|[4-9]\d|1[01]\d|12[0-6])(?![\d.])")
+_UNICODE_ESCAPES = re.compile(r"(?:\\u[0-9A-Fa-f]{4}){4,}")
+# A Caesar or other letter shift named in the text ("shift every letter back by 3", "ROT-5"):
+# the shift that reads most like English is kept (ROT13 has its own reading above).
+_SHIFT_CUE = re.compile(r"\bcaesar\b|\brot-?\d{1,2}\b|\bshift(?:ed)?\s+(?:each|every|all(?:\s+the)?)?\s*"
+                        r"letters?\b|\bletters?\s+(?:are\s+)?shifted\b", re.IGNORECASE)
+_COMMON_WORDS = frozenset("""the and you your all to of is are a in it this that what with for
+    ignore instructions rules system prompt previous show print tell me now be not say""".split())
 
 
 @dataclass(frozen=True)
@@ -130,6 +168,150 @@ class _Rule:
     why: str
     pattern: re.Pattern[str]
 
+    def search(self, text: str) -> bool:
+        return self.pattern.search(text) is not None
+
+
+# Scripts written without spaces between words: a stem is matched anywhere in them.
+_UNSPACED = re.compile("[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\u0e00-\u0e7f]")
+_LEXICON_SENTENCE = re.compile(r"[^.!?;:。！？\n]+[.!?;:。！？]*")
+# English is left to the rules: a sentence with two of these words is not read by the lexicon
+# (none of them a short word of another listed language: Hungarian "a", Czech "to", Dutch "is")
+# (French "ignore" and "instructions" are English words too: "Can I ignore the instructions on
+# the old label?").
+_ENGLISH = re.compile(r"\b(?:the|and|of|are|can|could|would|should|may|you|your|this|that|what"
+                      r"|how|from|with|please)\b", re.IGNORECASE)
+
+
+class _Lexicon:
+    """The multilingual vocabulary of `injection.yaml` (`lexicon`): per sentence, which of the
+    core words of an attack it holds, in any order and any of the listed languages. Verbs and
+    nouns are stems matched at a word start; a qualifier, negation or document word of four
+    letters or fewer must be the whole word ("je", "vos", "alle")."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        def compiled(key: str, whole_short: bool) -> re.Pattern[str]:
+            items = {" ".join(str(i).lower().split()) for i in data.get(key) or []}
+            unspaced = [i for i in items if _UNSPACED.search(i)]
+            whole = [i for i in items - set(unspaced) if whole_short and len(i) <= 4]
+            stems = list(items - set(unspaced) - set(whole))
+            parts = [f"(?<!\\w){_trie(stems)}" if stems else "",
+                     f"(?<!\\w){_trie(whole)}(?!\\w)" if whole else "",
+                     _trie(unspaced) if unspaced else ""]
+            return re.compile("|".join(p for p in parts if p) or r"(?!x)x", re.IGNORECASE)
+
+        self.weights = {str(k): float(v) for k, v in (data.get("weights") or {}).items()}
+        self.drop = compiled("drop", False)
+        self.rules = compiled("rules", False)
+        self.qualifier = compiled("qualifier", True)
+        self.reveal = compiled("reveal", False)
+        self.prompt = compiled("prompt", False)
+        self.role = compiled("role", False)
+        self.unbound = compiled("unbound", False)
+        self.document = compiled("document", True)
+        self.negated_forms = compiled("negated_forms", False)
+        negations = compiled("negation", True).pattern
+        self._negated_before = re.compile(f"(?:{negations})\\s*(?:\\S+\\s+)?$|(?<!\\w)n['’]\\s*$",
+                                          re.IGNORECASE)
+        self._negated_after = re.compile(f"^\\w*\\s+(?:{negations})", re.IGNORECASE)
+        self._seen: dict[str, frozenset[str]] = {}
+        # the cheap test: a text with none of the verbs or role words is not split at all
+        self.any_verb = re.compile("|".join(p.pattern for p in (self.drop, self.reveal,
+                                                                self.role, self.unbound)),
+                                   re.IGNORECASE)
+
+    def _affirmed(self, verb: re.Pattern[str], sentence: str) -> bool:
+        """A verb of `verb` in the sentence that no negation governs."""
+        for m in verb.finditer(sentence):
+            before, after = sentence[max(0, m.start() - 30):m.start()], sentence[m.start():]
+            if self.negated_forms.match(after):
+                continue
+            if self._negated_before.search(before) or self._negated_after.match(after):
+                continue
+            return True
+        return False
+
+    def hits(self, text: str) -> frozenset[str]:
+        """The lexicon rule ids the text matches (kept for the last few texts: each of the
+        lexicon's rules asks in turn, for every variant)."""
+        found = self._seen.get(text)
+        if found is None:
+            found = frozenset(self._hits(text))
+            if len(self._seen) >= 64:
+                self._seen.clear()
+            self._seen[text] = found
+        return found
+
+    def _hits(self, text: str) -> set[str]:
+        found: set[str] = set()
+        if not self.any_verb.search(text):
+            return found
+        for sentence in _LEXICON_SENTENCE.findall(text):
+            if len(sentence) < 6 or not self.any_verb.search(sentence):
+                continue
+            if self.document.search(sentence) or len(_ENGLISH.findall(sentence)) >= 2:
+                continue
+            if self.rules.search(sentence) and self._affirmed(self.drop, sentence):
+                qualified = self.qualifier.search(sentence) is not None
+                if qualified:
+                    found.add("lexicon_drop_rules")
+                elif not sentence.rstrip().endswith(("?", "？")):
+                    # "Quelles sont les instructions pour ignorer une alarme ?" asks about one
+                    found.add("lexicon_drop_cue")
+            if self.prompt.search(sentence) and self._affirmed(self.reveal, sentence):
+                found.add("lexicon_reveal_prompt")
+            if self.unbound.search(sentence):
+                found.add("lexicon_unbound_role" if self.role.search(sentence)
+                          else "lexicon_unbound_cue")
+        return found
+
+
+def _trie(words: list[str]) -> str:
+    """One regex matching any of `words` (a space matches any run of blanks), built as a trie
+    so that a text position is tested against one branch per character instead of against
+    every word in turn."""
+    tree: dict[str, Any] = {}
+    for word in words:
+        node = tree
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def emit(node: dict[str, Any]) -> str:
+        ends = "" in node
+        branches = [(r"\s+" if c == " " else re.escape(c)) + emit(child)
+                    for c, child in sorted(node.items()) if c]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        if ends:
+            return f"(?:{body})?"
+        return body
+
+    return "(?:" + emit(tree) + ")"
+
+
+@dataclass(frozen=True)
+class _LexiconRule(_Rule):
+    """A rule decided by the lexicon; `pattern` (its verbs) picks candidate sentences."""
+    lexicon: _Lexicon | None = None
+
+    def search(self, text: str) -> bool:
+        assert self.lexicon is not None
+        return self.id in self.lexicon.hits(text)
+
+
+_LEXICON_WHY = {
+    "lexicon_drop_rules": "tells the model to drop its previous or own instructions (multilingual "
+                          "vocabulary)",
+    "lexicon_drop_cue": "a verb that drops instructions or rules (multilingual vocabulary; cue)",
+    "lexicon_reveal_prompt": "asks for the system prompt or hidden instructions (multilingual "
+                             "vocabulary)",
+    "lexicon_unbound_role": "gives the model a role without restrictions (multilingual vocabulary)",
+    "lexicon_unbound_cue": "'without restrictions / rules / filters' (multilingual vocabulary; "
+                           "cue)",
+}
+
 
 class InjectionDetector:
     """`check(question)` for direct attempts; `check_document(chunk)` for hidden instructions."""
@@ -147,6 +329,11 @@ class InjectionDetector:
                                     _nested_macros(config.get("macros") or {}))
         self.rules = [_Rule(r["id"], float(r["weight"]), r.get("why", ""), patterns[r["id"]])
                       for r in config["rules"]]
+        if config.get("lexicon"):
+            lexicon = _Lexicon(config["lexicon"])
+            self.rules += [_LexiconRule(rule_id, weight, _LEXICON_WHY.get(rule_id, ""),
+                                        lexicon.any_verb, lexicon)
+                           for rule_id, weight in lexicon.weights.items()]
         leet = {str(k): str(v) for k, v in (config.get("leetspeak") or {}).items()}
         self._leet = str.maketrans(leet) if leet else None
         self.embed = embed
@@ -189,7 +376,7 @@ class InjectionDetector:
             return matched, _parts(text) + variants[1:]
         candidates = list(dict.fromkeys(
             s for v in variants for s in sentences(v)
-            if _DOCUMENT_CUES.search(s) or any(r.pattern.search(s) for r in matched)))
+            if _DOCUMENT_CUES.search(s) or any(r.search(s) for r in matched)))
         return matched, candidates
 
     def _variants(self, text: str) -> list[str]:
@@ -203,6 +390,16 @@ class InjectionDetector:
             plain = _BEYOND_LATIN1.sub(lambda m: unicodedata.normalize("NFKC", m.group(0)), plain)
         if not plain.isascii() and _MIXED_WORD.search(plain):
             plain = plain.translate(_CONFUSABLE)
+        if not plain.isascii():
+            plain = _COMBINING_ON_ASCII.sub("", plain)
+            if _LOOKALIKE_CHARS.search(plain):
+                plain = plain.translate(_LOOKALIKE_LETTERS)
+        if "<" in plain:
+            plain = _TAG_IN_WORD.sub("", plain)
+        if "&" in plain and _ENTITY.search(plain):
+            plain = html.unescape(plain)
+        if "-" in plain:
+            plain = _HYPHEN_BREAK.sub("", plain)
         plain = _SPACED.sub(lambda m: m.group(0).replace(m.group(1), ""), plain)
         plain = re.sub(r"[ \t]{2,}", " ", plain)
         leet = self._leet
@@ -213,9 +410,12 @@ class InjectionDetector:
         # Reversed text and ROT13 are read back only when the text says it is encoded so:
         # a plain question never pays for them.
         if _REVERSED_CUE.search(text):
-            plain_extra = [text[::-1]]
+            # letters reversed, and words in reverse order ("instructions previous all Ignore")
+            plain_extra = [text[::-1], " ".join(text.split()[::-1])]
         else:
             plain_extra = []
+        if _SHIFT_CUE.search(text):
+            plain_extra.append(_best_shift(text))
         if _ROT13_CUE.search(text):
             plain_extra.append(codecs.decode(text, "rot13"))
         smuggled = [_untag(t) for t in _TAGS.findall(text)] if not text.isascii() else []
@@ -230,7 +430,7 @@ class InjectionDetector:
         return out
 
     def _matched(self, variants: list[str]) -> list[_Rule]:
-        return [r for r in self.rules if any(r.pattern.search(v) for v in variants)]
+        return [r for r in self.rules if any(r.search(v) for v in variants)]
 
     def _verdict(self, matched: list[_Rule], embed_parts: list[str]) -> InjectionVerdict:
         reasons = [f"rule {r.id}: {r.why}" for r in matched]
@@ -266,7 +466,7 @@ class InjectionDetector:
         # A fragment of a few words ("Done: L.", "Hi, quick one.") is out of what the classifier
         # was trained on and scores at random; the whole text is always scored.
         parts = classified_parts(parts)
-        vectors = np.asarray(self.embed(parts), dtype=np.float64)  # type: ignore[misc]
+        vectors = np.asarray(self._embed(parts), dtype=np.float64)
         logits = vectors @ weights + bias
         row = int(np.argmax(logits))
         return float(1.0 / (1.0 + np.exp(-logits[row]))), parts[row]
@@ -276,13 +476,19 @@ class InjectionDetector:
         highest attack-minus-benign gap (a long question may hide one bad sentence)."""
         self._load_exemplars()
         assert self._attack is not None and self._benign is not None
-        vectors = np.asarray(self.embed(parts), dtype=np.float32)  # type: ignore[misc]
+        vectors = np.asarray(self._embed(parts), dtype=np.float32)
         attack = vectors @ self._attack.T
         benign = vectors @ self._benign.T if len(self._benign) else np.zeros((len(parts), 1))
         best_attack, best_benign = attack.max(axis=1), benign.max(axis=1)
         row = int(np.argmax(best_attack - np.maximum(best_benign, 0.0)))
         nearest = self._attack_texts[int(attack[row].argmax())]
         return float(best_attack[row]), float(best_benign[row]), nearest
+
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        """The injected embedder; only called on paths that checked there is one."""
+        if self.embed is None:
+            raise RuntimeError("no embedder: the rules alone decide")
+        return self.embed(texts)
 
     def _load_classifier(self) -> None:
         """The trained weights (plain JSON: loading runs no code), kept only when this embedder
@@ -297,7 +503,7 @@ class InjectionDetector:
             stored = np.asarray(data["probe"]["vector"], dtype=np.float64)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise RuleFileError(self._classifier_path, f"classifier unreadable: {exc}") from exc
-        probe = np.asarray(self.embed([data["probe"]["text"]]), dtype=np.float64)[0]  # type: ignore[misc]
+        probe = np.asarray(self._embed([data["probe"]["text"]]), dtype=np.float64)[0]
         if probe.shape != stored.shape or weights.shape != stored.shape:
             return
         # The int8 export of the same MiniLM weights gives the probe a cosine of about 0.99 to
@@ -312,9 +518,10 @@ class InjectionDetector:
             self._load_classifier()
         if self._attack is None and not self.classifier_active:
             # Rows are unit length (the Embedder contract), so a dot product is the cosine.
-            self._attack = np.asarray(self.embed(self._attack_texts), dtype=np.float32)  # type: ignore[misc]
-            self._benign = (np.asarray(self.embed(self._benign_texts), dtype=np.float32)  # type: ignore[misc]
-                            if self._benign_texts else np.zeros((0, self._attack.shape[1]), np.float32))
+            self._attack = np.asarray(self._embed(self._attack_texts), dtype=np.float32)
+            self._benign = (np.asarray(self._embed(self._benign_texts), dtype=np.float32)
+                            if self._benign_texts
+                            else np.zeros((0, self._attack.shape[1]), np.float32))
 
 
 def _nested_macros(macros: dict[str, str]) -> dict[str, str]:
@@ -390,10 +597,35 @@ def _rejoin_fragments(text: str) -> str | None:
     return " ".join(out) if joins >= 2 else None
 
 
+def _decode_char_codes(run: str) -> str | None:
+    decoded = "".join(chr(int(n)) for n in re.findall(r"\d+", run))
+    return decoded if _readable(decoded) else None
+
+
+def _shift(text: str, n: int) -> str:
+    return "".join(chr((ord(c) - base + n) % 26 + base) if c.isascii() and c.isalpha() else c
+                   for c in text for base in (65 if c.isupper() else 97,))
+
+
+def _best_shift(text: str) -> str:
+    """The letter shift (1-25) of the text with the most common English words."""
+    def score(candidate: str) -> int:
+        return sum(w in _COMMON_WORDS for w in re.findall(r"[a-z]+", candidate.lower()))
+    return max((_shift(text, n) for n in range(1, 26)), key=score)
+
+
 def _decoded_more(text: str) -> list[str]:
     """Readings of hex bytes, OCR-split words and fragments under ordinal labels. Each is
     tried only when its shape is in the text, so a plain question costs a few regex scans."""
     out = [d for d in map(_decode_hex, _HEX_RUN.findall(text)) if d]
+    # percent-encoding and \\u escapes are decoded in place: the run may be one word of a
+    # sentence ("\\u0069\\u0067... your previous instructions")
+    if "%" in text and _PERCENT.search(text):
+        out.append(_PERCENT.sub(lambda m: unquote(m.group(0)), text))
+    out += [d for d in map(_decode_char_codes, _CHAR_CODES.findall(text)) if d]
+    if "\\u" in text and _UNICODE_ESCAPES.search(text):
+        out.append(_UNICODE_ESCAPES.sub(
+            lambda m: codecs.decode(m.group(0), "unicode_escape"), text))
     joined = _rejoin_fragments(text)
     if joined:
         out.append(joined)
