@@ -715,8 +715,16 @@ def test_eval_results_carry_every_guards_fresh_sets_per_kind():
     reports = fresh_reports()
     assert set(reports) == {"injection_fresh", "injection_fresh2", "injection_fresh3",
                             "injection_fresh4", "injection_fresh5", "injection_fresh6",
-                            "policy_fresh2", "policy_fresh3", "policy_fresh4",
-                            "policy_fresh5", "pii_fresh2"}
+                            "injection_fresh7", "policy_fresh2", "policy_fresh3",
+                            "policy_fresh4", "policy_fresh5", "policy_fresh6", "pii_fresh2",
+                            "pii_fresh3"}
+    # this round's sets, written by helpers that did not tune: both measurements, every kind
+    fresh7_kinds = {c["kind"] for c in load_jsonl(DATASETS / "injection_fresh7.jsonl")}
+    policy6_kinds = {c["kind"] for c in load_jsonl(DATASETS / "policy_fresh6.jsonl")}
+    for when in ("before", "after"):
+        assert set(reports["injection_fresh7"][when]["by_kind"]) == fresh7_kinds
+        assert set(reports["policy_fresh6"][when]["by_kind"]) == policy6_kinds
+        assert set(reports["pii_fresh3"][when]["by_entity"]) >= {"PERSON", "EMPLOYEE_ID"}
     fresh3_kinds = {c["kind"] for c in load_jsonl(DATASETS / "injection_fresh3.jsonl")}
     for when in ("before", "after"):
         assert set(reports["injection_fresh3"][when]["by_kind"]) == fresh3_kinds
