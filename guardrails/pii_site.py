@@ -615,7 +615,8 @@ class NameFinder:
                 parts.pop()
                 j -= 1
             start, end = tokens[i].start(), tokens[i + len(parts) - 1].end()
-            in_dictionary = [p.lower() in self.dictionary for p in parts
+            # a plural is a word too: "door gaskets" is no more a name than "door gasket"
+            in_dictionary = [not self.dictionary.isdisjoint(_singulars(p.lower())) for p in parts
                              if p.casefold() not in PARTICLES]
             if len(parts) > 1 and not (first.islower() and all(in_dictionary)):
                 out.append(Candidate(start, end, "lexicon"))  # not "door gasket"
@@ -751,6 +752,16 @@ _PAIR_BEFORE = regex.compile(r"(?<![\p{L}\d])(\p{Lu}\p{Ll}+)\s*(?:,|and|or|&|und
 def _unaccented(word: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", word)
                    if not unicodedata.combining(c))
+
+
+def _singulars(word: str) -> set[str]:
+    """The word and the singular an English plural may hide ("gaskets", "boxes", "batteries");
+    only plurals: "aisling" is no "aisle"."""
+    forms = {word}
+    for suffix, repl in (("ies", "y"), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            forms.add(word[:-len(suffix)] + repl)
+    return forms
 
 
 def _lemmas(word: str) -> set[str]:

@@ -135,3 +135,16 @@ def test_record_numbers_padded_with_zeros_are_no_phone_numbers(scrubber):
 ])
 def test_fresh_sets_are_reported_under_their_own_split(case_id, split):
     assert split_of(case_id) == split
+
+
+@pytest.mark.parametrize("text", [
+    "How often are the AC-02 door gaskets replaced?",  # "Door" is a first name too
+    "the door seals and gaskets were changed on Monday",
+])
+def test_a_plural_plant_noun_after_a_first_name_word_is_no_name(scrubber, text):
+    assert found(scrubber, text) == []
+
+
+def test_a_lower_case_name_ending_like_an_inflection_is_still_found(scrubber):
+    # "aisling" is no "aisle": only plurals count as dictionary words
+    assert found(scrubber, "ask aisling mccarthy about the gaskets") == ["aisling mccarthy"]
