@@ -66,6 +66,9 @@ _ABBREVIATION = re.compile(
     r"Dec|resp|incl|excl|Ltd|Inc|Corp|Co)|(?<![\w.])(?:[A-Za-z]\.){1,3}[A-Za-z])\.$")
 # "No." is the word "no" ending a sentence unless a number or an identifier follows it.
 _NUMBER_SIGN = re.compile(r"\bNos?\.$")
+# A month, a section or a statute volume goes on only before its number: "Aug. 21, 1997",
+# "Sec. 300.400", "52 Stat. 1049" — but "The meeting is in Dec. The firm agreed." is two.
+_NUMBERED = re.compile(r"\b(?:Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec|Sec|Secs|Stat)\.$")
 
 
 def _abbreviation_ends(text: str, end: int, following: str) -> bool:
@@ -76,6 +79,8 @@ def _abbreviation_ends(text: str, end: int, following: str) -> bool:
     if _NUMBER_SIGN.search(before) or re.search(r"\b(?:Ltd|Inc|Corp|Co)\.$", before):
         # "No. 18", "Plot No. A-19/C"; "Sons, Inc. 1995" — but "Ltd. The firm" ends one.
         return bool(re.match(r"\(?[A-Za-z]{0,3}[-/]?\d", following))
+    if _NUMBERED.search(before):
+        return following[:1].isdigit()
     return True
 
 
