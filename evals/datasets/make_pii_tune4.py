@@ -33,7 +33,8 @@ def parse(line: str) -> dict:
 
 
 def main() -> None:
-    cases, seen = [], set()
+    cases: list[dict] = []
+    seen: set[str] = set()
     for line in (HERE / "pii_tune4_src.txt").read_text("utf-8").splitlines():
         if not line.strip() or line.startswith("#"):
             continue
